@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+"use strict";
+// Thin launcher: the CLI is compiled to dist/ by `npm run build`.
+const path = require("node:path");
+const entry = path.join(__dirname, "..", "dist", "checks", "cli", "main.js");
+try {
+  require.resolve(entry);
+} catch {
+  process.stderr.write("hkex-ready: not built yet; run `npm run build` first\n");
+  process.exit(2);
+}
+require(entry).main(process.argv).then((code) => {
+  process.exitCode = code;
+});
