@@ -4,18 +4,13 @@
  * commands that need it (plan, policy).
  */
 import { Command, CommanderError, Option } from "commander";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { InputError } from "../errors";
+import { toolVersion } from "../version";
 
 export type CommandRunner<O> = (opts: O) => Promise<number>;
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, internal: 3 });
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, "..", "..", "..", "package.json"), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 const siteOption = () =>
   new Option("--site <site>", "which site to check").choices(["primary", "secondary", "all"]).default("all");
@@ -34,7 +29,7 @@ function withOutputs(cmd: Command): Command {
 export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any> }>, opts: object) => Promise<void>): Command {
   const program = new Command("hkex-ready")
     .description("Readiness checks, switchover session and evidence for the HKEX derivatives SFTP facility (TCP 18801)")
-    .version(packageVersion(), "-V, --version")
+    .version(toolVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)");
 
   withOutputs(
@@ -46,7 +41,7 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
       .option("--download", "also download the configured files and verify them")
       .option("--report-dir <dir>", "write report.json and its companions to this folder")
       .option("--prometheus <file>", "write a node_exporter textfile with probe_success and phase durations"),
-  ).action((opts) => run(() => import("./commands/check"), opts));
+  ).action((opts) => run(() => import("./commands/check.js"), opts));
 
   withOutputs(
     program
@@ -61,21 +56,21 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
       )
       .option("--issued-at <HH:MM>", "when the weather warning was issued (Hong Kong time)")
       .option("--attach", "attach the evidence to confirmation.eml"),
-  ).action((opts) => run(() => import("./commands/session"), opts));
+  ).action((opts) => run(() => import("./commands/session.js"), opts));
 
   program
     .command("trust")
     .description("record the host keys the endpoints present now into knownHostsFile, printing each fingerprint")
     .requiredOption("-c, --config <file>", "YAML config file")
     .addOption(siteOption())
-    .action((opts) => run(() => import("./commands/trust"), opts));
+    .action((opts) => run(() => import("./commands/trust.js"), opts));
 
   program
     .command("simulate")
     .description("run the built-in simulator of the HKEX SFTP facility on loopback until interrupted")
     .option("--dir <dir>", "write keys, known_hosts and a ready-to-use config here", "./hkex-sim")
     .option("--fault <host=fault...>", "fault switch for an endpoint, e.g. 10.152.14.142=refuse (repeatable)")
-    .action((opts) => run(() => import("./commands/simulate"), opts));
+    .action((opts) => run(() => import("./commands/simulate.js"), opts));
 
   program
     .command("demo")
@@ -84,28 +79,28 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
     .option("--json", "print the report as JSON on stdout")
     .option("--fault <host=fault...>", "fault switch for an endpoint, e.g. 10.152.14.142=drop-mid-transfer")
     .option("--no-progress", "print plain lines instead of a live task list")
-    .action((opts) => run(() => import("./commands/demo"), opts));
+    .action((opts) => run(() => import("./commands/demo.js"), opts));
 
   program
     .command("schedule")
     .description("show the session dates, windows and registration deadlines, and what is due now (Hong Kong time)")
     .option("--now <iso>", "pretend it is this instant (ISO 8601)")
     .option("--json", "print as JSON")
-    .action((opts) => run(() => import("./commands/schedule"), opts));
+    .action((opts) => run(() => import("./commands/schedule.js"), opts));
 
   program
     .command("plan")
     .description("run the Pulumi program offline under mocks, print the planned rules and routes, and run the policy pack")
     .requiredOption("--stack-config <file>", "a Pulumi.<stack>.yaml stack config")
     .option("--json", "print as JSON")
-    .action((opts) => run(() => import("./commands/plan"), opts));
+    .action((opts) => run(() => import("./commands/plan.js"), opts));
 
   program
     .command("policy")
     .description("run the policy pack on `pulumi stack export` or `pulumi preview --json` output")
     .requiredOption("--state <file>", "exported stack state or preview JSON")
     .option("--json", "print as JSON")
-    .action((opts) => run(() => import("./commands/policy"), opts));
+    .action((opts) => run(() => import("./commands/policy.js"), opts));
 
   return program;
 }

@@ -1,0 +1,62 @@
+/** `hkex-ready session`: the connectivity session, whole or one part at a time. */
+import { join } from "node:path";
+import { confirmationText } from "../../email";
+import { InputError } from "../../errors";
+import { runSession } from "../../session";
+import { hkDate } from "../../time";
+import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
+import { companionFiles, extraOutputs, progressFor, weatherFor } from "../outputs";
+
+export interface SessionCommandOptions {
+  readonly config: string;
+  readonly reportDir: string;
+  readonly part?: "1" | "2";
+  readonly date?: string;
+  readonly weather?: string;
+  readonly issuedAt?: string;
+  readonly attach?: boolean;
+  readonly json?: boolean;
+  readonly format?: "text" | "tap";
+  readonly junit?: string;
+  readonly progress?: boolean;
+}
+
+export async function run(opts: SessionCommandOptions): Promise<number> {
+  if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) {
+    throw new InputError({ path: "--date", message: `"${opts.date}" is not a date in yyyy-mm-dd form` });
+  }
+  const loaded = loadAll(opts.config);
+  printWarnings(loaded.warnings, false);
+  const date = opts.date ?? hkDate();
+  const weather = weatherFor(opts, date);
+  const stop = interruptSignal();
+  const progress = progressFor(opts, plainProgress);
+  try {
+    const report = await runSession({
+      config: loaded.config,
+      key: loaded.key,
+      knownHosts: loaded.knownHosts,
+      reportDir: opts.reportDir,
+      part: opts.part ? (Number(opts.part) as 1 | 2) : undefined,
+      date,
+      warnings: loaded.warnings,
+      signal: stop.signal,
+      onEvent: progress.onEvent,
+      weather,
+    });
+    progress.done();
+    const files: Record<string, string> = { ...companionFiles(report, opts) };
+    if (opts.part !== "1" && report.session) files["confirmation-email.txt"] = confirmationText(report.session.email);
+    const written = await emit(report, opts, files);
+    await extraOutputs(report, opts);
+    if (!opts.json) {
+      process.stdout.write(`evidence: ${written.join(", ")}\n`);
+      if (files["confirmation-email.txt"]) {
+        process.stdout.write(`send ${join(opts.reportDir, "confirmation-email.txt")} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`);
+      }
+    }
+    return exitCodeForSignal(stop.interrupted(), report.verdict);
+  } finally {
+    stop.dispose();
+  }
+}

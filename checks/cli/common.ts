@@ -1,0 +1,118 @@
+/** Shared plumbing of the check, session, trust and demo commands. */
+import { join } from "node:path";
+import { loadConfig, type Config } from "../config";
+import { InputError } from "../errors";
+import { loadUserKey, type UserKey } from "../keys";
+import { loadKnownHosts, type KnownHostEntry } from "../knownHosts";
+import type { PhaseEvent } from "../probe";
+import { reportJson, writeFileAtomic, type Report } from "../report";
+import { renderReport } from "../render";
+import { readHostName } from "../switchover";
+
+export interface Loaded {
+  readonly config: Config;
+  readonly key: UserKey;
+  readonly knownHosts: readonly KnownHostEntry[];
+  readonly warnings: string[];
+}
+
+/** Loads and validates everything before any connection is made. */
+export function loadAll(configFile: string): Loaded {
+  const config = loadConfig(configFile);
+  const problems: InputError[] = [];
+  let key: UserKey | undefined;
+  let knownHosts: KnownHostEntry[] = [];
+  try {
+    key = loadUserKey(config);
+  } catch (err) {
+    if (err instanceof InputError) problems.push(err);
+    else throw err;
+  }
+  try {
+    knownHosts = loadKnownHosts(config.knownHostsFile);
+  } catch (err) {
+    if (err instanceof InputError) problems.push(err);
+    else throw err;
+  }
+  if (config.sshConfig) {
+    try {
+      readHostName(config.sshConfig.file, config.sshConfig.alias);
+    } catch (err) {
+      if (err instanceof InputError) problems.push(err);
+      else throw err;
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems.flatMap((p) => p.problems), config.file);
+  const warnings = [...key!.warnings];
+  if (knownHosts.length === 0) {
+    warnings.push(`knownHostsFile: ${config.knownHostsFile} has no pinned keys; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`);
+  }
+  return { config, key: key!, knownHosts, warnings };
+}
+
+/** Aborts on SIGINT/SIGTERM so downloads clean up and the report says "interrupted". */
+export function interruptSignal(): { signal: AbortSignal; dispose(): void; interrupted(): string | undefined } {
+  const ac = new AbortController();
+  let which: string | undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    which = sig;
+    ac.abort(sig);
+  };
+  process.once("SIGINT", handler);
+  process.once("SIGTERM", handler);
+  return {
+    signal: ac.signal,
+    interrupted: () => which,
+    dispose: () => {
+      process.removeListener("SIGINT", handler);
+      process.removeListener("SIGTERM", handler);
+    },
+  };
+}
+
+export function exitCodeForSignal(sig: string | undefined, verdict: Report["verdict"]): number {
+  if (sig === "SIGINT") return 130;
+  if (sig === "SIGTERM") return 143;
+  return verdict === "pass" ? 0 : 1;
+}
+
+/** Plain progress lines on stderr: one per finished phase. */
+export function plainProgress(enabled: boolean): ((e: PhaseEvent) => void) | undefined {
+  if (!enabled) return undefined;
+  return (e) => {
+    if (e.kind !== "end") return;
+    const r = e.result;
+    const tail = r.status === "pass" ? `${r.ms} ms` : `${r.status}${r.cause ? `: ${r.cause}` : ""}`;
+    process.stderr.write(`  ${e.target.site} ${e.target.host}:${e.target.port} ${r.name} ${tail}\n`);
+  };
+}
+
+export interface OutputOptions {
+  readonly json?: boolean;
+  readonly format?: "text" | "tap";
+  readonly reportDir?: string;
+  readonly junit?: string;
+}
+
+/** Writes report.json (and companions) and prints the result. */
+export async function emit(report: Report, opts: OutputOptions, extraFiles: Record<string, string> = {}): Promise<string[]> {
+  const written: string[] = [];
+  if (opts.reportDir) {
+    const path = join(opts.reportDir, "report.json");
+    writeFileAtomic(path, reportJson(report));
+    written.push(path);
+    for (const [name, content] of Object.entries(extraFiles)) {
+      const p = join(opts.reportDir, name);
+      writeFileAtomic(p, content);
+      written.push(p);
+    }
+  }
+  if (opts.json) process.stdout.write(reportJson(report));
+  else process.stdout.write(renderReport(report));
+  return written;
+}
+
+export function printWarnings(warnings: readonly string[], quiet: boolean): void {
+  if (quiet) return;
+  for (const w of warnings) process.stderr.write(`hkex-ready: warning: ${w}\n`);
+}

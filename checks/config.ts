@@ -1,0 +1,232 @@
+/**
+ * The operator's YAML config: schema, then normalise, then check. Every
+ * problem is reported at once as `path.to.key: message` (InputError, exit 2).
+ */
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { dirname, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { HKEX_SITES, SITE_NAMES, type SiteName } from "../catalogue";
+import { InputError, type InputProblem } from "./errors";
+import { printable } from "./text";
+
+export interface Timeouts {
+  /** TCP connect, per endpoint. */
+  readonly connectMs: number;
+  /** Each of banner, hostkey (key exchange) and auth. */
+  readonly handshakeMs: number;
+  /** Each of sftp, list and logout. */
+  readonly operationMs: number;
+  /** The whole download phase of one endpoint. */
+  readonly transferMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({
+  connectMs: 5000,
+  handshakeMs: 10000,
+  operationMs: 10000,
+  transferMs: 120000,
+});
+
+export interface TargetHost {
+  /** The address the kit connects to. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface SiteTargets {
+  readonly name: SiteName;
+  readonly targets: readonly TargetHost[];
+}
+
+export interface Config {
+  readonly file: string;
+  readonly user: string;
+  readonly identityFile?: string;
+  readonly passphraseEnv?: string;
+  readonly agent: boolean;
+  readonly knownHostsFile: string;
+  readonly remoteDir: string;
+  readonly files: readonly string[];
+  readonly downloadDir: string;
+  readonly sites: Readonly<Record<SiteName, SiteTargets>>;
+  readonly timeouts: Timeouts;
+  readonly sshConfig?: { readonly file: string; readonly alias: string };
+  readonly email?: { readonly from: string; readonly participant?: string };
+  readonly smtp?: {
+    readonly host: string;
+    readonly port: number;
+    readonly secure: boolean;
+    readonly user?: string;
+    readonly passwordEnv?: string;
+  };
+}
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+const port = z.number().int("must be a whole number").min(1, "must be 1-65535").max(65535, "must be 1-65535");
+const ms = (max: number) =>
+  z.number().int("must be a whole number of milliseconds").min(1, "must be at least 1 ms").max(max, `must be at most ${max} ms`);
+
+const siteSchema = z.strictObject({
+  hosts: z.array(nonEmpty).min(1, "must list at least one host"),
+  port: port.optional(),
+});
+
+export const configSchema = z.strictObject({
+  user: nonEmpty,
+  identityFile: nonEmpty.optional(),
+  passphraseEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+  agent: z.boolean().default(false),
+  knownHostsFile: nonEmpty,
+  remoteDir: nonEmpty.default("."),
+  files: z.array(nonEmpty).min(1, "must name one or two files or globs").max(2, "must name one or two files or globs (the circular asks for one or two)"),
+  downloadDir: nonEmpty.default("./downloads"),
+  sites: z.strictObject({ primary: siteSchema.optional(), secondary: siteSchema.optional() }).optional(),
+  timeouts: z
+    .strictObject({
+      connectMs: ms(600_000).optional(),
+      handshakeMs: ms(600_000).optional(),
+      operationMs: ms(600_000).optional(),
+      transferMs: ms(86_400_000).optional(),
+    })
+    .optional(),
+  sshConfig: z.strictObject({ file: nonEmpty, alias: nonEmpty }).optional(),
+  email: z.strictObject({ from: z.email("must be an e-mail address"), participant: nonEmpty.optional() }).optional(),
+  smtp: z
+    .strictObject({
+      host: nonEmpty,
+      port: port.default(587),
+      secure: z.boolean().default(false),
+      user: nonEmpty.optional(),
+      passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+    })
+    .optional(),
+});
+
+type RawConfig = z.infer<typeof configSchema>;
+
+function zodPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
+}
+
+function zodProblems(error: z.ZodError): InputProblem[] {
+  const problems: InputProblem[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) problems.push({ path: zodPath([...issue.path, key]), message: "unknown key" });
+      continue;
+    }
+    let message = issue.message;
+    if (issue.code === "invalid_type") {
+      const received = (issue as { input?: unknown }).input;
+      message = received === undefined ? "is required" : `must be ${issue.expected}, got ${describe(received)}`;
+    }
+    problems.push({ path: zodPath(issue.path), message });
+  }
+  return problems;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** "10.0.0.1", "10.0.0.1:2222", "[::1]:2222" or "::1". */
+export function parseHostEntry(entry: string, defaultPort: number): TargetHost | string {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+  let host = entry;
+  let portText: string | undefined;
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2];
+  } else if (entry.split(":").length === 2) {
+    [host, portText] = entry.split(":") as [string, string];
+  }
+  if (isIP(host) === 0) return `"${printable(entry)}" is not an IP address`;
+  if (portText !== undefined) {
+    const p = Number(portText);
+    if (!/^\d+$/.test(portText) || p < 1 || p > 65535) return `"${printable(entry)}" has a port out of range (1-65535)`;
+    return { host, port: p };
+  }
+  return { host, port: defaultPort };
+}
+
+/** Validates an already-parsed YAML value. `file` anchors relative paths. */
+export function normaliseConfig(raw: unknown, file: string): Config {
+  const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
+  if (!parsed.success) throw new InputError(zodProblems(parsed.error), file);
+  const c: RawConfig = parsed.data;
+  const problems: InputProblem[] = [];
+  const base = dirname(resolve(file));
+  const abs = (p: string) => resolve(base, p);
+
+  if (!c.agent && !c.identityFile) problems.push({ path: "identityFile", message: "is required unless agent: true" });
+  if (c.agent && !process.env.SSH_AUTH_SOCK) {
+    problems.push({ path: "agent", message: "is true but SSH_AUTH_SOCK is not set (no ssh-agent to use)" });
+  }
+
+  const sites = {} as Record<SiteName, SiteTargets>;
+  for (const name of SITE_NAMES) {
+    const override = c.sites?.[name];
+    const defaultPort = override?.port ?? HKEX_SITES[name].port;
+    const entries = override?.hosts ?? HKEX_SITES[name].hosts;
+    const targets: TargetHost[] = [];
+    entries.forEach((entry, i) => {
+      const t = parseHostEntry(entry, defaultPort);
+      if (typeof t === "string") problems.push({ path: `sites.${name}.hosts[${i}]`, message: t });
+      else if (targets.some((x) => x.host === t.host && x.port === t.port)) {
+        problems.push({ path: `sites.${name}.hosts[${i}]`, message: `"${entry}" is listed twice` });
+      } else targets.push(t);
+    });
+    sites[name] = { name, targets };
+  }
+
+  if (problems.length > 0) throw new InputError(problems, file);
+  return {
+    file: resolve(file),
+    user: c.user,
+    identityFile: c.identityFile ? abs(c.identityFile) : undefined,
+    passphraseEnv: c.passphraseEnv,
+    agent: c.agent,
+    knownHostsFile: abs(c.knownHostsFile),
+    remoteDir: c.remoteDir,
+    files: c.files,
+    downloadDir: abs(c.downloadDir),
+    sites,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts },
+    sshConfig: c.sshConfig ? { file: abs(c.sshConfig.file), alias: c.sshConfig.alias } : undefined,
+    email: c.email,
+    smtp: c.smtp,
+  };
+}
+
+export function parseConfigText(text: string, file: string): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new InputError(
+      doc.errors.map((e) => {
+        const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [0, 0];
+        return { path: line ? `line ${line}, column ${col}` : "yaml", message: `malformed YAML: ${e.message.split("\n")[0]}` };
+      }),
+      file,
+    );
+  }
+  const value = doc.toJS() as unknown;
+  if (value !== null && value !== undefined && (typeof value !== "object" || Array.isArray(value))) {
+    throw new InputError({ path: "", message: "the config must be a YAML mapping of keys to values" }, file);
+  }
+  return normaliseConfig(value, file);
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new InputError({ path: "--config", message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+  }
+  return parseConfigText(text, file);
+}

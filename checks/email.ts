@@ -1,0 +1,29 @@
+/** The confirmation e-mail, from the circular's prescribed template. */
+import { DateTime } from "luxon";
+import { EMAIL_TEMPLATE } from "../catalogue";
+
+export interface ConfirmationEmail {
+  readonly to: string;
+  readonly subject: string;
+  readonly body: string;
+}
+
+/** "2024-11-30" → "30 November 2024", in place of the template's "[] November 2024". */
+export function fillDate(text: string, isoDate: string): string {
+  const d = DateTime.fromISO(isoDate, { zone: "UTC" });
+  if (!d.isValid) throw new Error(`not a date: ${isoDate}`);
+  return text.replace(EMAIL_TEMPLATE.datePlaceholder, d.setLocale("en-GB").toFormat("d MMMM yyyy"));
+}
+
+export function confirmationEmail(args: { date: string; completed: boolean; reasons: readonly string[]; participant?: string }): ConfirmationEmail {
+  const lines = args.completed
+    ? [fillDate(EMAIL_TEMPLATE.completed, args.date)]
+    : [fillDate(EMAIL_TEMPLATE.notCompleted, args.date), "", ...(args.reasons.length > 0 ? args.reasons : ["(no reason recorded)"]).map((r) => `- ${r}`)];
+  if (args.participant) lines.push("", args.participant);
+  return { to: EMAIL_TEMPLATE.to, subject: EMAIL_TEMPLATE.subject, body: `${lines.join("\n")}\n` };
+}
+
+/** confirmation-email.txt: ready to paste into a mail client. */
+export function confirmationText(email: ConfirmationEmail): string {
+  return `To: ${email.to}\nSubject: ${email.subject}\n\n${email.body}`;
+}

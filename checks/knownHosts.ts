@@ -1,0 +1,145 @@
+/**
+ * OpenSSH known_hosts: plain and hashed (|1|salt|hash) host fields,
+ * [host]:port entries, wildcards, negation, @revoked and @cert-authority
+ * markers. No maintained npm library covers hashed entries and markers, so
+ * this small parser follows sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT".
+ */
+import { createHash, createHmac } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { InputError, type InputProblem } from "./errors";
+import { printable } from "./text";
+
+export interface KnownHostEntry {
+  readonly line: number;
+  readonly marker?: "revoked" | "cert-authority";
+  readonly hostPatterns: readonly string[];
+  readonly keyType: string;
+  readonly keyBlob: Buffer;
+}
+
+const KEY_TYPES = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|ssh-ed448|[a-z0-9-]+-cert-v01@openssh\.com)$/;
+
+export function parseKnownHosts(text: string, source = "knownHostsFile"): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  const problems: InputProblem[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const lineNo = i + 1;
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const fields = line.split(/\s+/);
+    let marker: KnownHostEntry["marker"];
+    if (fields[0]?.startsWith("@")) {
+      const m = fields.shift()!;
+      if (m === "@revoked") marker = "revoked";
+      else if (m === "@cert-authority") marker = "cert-authority";
+      else return void problems.push({ path: `${source}:${lineNo}`, message: `unknown marker "${printable(m)}"` });
+    }
+    const [hosts, keyType, b64] = fields;
+    if (!hosts || !keyType || !b64) {
+      return void problems.push({ path: `${source}:${lineNo}`, message: "expected: host-patterns key-type base64-key [comment]" });
+    }
+    if (!KEY_TYPES.test(keyType)) {
+      return void problems.push({ path: `${source}:${lineNo}`, message: `unknown key type "${printable(keyType.slice(0, 40))}"` });
+    }
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+      return void problems.push({ path: `${source}:${lineNo}`, message: "the key is not valid base64" });
+    }
+    const keyBlob = Buffer.from(b64, "base64");
+    if (blobKeyType(keyBlob) !== keyType) {
+      return void problems.push({ path: `${source}:${lineNo}`, message: `the key data does not hold a ${keyType} key` });
+    }
+    const hostPatterns = hosts.split(",");
+    for (const p of hostPatterns) {
+      if (p.startsWith("|") && !/^\|1\|[A-Za-z0-9+/]+=*\|[A-Za-z0-9+/]+=*$/.test(p)) {
+        return void problems.push({ path: `${source}:${lineNo}`, message: "malformed hashed host entry (expected |1|salt|hash)" });
+      }
+    }
+    entries.push({ line: lineNo, marker, hostPatterns, keyType, keyBlob });
+  });
+  if (problems.length > 0) throw new InputError(problems);
+  return entries;
+}
+
+/** The key type named inside an SSH public key blob (its first string). */
+export function blobKeyType(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined;
+  const len = blob.readUInt32BE(0);
+  if (len === 0 || len > 64 || 4 + len > blob.length) return undefined;
+  return blob.subarray(4, 4 + len).toString("latin1");
+}
+
+/** `SHA256:<base64 without padding>`, as ssh-keygen -l prints it. */
+export function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The name OpenSSH looks up: "host" on port 22, "[host]:port" otherwise. */
+export function hostKeyName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`, "i");
+}
+
+function hashedMatches(pattern: string, name: string): boolean {
+  const [, , salt, hash] = pattern.split("|");
+  const digest = createHmac("sha1", Buffer.from(salt!, "base64")).update(name).digest("base64");
+  return digest === hash;
+}
+
+/** Whether an entry's host field matches this host and port. */
+export function entryMatches(entry: KnownHostEntry, host: string, port: number): boolean {
+  const name = hostKeyName(host, port);
+  let matched = false;
+  for (const raw of entry.hostPatterns) {
+    const negated = raw.startsWith("!");
+    const pattern = negated ? raw.slice(1) : raw;
+    const hit = pattern.startsWith("|") ? hashedMatches(pattern, name) : globToRegExp(pattern).test(name);
+    if (hit && negated) return false;
+    if (hit) matched = true;
+  }
+  return matched;
+}
+
+export type HostKeyVerdict =
+  | { readonly status: "match"; readonly fingerprint: string; readonly line: number }
+  | { readonly status: "unknown"; readonly fingerprint: string }
+  | { readonly status: "mismatch"; readonly fingerprint: string; readonly expected: readonly string[] }
+  | { readonly status: "revoked"; readonly fingerprint: string; readonly line: number };
+
+export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, port: number, blob: Buffer): HostKeyVerdict {
+  const fp = fingerprint(blob);
+  const relevant = entries.filter((e) => e.marker !== "cert-authority" && entryMatches(e, host, port));
+  const revoked = entries.find((e) => e.marker === "revoked" && e.keyBlob.equals(blob));
+  if (revoked) return { status: "revoked", fingerprint: fp, line: revoked.line };
+  const pinned = relevant.filter((e) => e.marker === undefined);
+  const hit = pinned.find((e) => e.keyBlob.equals(blob));
+  if (hit) return { status: "match", fingerprint: fp, line: hit.line };
+  if (pinned.length === 0) return { status: "unknown", fingerprint: fp };
+  return { status: "mismatch", fingerprint: fp, expected: [...new Set(pinned.map((e) => fingerprint(e.keyBlob)))] };
+}
+
+export function loadKnownHosts(file: string): KnownHostEntry[] {
+  if (!existsSync(file)) return [];
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new InputError({ path: "knownHostsFile", message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code}` });
+  }
+  return parseKnownHosts(text);
+}
+
+export function knownHostsLine(host: string, port: number, blob: Buffer): string {
+  return `${hostKeyName(host, port)} ${blobKeyType(blob)} ${blob.toString("base64")}`;
+}
+
+/** Appends pinned keys (only `hkex-ready trust` calls this). */
+export function appendKnownHosts(file: string, lines: readonly string[]): void {
+  if (lines.length === 0) return;
+  const existing = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const sep = existing === "" || existing.endsWith("\n") ? "" : "\n";
+  appendFileSync(file, `${sep}${lines.join("\n")}\n`, { mode: 0o644 });
+}

@@ -1,0 +1,228 @@
+/**
+ * The report: its schema (docs/report-schema.md), and writing it safely.
+ * Files are written to a temporary name, fsynced and renamed, so a report
+ * folder never holds a half-written file.
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { PartNumber, SiteName } from "../catalogue";
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export const PHASES = ["tcp", "banner", "hostkey", "auth", "sftp", "list", "download", "logout"] as const;
+export type PhaseName = (typeof PHASES)[number];
+export type PhaseStatus = "pass" | "fail" | "skip";
+
+export type CauseCode =
+  | "refused"
+  | "timeout"
+  | "unreachable"
+  | "connection-closed"
+  | "connection-lost"
+  | "no-banner"
+  | "not-ssh"
+  | "no-common-algorithm"
+  | "kex-failed"
+  | "hostkey-unknown"
+  | "hostkey-mismatch"
+  | "hostkey-revoked"
+  | "auth-rejected"
+  | "passphrase-missing"
+  | "passphrase-wrong"
+  | "sftp-refused"
+  | "folder-missing"
+  | "permission-denied"
+  | "file-missing"
+  | "unsafe-name"
+  | "symlink-escape"
+  | "size-mismatch"
+  | "transfer-timeout"
+  | "local-folder"
+  | "disk-full"
+  | "local-write"
+  | "interrupted"
+  | "cancelled"
+  | "not-requested"
+  | "earlier-phase-failed"
+  | "error";
+
+export interface PhaseResult {
+  readonly name: PhaseName;
+  readonly status: PhaseStatus;
+  /** Duration in milliseconds (0 for a skip). */
+  readonly ms: number;
+  /** Why it failed or was skipped; absent on pass. */
+  readonly cause?: string;
+  readonly code?: CauseCode;
+  /** The timeout that applied to this phase. */
+  readonly timeoutMs?: number;
+  readonly startedAt?: string;
+}
+
+export interface DownloadRecord {
+  readonly site: SiteName;
+  readonly host: string;
+  readonly port: number;
+  readonly part?: PartNumber;
+  /** Remote file name as listed (made printable). */
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Where it was written locally. */
+  readonly path: string;
+  readonly ms: number;
+  /** What happened to a file that already had this name. */
+  readonly previous?: { readonly status: "identical" | "replaced"; readonly sha256: string };
+}
+
+export interface HostKeyRecord {
+  readonly type?: string;
+  readonly fingerprint: string;
+  readonly status: "match" | "unknown" | "mismatch" | "revoked";
+  readonly expected?: readonly string[];
+}
+
+export interface EndpointReport {
+  readonly site: SiteName;
+  /** The address checked. */
+  readonly host: string;
+  readonly port: number;
+  readonly part?: PartNumber | "precheck";
+  readonly verdict: "pass" | "fail";
+  readonly startedAt: string;
+  readonly ms: number;
+  readonly banner?: string;
+  readonly hostKey?: HostKeyRecord;
+  readonly userKeyFingerprint?: string;
+  readonly listing?: readonly string[];
+  readonly phases: readonly PhaseResult[];
+}
+
+export type SiteStatus = "pass" | "degraded" | "fail";
+
+export interface SiteSummary {
+  readonly site: SiteName;
+  readonly part?: PartNumber | "precheck";
+  readonly status: SiteStatus;
+  readonly endpoints: number;
+  readonly passed: number;
+}
+
+export interface SwitchoverRecord {
+  readonly part: PartNumber;
+  readonly file: string;
+  readonly alias: string;
+  readonly before: string | undefined;
+  readonly after: string;
+  readonly backup?: string;
+  readonly at: string;
+}
+
+export interface PartReport {
+  readonly part: PartNumber | "precheck";
+  readonly site: SiteName;
+  readonly window?: { readonly start: string; readonly end: string };
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly status: SiteStatus | "not-run";
+  readonly withinWindow?: boolean;
+  readonly userKeyFingerprint?: string;
+  readonly switchover?: SwitchoverRecord;
+  readonly note?: string;
+}
+
+export interface SessionSummary {
+  readonly date: string;
+  /** Every part ran and each site completed a login, download and logout, same key, primary restored. */
+  readonly completed: boolean;
+  readonly parts: readonly PartReport[];
+  readonly keyFingerprints: readonly string[];
+  readonly sameKeyThroughout: boolean;
+  readonly hostNameAtEnd?: string;
+  readonly primaryRestored?: boolean;
+  readonly reasons: readonly string[];
+  readonly weather?: { readonly warning: string; readonly issuedAt: string; readonly effect: string; readonly stopAt?: string };
+  readonly email: { readonly to: string; readonly subject: string; readonly body: string };
+}
+
+export interface Report {
+  readonly schemaVersion: number;
+  readonly tool: { readonly name: string; readonly version: string };
+  readonly kind: "check" | "session";
+  readonly verdict: "pass" | "fail";
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly from: { readonly hostname: string; readonly user: string };
+  readonly config?: string;
+  readonly interrupted?: string;
+  readonly sites: readonly SiteSummary[];
+  readonly endpoints: readonly EndpointReport[];
+  readonly downloads: readonly DownloadRecord[];
+  readonly warnings: readonly string[];
+  readonly session?: SessionSummary;
+}
+
+export function siteStatus(endpoints: readonly EndpointReport[]): SiteStatus {
+  const passed = endpoints.filter((e) => e.verdict === "pass").length;
+  if (endpoints.length > 0 && passed === endpoints.length) return "pass";
+  return passed > 0 ? "degraded" : "fail";
+}
+
+export function summariseSites(endpoints: readonly EndpointReport[]): SiteSummary[] {
+  const groups = new Map<string, EndpointReport[]>();
+  for (const e of endpoints) {
+    const key = `${e.part ?? ""}|${e.site}`;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  return [...groups.values()].map((list) => ({
+    site: list[0]!.site,
+    ...(list[0]!.part !== undefined ? { part: list[0]!.part } : {}),
+    status: siteStatus(list),
+    endpoints: list.length,
+    passed: list.filter((e) => e.verdict === "pass").length,
+  }));
+}
+
+/** Every failed phase, as "site host:port phase: cause" lines. */
+export function failureLines(endpoints: readonly EndpointReport[]): string[] {
+  return endpoints.flatMap((e) =>
+    e.phases
+      .filter((p) => p.status === "fail")
+      .map((p) => `${e.part && e.part !== "precheck" ? `Part ${e.part} ` : ""}${e.site} ${e.host}:${e.port} ${p.name}: ${p.cause ?? "failed"}`),
+  );
+}
+
+/** Write a file atomically: temp name in the same folder, fsync, rename, fsync the folder. */
+export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const fd = openSync(tmp, "wx", mode);
+  try {
+    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
+  try {
+    const dfd = openSync(dir, "r");
+    fsyncSync(dfd);
+    closeSync(dfd);
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+export function reportJson(report: Report): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
