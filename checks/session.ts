@@ -109,13 +109,13 @@ function switchTarget(config: Config, site: SiteName): string {
 export async function runSession(opts: SessionOptions): Promise<Report> {
   const now = opts.now ?? (() => new Date());
   const { config } = opts;
-  const previous = opts.part === 2 || opts.part === undefined ? loadState(opts.reportDir, opts.date) : undefined;
-  if (opts.part === 1 && existsSync(join(opts.reportDir, STATE_FILE))) {
-    // Re-running Part 1 starts the day over; the earlier attempt is kept beside it, not lost.
+  const previous = opts.part === 2 ? loadState(opts.reportDir, opts.date) : undefined;
+  if (opts.part !== 2 && existsSync(join(opts.reportDir, STATE_FILE))) {
+    // Starting the day over: the earlier attempt is kept beside the new one, not lost.
     const stamp = hkNow(now()).replace(/[:.]/g, "").replace(/\+.*$/, "");
     renameSync(join(opts.reportDir, STATE_FILE), join(opts.reportDir, `session-state.before-${stamp}.json`));
   }
-  const state: SessionState = previous && opts.part === 2
+  const state: SessionState = previous
     ? { ...previous, warnings: [...previous.warnings] }
     : { version: 1, date: opts.date, startedAt: hkNow(now()), parts: [], endpoints: [], downloads: [], warnings: [] };
   const warnings = new Set<string>([...state.warnings, ...opts.warnings]);
