@@ -1,0 +1,323 @@
+/**
+ * Stack config of the SFTP access program: schema, then normalise, then
+ * check, reporting every problem at once with the config key as its path.
+ *
+ * Nothing here imports @pulumi/*: the same code validates a
+ * Pulumi.<stack>.yaml for `hkex-ready plan` before the mock runtime starts.
+ */
+import { z } from "zod";
+import { HKEX_SITES, SFTP_PORT, SITE_NAMES, type SiteName } from "../catalogue";
+import { InputError, type InputProblem } from "../checks/errors";
+import { cidrProblem, hostCidr, isIpv4, parseIpv4Block, blockContains } from "./cidr";
+
+export const PROJECT = "hkex-sftp-readiness";
+
+export const ROUTE_TARGET_KINDS = [
+  "transitGatewayId",
+  "vpnGatewayId",
+  "networkInterfaceId",
+  "vpcPeeringConnectionId",
+] as const;
+export type RouteTargetKind = (typeof ROUTE_TARGET_KINDS)[number];
+
+const ID_PREFIX: Record<RouteTargetKind | "vpcId" | "securityGroupId" | "networkAclIds" | "routeTableIds", string> = {
+  vpcId: "vpc",
+  securityGroupId: "sg",
+  networkAclIds: "acl",
+  routeTableIds: "rtb",
+  transitGatewayId: "tgw",
+  vpnGatewayId: "vgw",
+  networkInterfaceId: "eni",
+  vpcPeeringConnectionId: "pcx",
+};
+
+/** AWS's highest user rule number in a network ACL; 32767 is the default deny. */
+export const NACL_MAX_RULE_NUMBER = 32766;
+/** Return traffic of an outbound TCP session arrives on the client's ephemeral ports. */
+export const EPHEMERAL_PORTS = Object.freeze({ from: 1024, to: 65535 });
+
+export const DEFAULTS = Object.freeze({
+  naclRuleNumberBase: 200,
+  routeGranularity: "range" as const,
+  maxPrefixLength: 24,
+  analyze: false,
+});
+
+export interface RouteTarget {
+  readonly kind: RouteTargetKind;
+  readonly id: string;
+}
+
+export interface SiteSpec {
+  readonly name: SiteName;
+  readonly dataCentre: string;
+  readonly hosts: readonly string[];
+  readonly port: number;
+  readonly range: string;
+}
+
+/** The validated, normalised stack config; the component takes exactly this. */
+export interface SftpAccessArgs {
+  readonly vpcId?: string;
+  readonly securityGroupId?: string;
+  readonly networkAclIds: readonly string[];
+  readonly naclRuleNumberBase: number;
+  /** Rule numbers already taken in those NACLs, so the new rules cannot collide with them. */
+  readonly naclRuleNumbersInUse: readonly number[];
+  readonly routeTableIds: readonly string[];
+  readonly routeTarget?: RouteTarget;
+  readonly routeGranularity: "range" | "host";
+  readonly maxPrefixLength: number;
+  readonly reachability?: { readonly sourceId: string; readonly analyze: boolean };
+  /** Sites to open, primary first. Defaults to the catalogue. */
+  readonly sites: readonly SiteSpec[];
+}
+
+const awsId = (key: keyof typeof ID_PREFIX) =>
+  z.string().regex(new RegExp(`^${ID_PREFIX[key]}-[0-9a-f]{8,17}$`), {
+    error: `must be an AWS id like ${ID_PREFIX[key]}-0123456789abcdef0`,
+  });
+
+const port = z
+  .number({ error: "must be a TCP port number" })
+  .int({ error: "must be a whole TCP port number" })
+  .min(1, { error: (iss) => `${String(iss.input)} is out of range 1-65535` })
+  .max(65535, { error: (iss) => `${String(iss.input)} is out of range 1-65535` });
+
+const siteOverride = z
+  .object({
+    hosts: z.array(z.string()).min(1, { error: "must list at least one host" }),
+    range: z.string(),
+    port: port.optional(),
+    dataCentre: z.string().min(1).optional(),
+  })
+  .strict();
+
+const routeTargetSchema = z.object(
+  Object.fromEntries(ROUTE_TARGET_KINDS.map((k) => [k, awsId(k).optional()])) as Record<
+    RouteTargetKind,
+    z.ZodOptional<z.ZodString>
+  >,
+).strict();
+
+const rawSchema = z
+  .object({
+    vpcId: awsId("vpcId").optional(),
+    securityGroupId: awsId("securityGroupId").optional(),
+    networkAclIds: z.array(awsId("networkAclIds")).optional(),
+    naclRuleNumberBase: z
+      .number({ error: "must be a whole number" })
+      .int({ error: "must be a whole number" })
+      .min(1, { error: `must be between 1 and ${NACL_MAX_RULE_NUMBER}` })
+      .max(NACL_MAX_RULE_NUMBER, { error: `must be between 1 and ${NACL_MAX_RULE_NUMBER}` })
+      .optional(),
+    naclRuleNumbersInUse: z.array(z.number().int().min(1).max(32767)).optional(),
+    routeTableIds: z.array(awsId("routeTableIds")).optional(),
+    routeTarget: routeTargetSchema.optional(),
+    routeGranularity: z.enum(["range", "host"], { error: 'must be "range" or "host"' }).optional(),
+    maxPrefixLength: z
+      .number({ error: "must be a prefix length" })
+      .int({ error: "must be a whole prefix length" })
+      .min(1, { error: "must be between 1 and 32" })
+      .max(32, { error: "must be between 1 and 32" })
+      .optional(),
+    reachability: z
+      .object({
+        sourceId: z.string().regex(/^(arn:aws[\w-]*:\S+|[a-z]+(-[a-z]+)*-[0-9a-f]{8,17})$/, {
+          error: "must be the id or ARN of the source (an instance, ENI, gateway...)",
+        }),
+        analyze: z.boolean({ error: "must be true or false" }).optional(),
+      })
+      .strict()
+      .optional(),
+    sites: z
+      .object({ primary: siteOverride.optional(), secondary: siteOverride.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+type RawConfig = z.infer<typeof rawSchema>;
+
+/** Keys whose value is plain text; every other key holds JSON (an object, a list or a number). */
+const TEXT_KEYS = new Set(["vpcId", "securityGroupId", "routeGranularity"]);
+export const CONFIG_KEYS = Object.keys(rawSchema.shape);
+
+export function configPath(key: string, rest: readonly PropertyKey[] = []): string {
+  let path = `${PROJECT}:${key}`;
+  for (const part of rest) path += typeof part === "number" ? `[${part}]` : `.${String(part)}`;
+  return path;
+}
+
+/**
+ * Reads the program's keys out of a full config map as Pulumi hands it to a
+ * program (`project:key` to a string, structured values as JSON text) and
+ * validates them. Throws InputError listing every problem.
+ */
+export function parseStackConfig(all: Readonly<Record<string, string>>, source?: string): SftpAccessArgs {
+  const problems: InputProblem[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const [fullKey, text] of Object.entries(all)) {
+    if (!fullKey.startsWith(`${PROJECT}:`)) continue;
+    const key = fullKey.slice(PROJECT.length + 1);
+    if (TEXT_KEYS.has(key) || !CONFIG_KEYS.includes(key)) {
+      raw[key] = text;
+      continue;
+    }
+    try {
+      raw[key] = JSON.parse(text);
+    } catch {
+      problems.push({ path: configPath(key), message: `is not valid JSON: ${text}` });
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems, source);
+  return validateRawConfig(raw, source);
+}
+
+/** Schema check and normalisation of the bare-key config object; then the semantic checks. */
+export function validateRawConfig(raw: Record<string, unknown>, source?: string): SftpAccessArgs {
+  const parsed = rawSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new InputError(parsed.error.issues.flatMap(issueToProblems), source);
+  }
+  const problems: InputProblem[] = [];
+  const kinds = ROUTE_TARGET_KINDS.filter((k) => parsed.data.routeTarget?.[k] !== undefined);
+  if (kinds.length > 1) {
+    problems.push({
+      path: configPath("routeTarget"),
+      message: `give exactly one of ${ROUTE_TARGET_KINDS.join(", ")}; got ${kinds.join(" and ")}`,
+    });
+  }
+  const args = normalise(parsed.data);
+  problems.push(...validateSftpAccessArgs(args));
+  if (problems.length > 0) throw new InputError(problems, source);
+  return args;
+}
+
+function issueToProblems(issue: z.core.$ZodIssue): InputProblem[] {
+  if (issue.code === "unrecognized_keys") {
+    const where = issue.path.length === 0 ? undefined : issue.path;
+    return issue.keys.map((k) =>
+      where
+        ? { path: configPath(String(where[0]), [...where.slice(1), k]), message: "is not a known setting" }
+        : { path: configPath(k), message: `is not a known config key (known: ${CONFIG_KEYS.join(", ")})` },
+    );
+  }
+  const [key, ...rest] = issue.path;
+  return [{ path: configPath(String(key ?? ""), rest), message: issue.message }];
+}
+
+function normalise(raw: RawConfig): SftpAccessArgs {
+  const targets = ROUTE_TARGET_KINDS.filter((k) => raw.routeTarget?.[k] !== undefined);
+  return {
+    vpcId: raw.vpcId,
+    securityGroupId: raw.securityGroupId,
+    networkAclIds: raw.networkAclIds ?? [],
+    naclRuleNumberBase: raw.naclRuleNumberBase ?? DEFAULTS.naclRuleNumberBase,
+    naclRuleNumbersInUse: raw.naclRuleNumbersInUse ?? [],
+    routeTableIds: raw.routeTableIds ?? [],
+    // A second kind has already been reported by validateRawConfig.
+    routeTarget: targets.length > 0 ? { kind: targets[0], id: raw.routeTarget![targets[0]]! } : undefined,
+    routeGranularity: raw.routeGranularity ?? DEFAULTS.routeGranularity,
+    maxPrefixLength: raw.maxPrefixLength ?? DEFAULTS.maxPrefixLength,
+    reachability: raw.reachability
+      ? { sourceId: raw.reachability.sourceId, analyze: raw.reachability.analyze ?? DEFAULTS.analyze }
+      : undefined,
+    sites: SITE_NAMES.flatMap((name): SiteSpec[] => {
+      if (raw.sites === undefined) return [{ ...HKEX_SITES[name] }];
+      const o = raw.sites[name];
+      if (o === undefined) return [];
+      return [
+        {
+          name,
+          dataCentre: o.dataCentre ?? HKEX_SITES[name].dataCentre,
+          hosts: o.hosts,
+          port: o.port ?? SFTP_PORT,
+          range: o.range,
+        },
+      ];
+    }),
+  };
+}
+
+/** The NACL rule numbers the component will use in each direction, one per site range. */
+export function naclRuleNumbers(args: Pick<SftpAccessArgs, "naclRuleNumberBase" | "sites">): number[] {
+  return args.sites.map((_, i) => args.naclRuleNumberBase + i);
+}
+
+/**
+ * Every semantic problem of already normalised args, each naming its config
+ * key. Pure; the component calls it too, so programmatic callers get the
+ * same checks as stack config.
+ */
+export function validateSftpAccessArgs(args: SftpAccessArgs): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+
+  if ((args.vpcId === undefined) === (args.securityGroupId === undefined)) {
+    add(
+      configPath("vpcId"),
+      `give exactly one of vpcId (a new security group in that VPC) or securityGroupId (an existing group); got ${
+        args.vpcId === undefined ? "neither" : "both"
+      }`,
+    );
+  }
+
+  if (args.routeTableIds.length > 0 && args.routeTarget === undefined) {
+    add(
+      configPath("routeTarget"),
+      `give exactly one of ${ROUTE_TARGET_KINDS.join(", ")}; routeTableIds are set but no route target is`,
+    );
+  }
+
+  for (const [key, ids] of [
+    ["routeTableIds", args.routeTableIds],
+    ["networkAclIds", args.networkAclIds],
+  ] as const) {
+    const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+    if (repeated.length > 0) add(configPath(key), `lists ${[...new Set(repeated)].join(", ")} more than once`);
+  }
+
+  if (args.sites.length === 0) add(configPath("sites"), "names no site; give primary and secondary or leave sites unset");
+  const seenHosts = new Map<string, string>();
+  for (const site of args.sites) {
+    const at = (field: string, ...rest: PropertyKey[]) => configPath("sites", [site.name, field, ...rest]);
+    if (!Number.isInteger(site.port) || site.port < 1 || site.port > 65535) {
+      add(at("port"), `${site.port} is out of range 1-65535`);
+    }
+    const rangeProblem = cidrProblem(site.range);
+    const range = rangeProblem === undefined ? parseIpv4Block(site.range) : undefined;
+    if (rangeProblem !== undefined) add(at("range"), rangeProblem);
+    else if (range!.prefixLength < args.maxPrefixLength) {
+      add(at("range"), `${site.range} is broader than maxPrefixLength /${args.maxPrefixLength}`);
+    }
+    site.hosts.forEach((host, i) => {
+      if (!isIpv4(host)) {
+        add(at("hosts", i), `"${host}" is not an IPv4 address`);
+        return;
+      }
+      if (range !== undefined && !blockContains(range, parseIpv4Block(hostCidr(host))!)) {
+        add(at("hosts", i), `${host} is outside the site's range ${site.range}`);
+      }
+      const other = seenHosts.get(host);
+      if (other !== undefined) add(at("hosts", i), `${host} is already listed under ${other}`);
+      seenHosts.set(host, site.name);
+    });
+  }
+
+  if (args.networkAclIds.length > 0) {
+    const planned = naclRuleNumbers(args);
+    const last = planned[planned.length - 1] ?? args.naclRuleNumberBase;
+    if (last > NACL_MAX_RULE_NUMBER) {
+      add(configPath("naclRuleNumberBase"), `rules would need numbers up to ${last}; the highest allowed is ${NACL_MAX_RULE_NUMBER}`);
+    }
+    const taken = planned.filter((n) => args.naclRuleNumbersInUse.includes(n));
+    if (taken.length > 0) {
+      add(
+        configPath("naclRuleNumberBase"),
+        `rule numbers ${planned.join(", ")} collide with ${taken.join(", ")} listed in naclRuleNumbersInUse; pick another base`,
+      );
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,324 @@
+/**
+ * One reading of the AWS resources the HKEX policies look at, so that no
+ * check is written twice per resource shape: security-group rules (standalone
+ * rule resources, the legacy SecurityGroupRule and inline blocks), network
+ * ACL rules (standalone and inline) and routes.
+ *
+ * Values can be unknown during `pulumi preview` (the policy SDK throws when
+ * one is read) or arrive as the engine's unknown marker in `pulumi preview
+ * --json`; `read` turns both into UNKNOWN so a check can skip what it
+ * cannot know yet instead of failing the whole policy.
+ */
+import type { PolicyResource } from "@pulumi/policy";
+import { HKEX_SITES, SITE_NAMES } from "../catalogue";
+import { IPV4_ANY, IPV6_ANY, blockContains, blocksOverlap, parseIpv4Block } from "../infra/cidr";
+
+export const TYPES = Object.freeze({
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  egressRule: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  legacyRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  networkAcl: "aws:ec2/networkAcl:NetworkAcl",
+  networkAclRule: "aws:ec2/networkAclRule:NetworkAclRule",
+  route: "aws:ec2/route:Route",
+  routeTable: "aws:ec2/routeTable:RouteTable",
+});
+
+/** The engine's marker for a value that is not known until the update runs. */
+export const UNKNOWN_MARKER = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const UNKNOWN: unique symbol = Symbol("unknown");
+export type Maybe<T> = T | typeof UNKNOWN | undefined;
+
+export function read(obj: unknown, key: string): unknown {
+  if (obj === null || typeof obj !== "object") return undefined;
+  try {
+    const value = (obj as Record<string, unknown>)[key];
+    return value === UNKNOWN_MARKER ? UNKNOWN : value;
+  } catch (err) {
+    if ((err as Error)?.name === "UnknownValueError" || (err as Error)?.constructor?.name === "UnknownValueError") {
+      return UNKNOWN;
+    }
+    throw err;
+  }
+}
+
+export function readString(obj: unknown, key: string): Maybe<string> {
+  const v = read(obj, key);
+  return v === UNKNOWN || typeof v === "string" ? v : undefined;
+}
+
+function readNumber(obj: unknown, key: string): Maybe<number> {
+  const v = read(obj, key);
+  if (v === UNKNOWN) return UNKNOWN;
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && /^-?\d+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+function readArray(obj: unknown, key: string): unknown[] | typeof UNKNOWN {
+  const v = read(obj, key);
+  if (v === UNKNOWN) return UNKNOWN;
+  if (!Array.isArray(v)) return [];
+  const out: unknown[] = [];
+  for (let i = 0; i < v.length; i++) out.push(read(v, String(i)));
+  return out;
+}
+
+function readStrings(obj: unknown, key: string): string[] {
+  const list = readArray(obj, key);
+  return list === UNKNOWN ? [] : list.filter((x): x is string => typeof x === "string");
+}
+
+// ---------------------------------------------------------------------------
+// Ranges and traffic
+
+export function hkexRanges(): string[] {
+  return SITE_NAMES.map((s) => HKEX_SITES[s].range);
+}
+
+/** The HKEX range a destination overlaps, if any. IPv6 destinations never reach the IPv4 facility. */
+export function hkexRangeReached(cidr: string, ranges: readonly string[] = hkexRanges()): string | undefined {
+  const block = parseIpv4Block(cidr);
+  if (block === undefined) return undefined;
+  return ranges.find((r) => blocksOverlap(parseIpv4Block(r)!, block));
+}
+
+/** True when the destination lies entirely inside an HKEX range: a rule "for HKEX", not just one that happens to reach it. */
+export function isWithinHkex(cidr: string, ranges: readonly string[] = hkexRanges()): boolean {
+  const block = parseIpv4Block(cidr);
+  return block !== undefined && ranges.some((r) => blockContains(parseIpv4Block(r)!, block));
+}
+
+export function isOpenDestination(cidr: string): boolean {
+  return cidr === IPV4_ANY || cidr === IPV6_ANY;
+}
+
+export type Protocol = "tcp" | "udp" | "icmp" | "all" | string;
+
+export function normaliseProtocol(p: unknown): Maybe<Protocol> {
+  if (p === UNKNOWN) return UNKNOWN;
+  if (p === undefined || p === null) return undefined;
+  const s = String(p).toLowerCase();
+  if (s === "-1" || s === "all") return "all";
+  if (s === "6") return "tcp";
+  if (s === "17") return "udp";
+  if (s === "1") return "icmp";
+  return s;
+}
+
+export interface Traffic {
+  readonly protocol: Maybe<Protocol>;
+  readonly fromPort: Maybe<number>;
+  readonly toPort: Maybe<number>;
+}
+
+export function isKnownTraffic(t: Traffic): boolean {
+  return t.protocol !== UNKNOWN && t.fromPort !== UNKNOWN && t.toPort !== UNKNOWN;
+}
+
+/** Exactly TCP on the one port. */
+export function isOnlyTcpPort(t: Traffic, port: number): boolean {
+  return t.protocol === "tcp" && t.fromPort === port && t.toPort === port;
+}
+
+/** Whether the traffic lets TCP to `port` through (all protocols do). */
+export function allowsTcpPort(t: Traffic, port: number): boolean {
+  if (t.protocol === "all") return true;
+  return t.protocol === "tcp" && typeof t.fromPort === "number" && typeof t.toPort === "number" && t.fromPort <= port && port <= t.toPort;
+}
+
+export function allowsTcpRange(t: Traffic, from: number, to: number): boolean {
+  if (t.protocol === "all") return true;
+  return t.protocol === "tcp" && typeof t.fromPort === "number" && typeof t.toPort === "number" && t.fromPort <= from && to <= t.toPort;
+}
+
+export function describeTraffic(t: Traffic): string {
+  if (t.protocol === "all") return "all protocols";
+  const proto = String(t.protocol ?? "an unknown protocol").toUpperCase();
+  if (typeof t.fromPort !== "number" || typeof t.toPort !== "number") return `${proto} on unspecified ports`;
+  return t.fromPort === t.toPort ? `${proto} port ${t.fromPort}` : `${proto} ports ${t.fromPort}-${t.toPort}`;
+}
+
+// ---------------------------------------------------------------------------
+// Security-group rules
+
+export type Direction = "egress" | "ingress";
+
+export interface SgRuleEntry extends Traffic {
+  readonly direction: Direction;
+  /** "rule" for a rule resource, "inline" for a block inside a SecurityGroup. */
+  readonly origin: "rule" | "inline";
+  readonly cidr: string;
+  readonly description: Maybe<string>;
+}
+
+export function sgRuleLabel(e: Pick<SgRuleEntry, "origin" | "direction" | "cidr">): string {
+  const prep = e.direction === "egress" ? "to" : "from";
+  return `${e.origin === "inline" ? "Inline security-group" : "Security-group"} ${e.direction} ${prep} ${e.cidr}`;
+}
+
+export function isSecurityGroupRuleType(type: string): boolean {
+  return type === TYPES.egressRule || type === TYPES.ingressRule || type === TYPES.legacyRule;
+}
+
+/** Every destination/source of a security-group resource as one entry per CIDR. Prefix lists and group references carry no CIDR and are left out. */
+export function sgRuleEntries(type: string, props: unknown): SgRuleEntry[] {
+  if (type === TYPES.egressRule || type === TYPES.ingressRule) {
+    const direction: Direction = type === TYPES.egressRule ? "egress" : "ingress";
+    const traffic: Traffic = {
+      protocol: normaliseProtocol(read(props, "ipProtocol")),
+      fromPort: readNumber(props, "fromPort"),
+      toPort: readNumber(props, "toPort"),
+    };
+    const description = readString(props, "description");
+    return [readString(props, "cidrIpv4"), readString(props, "cidrIpv6")]
+      .filter((c): c is string => typeof c === "string")
+      .map((cidr) => ({ direction, origin: "rule", cidr, description, ...traffic }));
+  }
+  if (type === TYPES.legacyRule) {
+    const kind = readString(props, "type");
+    if (kind !== "egress" && kind !== "ingress") return [];
+    return blockEntries(props, kind, "rule");
+  }
+  if (type === TYPES.securityGroup) {
+    return (["egress", "ingress"] as const).flatMap((direction) => {
+      const blocks = readArray(props, direction);
+      return blocks === UNKNOWN ? [] : blocks.flatMap((b) => blockEntries(b, direction, "inline"));
+    });
+  }
+  return [];
+}
+
+function blockEntries(block: unknown, direction: Direction, origin: "rule" | "inline"): SgRuleEntry[] {
+  const traffic: Traffic = {
+    protocol: normaliseProtocol(read(block, "protocol")),
+    fromPort: readNumber(block, "fromPort"),
+    toPort: readNumber(block, "toPort"),
+  };
+  const description = readString(block, "description");
+  return [...readStrings(block, "cidrBlocks"), ...readStrings(block, "ipv6CidrBlocks")].map((cidr) => ({
+    direction,
+    origin,
+    cidr,
+    description,
+    ...traffic,
+  }));
+}
+
+export function sameRule(a: SgRuleEntry, b: SgRuleEntry): boolean {
+  return (
+    a.direction === b.direction &&
+    a.cidr === b.cidr &&
+    a.protocol === b.protocol &&
+    (a.protocol === "all" || (a.fromPort === b.fromPort && a.toPort === b.toPort))
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Network ACL rules
+
+export interface NaclEntry extends Traffic {
+  readonly direction: Direction;
+  readonly allow: boolean;
+  readonly cidr: string;
+}
+
+export function naclEntries(type: string, props: unknown): NaclEntry[] {
+  if (type === TYPES.networkAclRule) {
+    const cidr = readString(props, "cidrBlock");
+    if (typeof cidr !== "string") return [];
+    return [
+      {
+        direction: read(props, "egress") === true ? "egress" : "ingress",
+        allow: readString(props, "ruleAction") === "allow",
+        cidr,
+        protocol: normaliseProtocol(read(props, "protocol")),
+        fromPort: readNumber(props, "fromPort"),
+        toPort: readNumber(props, "toPort"),
+      },
+    ];
+  }
+  if (type === TYPES.networkAcl) {
+    return (["egress", "ingress"] as const).flatMap((direction) => {
+      const blocks = readArray(props, direction);
+      if (blocks === UNKNOWN) return [];
+      return blocks.flatMap((b): NaclEntry[] => {
+        const cidr = readString(b, "cidrBlock");
+        if (typeof cidr !== "string") return [];
+        return [
+          {
+            direction,
+            allow: readString(b, "action") === "allow",
+            cidr,
+            protocol: normaliseProtocol(read(b, "protocol")),
+            fromPort: readNumber(b, "fromPort"),
+            toPort: readNumber(b, "toPort"),
+          },
+        ];
+      });
+    });
+  }
+  return [];
+}
+
+// ---------------------------------------------------------------------------
+// Routes
+
+export interface RouteEntry {
+  readonly cidr: string;
+}
+
+export function routeEntries(type: string, props: unknown): RouteEntry[] {
+  if (type === TYPES.route) {
+    const cidr = readString(props, "destinationCidrBlock");
+    return typeof cidr === "string" ? [{ cidr }] : [];
+  }
+  if (type === TYPES.routeTable) {
+    const routes = readArray(props, "routes");
+    if (routes === UNKNOWN) return [];
+    return routes.flatMap((r) => {
+      const cidr = readString(r, "cidrBlock");
+      return typeof cidr === "string" ? [{ cidr }] : [];
+    });
+  }
+  return [];
+}
+
+// ---------------------------------------------------------------------------
+// Which group, table or ACL a resource belongs to, in a stack
+
+/**
+ * A stable key for the resource a rule points at through `field`
+ * (securityGroupId, networkAclId, routeTableId). During a preview the id of
+ * a resource created in the same update is unknown, so the property's
+ * dependency is used; in exported state the id is known and is matched to a
+ * resource of the stack by its ARN.
+ */
+export function ownerKey(r: PolicyResource, field: string, stack: readonly PolicyResource[]): string {
+  const id = readString(r.props, field);
+  if (typeof id === "string") {
+    const owner = stack.find((o) => ownIdOf(o) === id);
+    return owner ? owner.urn : `id:${id}`;
+  }
+  const deps = r.propertyDependencies?.[field] ?? [];
+  if (deps.length === 1) return deps[0].urn;
+  return `unresolved:${r.urn}`;
+}
+
+/** A resource's own AWS id where its state shows it (the ARN ends with it). */
+export function ownIdOf(r: PolicyResource): string | undefined {
+  const id = readString(r.props, "id");
+  if (typeof id === "string") return id;
+  const arn = readString(r.props, "arn");
+  if (typeof arn !== "string") return undefined;
+  const slash = arn.lastIndexOf("/");
+  return slash >= 0 ? arn.slice(slash + 1) : undefined;
+}
+
+/** How to name an owner key in a message: the AWS id when known, else the resource name. */
+export function ownerLabel(key: string, stack: readonly PolicyResource[]): string {
+  if (key.startsWith("id:")) return key.slice(3);
+  const owner = stack.find((o) => o.urn === key);
+  if (owner) return ownIdOf(owner) ?? owner.name;
+  return "(an owner whose id is not known yet)";
+}

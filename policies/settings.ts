@@ -1,0 +1,98 @@
+/**
+ * Settings of the HKEX policies: the configSchema each policy declares for
+ * Pulumi, the TypeScript shape it reads with getConfig, and the defaults.
+ *
+ * Exceptions: a finding can be waived only through pack config, with a
+ * written reason. The policy then does not report it; the offline runner
+ * (`hkex-ready plan` / `policy`) lists every waived finding with its reason.
+ */
+import type { PolicyConfigSchema, ReportViolation } from "@pulumi/policy";
+import { endpointsOf, type Endpoint } from "../catalogue";
+
+export interface PolicyException {
+  /** A resource name, a resource URN, an endpoint host, or an AWS id (route table, NACL, security group) named in the finding. */
+  readonly match: string;
+  readonly reason: string;
+}
+
+export interface ExceptionSettings {
+  exceptions: PolicyException[];
+}
+
+export const exceptionsSchema: PolicyConfigSchema["properties"] = {
+  exceptions: {
+    type: "array",
+    description: "Findings to waive. Each names what it matches and why it is accepted.",
+    items: {
+      type: "object",
+      properties: {
+        match: { type: "string", minLength: 1 },
+        reason: { type: "string", minLength: 1, pattern: "\\S", description: "Why the finding is accepted; shown in the output." },
+      },
+      required: ["match", "reason"],
+      additionalProperties: false,
+    },
+    default: [],
+  },
+};
+
+export interface PrefixSettings extends ExceptionSettings {
+  maxPrefixLength: number;
+}
+
+export const PREFIX_DEFAULTS: PrefixSettings = { maxPrefixLength: 24, exceptions: [] };
+
+export interface CoverageSettings extends ExceptionSettings {
+  endpoints: Endpoint[];
+}
+
+export const COVERAGE_DEFAULTS: CoverageSettings = { endpoints: endpointsOf(), exceptions: [] };
+
+export const EXCEPTION_DEFAULTS: ExceptionSettings = { exceptions: [] };
+
+export const endpointsSchema: PolicyConfigSchema["properties"] = {
+  endpoints: {
+    type: "array",
+    description: "Endpoints every stack must reach. Defaults to the catalogue's four.",
+    items: {
+      type: "object",
+      properties: {
+        site: { type: "string", enum: ["primary", "secondary"] },
+        host: { type: "string", minLength: 7 },
+        port: { type: "integer", minimum: 1, maximum: 65535 },
+      },
+      required: ["site", "host", "port"],
+      additionalProperties: false,
+    },
+    minItems: 1,
+  },
+};
+
+/** Pulumi may or may not fill in schema defaults; merging here makes both runtimes agree. */
+export function settingsOf<T extends object>(defaults: T, given: Partial<T>): T {
+  const out = { ...defaults } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(given)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+/** The offline runner hands policies a reportViolation that can also record waived findings. */
+export type ReportWithExceptions = ReportViolation & {
+  excepted?: (message: string, reason: string, urn?: string) => void;
+};
+
+export interface Finding {
+  readonly message: string;
+  readonly urn?: string;
+  /** Everything an exception may match: resource name and URN, hosts, AWS ids. */
+  readonly subjects: readonly string[];
+}
+
+/** Reports a finding unless an exception matches one of its subjects. */
+export function reportUnlessExcepted(report: ReportWithExceptions, exceptions: readonly PolicyException[], f: Finding): void {
+  const waiver = exceptions.find((e) => f.subjects.includes(e.match));
+  if (waiver === undefined) {
+    report(f.message, f.urn);
+    return;
+  }
+  report.excepted?.(f.message, waiver.reason, f.urn);
+}
