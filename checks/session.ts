@@ -130,6 +130,11 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
       break;
     }
     if (opts.weather?.effect === "cancelled" || (opts.weather?.effect === "terminate" && opts.weather.stopAt && now() >= opts.weather.stopAt)) {
+      // Primary must be in place for the next business day even when Part 2 cannot run.
+      const restore =
+        step.part === 2 && config.sshConfig
+          ? switchHostName(config.sshConfig.file, config.sshConfig.alias, switchTarget(config, "primary"), 2, now())
+          : undefined;
       state.parts.push({
         part: step.part,
         site: step.site,
@@ -137,6 +142,7 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
         finishedAt: hkNow(now()),
         status: "not-run",
         note: opts.weather.reason,
+        ...(restore ? { switchover: restore } : {}),
       });
       continue;
     }
