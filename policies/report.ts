@@ -1,0 +1,75 @@
+/**
+ * Text rendering of a pack run and of the planned network rows, shared by
+ * `hkex-ready plan` and `hkex-ready policy`.
+ */
+import { readFileSync } from "node:fs";
+import { InputError } from "../checks/errors";
+import type { PackConfig, PackReport } from "./offline";
+import { PACK_NAME } from "./policies";
+
+/** Left-aligned columns; the last column is not padded. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+export function renderPackReport(report: PackReport): string {
+  const out: string[] = [];
+  const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory").length;
+  const advisory = report.violations.length - mandatory;
+  out.push(`Policy pack ${PACK_NAME}: ${report.policies.length} policies\n`);
+  out.push(
+    table(
+      ["LEVEL", "POLICY", "RESULT"],
+      report.policies.map((p) => {
+        const n = report.violations.filter((v) => v.policy === p.name).length;
+        const waived = report.exceptions.filter((e) => e.policy === p.name).length;
+        const result = p.enforcementLevel === "disabled" ? "not run" : n === 0 ? "pass" : `${n} violation(s)`;
+        return [p.enforcementLevel, p.name, waived > 0 ? `${result}, ${waived} waived` : result];
+      }),
+    ),
+  );
+  if (report.violations.length > 0) {
+    out.push("\nViolations:\n");
+    for (const v of report.violations) {
+      out.push(`  [${v.enforcementLevel}] ${v.policy}: ${v.message}\n`);
+      out.push(`      fix: ${v.description}\n`);
+      if (v.urn) out.push(`      resource: ${v.urn}\n`);
+    }
+  }
+  if (report.exceptions.length > 0) {
+    out.push("\nWaived by pack config:\n");
+    for (const e of report.exceptions) {
+      out.push(`  ${e.policy}: ${e.message}\n      reason: ${e.reason}\n`);
+    }
+  }
+  const counts = [`${mandatory} mandatory`, `${advisory} advisory`].join(", ");
+  out.push(`\nVerdict: ${report.verdict === "pass" ? "PASS" : "FAIL"} (${counts} violation(s))\n`);
+  return out.join("");
+}
+
+/**
+ * The pack config file (Pulumi's --policy-pack-config format) for offline
+ * runs: the given path, else $HKEX_POLICY_PACK_CONFIG, else none.
+ */
+export function loadPackConfig(path: string | undefined = process.env.HKEX_POLICY_PACK_CONFIG): PackConfig {
+  if (path === undefined || path === "") return {};
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new InputError({ path, message: `cannot read the policy pack config: ${(err as Error).message}` });
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("expected a JSON object");
+    return parsed as PackConfig;
+  } catch (err) {
+    throw new InputError({ path, message: `is not a policy pack config: ${(err as Error).message}` });
+  }
+}
