@@ -63,6 +63,18 @@ interface RemoteFile {
 }
 
 const MAX_BANNER_BYTES = 8192;
+/** After a timeout or interrupt, how long a phase may take to remove its temporary files. */
+const CLEANUP_GRACE_MS = 2000;
+
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    p.then(
+      () => (clearTimeout(timer), resolve()),
+      () => (clearTimeout(timer), resolve()),
+    );
+  });
+}
 const MAX_LISTING = 200;
 
 function socketError(err: NodeJS.ErrnoException, t: ProbeTarget): PhaseError {
@@ -170,6 +182,11 @@ function sshErrorToPhase(err: Error & { level?: string }, phase: PhaseName, t: P
   if (err.level === "client-authentication") {
     return new PhaseError("auth-rejected", `authentication rejected (${msg})`);
   }
+  const afterLogin = ["sftp", "list", "download", "logout"].includes(phase);
+  if (afterLogin && (err.level === "client-socket" || /No response from server|closed|lost/i.test(msg))) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return new PhaseError("connection-lost", `connection lost during ${phase}${code ? ` (${code})` : ""}: ${msg}`);
+  }
   if (err.level === "client-socket" && (err as NodeJS.ErrnoException).code) {
     return socketError(err as NodeJS.ErrnoException, t);
   }
@@ -198,6 +215,7 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
   // ssh2 may emit errors between phases; the current waiter picks them up.
   let pendingSshError: Error | undefined;
   let sshErrorListener: ((err: Error) => void) | undefined;
+  let loggingOut = false;
 
   const runPhase = async <T>(
     name: PhaseName,
@@ -218,13 +236,17 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     const onOuterAbort = () => ac.abort(new PhaseError("interrupted", `interrupted (${String(outer?.reason ?? "abort")}) during ${name}`));
     if (outer?.aborted) onOuterAbort();
     else outer?.addEventListener("abort", onOuterAbort, { once: true });
+    // The phase's own abort handling runs first (setImmediate), so it can name the cause more precisely.
     const aborted = new Promise<never>((_, reject) => {
-      if (ac.signal.aborted) reject(ac.signal.reason);
-      else ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true });
+      const late = () => setImmediate(() => reject(ac.signal.reason));
+      if (ac.signal.aborted) late();
+      else ac.signal.addEventListener("abort", late, { once: true });
     });
     aborted.catch(() => undefined);
+    const work = fn(ac.signal);
+    work.catch(() => undefined);
     try {
-      const value = await Promise.race([fn(ac.signal), aborted]);
+      const value = await Promise.race([work, aborted]);
       const result: PhaseResult = { name, status: "pass", ms: Math.round(performance.now() - phaseStarted), timeoutMs, startedAt: phaseStartedAt };
       phases.push(result);
       opts.onEvent?.({ kind: "end", target: t, result });
@@ -235,6 +257,7 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
         error = new PhaseError("timeout", `no answer to TCP connect within ${timeoutMs} ms: packets to ${t.host}:${t.port} are dropped or filtered`);
       }
       failed ??= error;
+      if (ac.signal.aborted) await settledWithin(work, CLEANUP_GRACE_MS);
       const result: PhaseResult = {
         name,
         status: "fail",
@@ -290,6 +313,13 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     client = c;
     c.on("error", (err) => {
       pendingSshError = err;
+      sshErrorListener?.(err);
+    });
+    // ssh2 reports a close after the identification line as a plain close, not an error.
+    c.on("close", () => {
+      if (loggingOut) return;
+      const err = Object.assign(new Error("connection closed"), { level: "client-socket" });
+      pendingSshError ??= err;
       sshErrorListener?.(err);
     });
     const ready = new Promise<void>((resolve) => c.once("ready", () => resolve()));
@@ -377,9 +407,11 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
       phases.push({ name: "download", status: "skip", ms: 0, code: "not-requested", cause: "not requested (run with --download)" });
       opts.onEvent?.({ kind: "end", target: t, result: phases.at(-1)! });
     } else {
+      // No sshWait here: a dropped connection fails the pending SFTP reads, and
+      // waiting for downloadVerified itself guarantees its temporary file is gone.
       await runPhase("download", timeouts.transferMs, {}, (signal) =>
-        sshWait<void>((ok, fail) => {
-          void (async () => {
+        (async () => {
+          {
             await ensureDownloadDir(opts.downloadDir);
             for (const f of files!) {
               const fileStarted = performance.now();
@@ -405,8 +437,8 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
                 ...(r.previous ? { previous: r.previous } : {}),
               });
             }
-          })().then(ok, fail);
-        }),
+          }
+        })(),
       );
     }
 
@@ -428,6 +460,7 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
       new Promise<void>((resolve, reject) => {
         const c = client!;
         if (pendingSshError) return reject(sshErrorToPhase(pendingSshError, "logout", t));
+        loggingOut = true;
         c.once("close", () => resolve());
         c.end();
       }),
@@ -473,8 +506,14 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
         const path = posix.join(dir, e.filename);
         let size = e.attrs.size;
         if (e.attrs.isSymbolicLink()) {
-          const target = await call<string>((cb) => sftp.realpath(path, cb)).catch(() => undefined);
-          if (!target || !(target === dir || target.startsWith(dir.endsWith("/") ? dir : `${dir}/`))) {
+          // Followed only when the link is relative, never climbs with "..", and the
+          // server resolves it inside the folder: a report folder needs nothing else.
+          const link = await call<string>((cb) => sftp.readlink(path, cb)).catch(() => undefined);
+          const resolved = await call<string>((cb) => sftp.realpath(path, cb)).catch(() => undefined);
+          const inside = (p: string | undefined) => p !== undefined && posix.resolve(dir, p).startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+          const plainLink = link !== undefined && !link.startsWith("/") && !link.split("/").includes("..");
+          const target = link ?? resolved;
+          if (!plainLink || !inside(link) || !inside(resolved)) {
             problems.push(`"${printable(e.filename)}" is a symlink leading out of the remote folder${target ? ` (to ${printable(target)})` : ""}; not followed`);
             continue;
           }
