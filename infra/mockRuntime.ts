@@ -54,7 +54,10 @@ export function createMocks(record: (r: { type: string; name: string; inputs: Re
       return { id, state };
     },
     call(args) {
-      throw new Error(`Mock not implemented: ${args.token}`);
+      const err = new Error(`Mock not implemented: ${args.token}`);
+      // The SDK rethrows a failed invoke with the RPC error's `details` only.
+      Object.assign(err, { details: err.message });
+      throw err;
     },
   };
 }
@@ -83,6 +86,9 @@ export async function runUnderMocks(config: Readonly<Record<string, string>>, st
   for (const [k, v] of Object.entries(outputs)) settled[k] = await settle(v as pulumi.Output<unknown>);
 
   const monitor = pulumi.runtime.getMonitor() as unknown;
+  // The component's registerOutputs is still in flight; a later run's setMocks
+  // would swap the monitor under it.
+  await pulumi.runtime.disconnect();
   const urns = monitor instanceof MockMonitor ? [...monitor.getRegisteredResources().keys()] : [];
   const resources: CapturedResource[] = recorded.map((r) => {
     const suffix = `${r.type}::${r.name}`;

@@ -63,9 +63,10 @@ export class SftpAccess extends pulumi.ComponentResource {
   readonly endpoints: pulumi.Output<EndpointRow[]>;
 
   constructor(name: string, args: SftpAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(SFTP_ACCESS_TYPE, name, {}, opts);
+    // Checked before super() so that bad args register nothing, not even the component.
     const problems = validateSftpAccessArgs(args);
     if (problems.length > 0) throw new InputError(problems);
+    super(SFTP_ACCESS_TYPE, name, {}, opts);
 
     const tags = { "hkex:component": name };
     const securityGroupId: pulumi.Input<string> =

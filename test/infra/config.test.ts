@@ -1,0 +1,214 @@
+import { describe, expect, it } from "vitest";
+import { HKEX_SITES } from "../../catalogue";
+import { InputError, type InputProblem } from "../../checks/errors";
+import { parseStackConfig, validateSftpAccessArgs } from "../../infra/config";
+
+const NS = "hkex-sftp-readiness";
+const VPC = "vpc-0a1b2c3d4e5f60789";
+const TGW = "tgw-0a1b2c3d4e5f60789";
+const RTB = "rtb-0a1b2c3d4e5f60789";
+const ACL = "acl-0a1b2c3d4e5f60789";
+
+/** Config as Pulumi hands it to a program: namespaced keys, structured values as JSON text. */
+function config(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k.includes(":") ? k : `${NS}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+}
+
+function problemsOf(values: Record<string, unknown>): InputProblem[] {
+  try {
+    parseStackConfig(config(values));
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return [...(err as InputError).problems];
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+const base = { vpcId: VPC };
+
+describe("parseStackConfig: normalisation", () => {
+  it("fills in defaults and the catalogue's sites", () => {
+    const args = parseStackConfig(config({ ...base, "aws:region": "ap-east-1" }));
+    expect(args).toMatchObject({
+      vpcId: VPC,
+      networkAclIds: [],
+      naclRuleNumberBase: 200,
+      routeTableIds: [],
+      routeTarget: undefined,
+      routeGranularity: "range",
+      maxPrefixLength: 24,
+      reachability: undefined,
+    });
+    expect(args.sites).toEqual([HKEX_SITES.primary, HKEX_SITES.secondary].map((s) => ({ ...s })));
+  });
+
+  it("reads numbers given as text, as `pulumi config set` stores them", () => {
+    const args = parseStackConfig(config({ ...base, naclRuleNumberBase: "300", maxPrefixLength: "22" }));
+    expect(args.naclRuleNumberBase).toBe(300);
+    expect(args.maxPrefixLength).toBe(22);
+  });
+
+  it("keeps one route target kind and the reachability settings", () => {
+    const args = parseStackConfig(
+      config({ ...base, routeTableIds: [RTB], routeTarget: { vpnGatewayId: "vgw-0a1b2c3d4e5f60789" }, reachability: { sourceId: "i-0a1b2c3d4e5f60789" } }),
+    );
+    expect(args.routeTarget).toEqual({ kind: "vpnGatewayId", id: "vgw-0a1b2c3d4e5f60789" });
+    expect(args.reachability).toEqual({ sourceId: "i-0a1b2c3d4e5f60789", analyze: false });
+  });
+
+  it("accepts a sites override that leaves a site out (the policy pack, not config, rejects it)", () => {
+    const args = parseStackConfig(config({ ...base, sites: { primary: { hosts: ["10.151.14.141"], range: "10.151.14.0/24" } } }));
+    expect(args.sites).toEqual([
+      { name: "primary", dataCentre: "Primary Data Centre", hosts: ["10.151.14.141"], port: 18801, range: "10.151.14.0/24" },
+    ]);
+  });
+});
+
+describe("parseStackConfig: every problem names its config key", () => {
+  it("no security group target", () => {
+    expect(problemsOf({})).toEqual([
+      {
+        path: `${NS}:vpcId`,
+        message: "give exactly one of vpcId (a new security group in that VPC) or securityGroupId (an existing group); got neither",
+      },
+    ]);
+  });
+
+  it("both vpcId and securityGroupId", () => {
+    expect(problemsOf({ ...base, securityGroupId: "sg-0fedcba9876543210" })[0].message).toContain("got both");
+  });
+
+  it("route tables without a target", () => {
+    expect(problemsOf({ ...base, routeTableIds: [RTB] })).toEqual([
+      {
+        path: `${NS}:routeTarget`,
+        message:
+          "give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; routeTableIds are set but no route target is",
+      },
+    ]);
+  });
+
+  it("two target kinds", () => {
+    expect(problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { transitGatewayId: TGW, networkInterfaceId: "eni-0a1b2c3d4e5f60789" } })).toEqual([
+      {
+        path: `${NS}:routeTarget`,
+        message:
+          "give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; got transitGatewayId and networkInterfaceId",
+      },
+    ]);
+  });
+
+  it("a target id of the wrong kind", () => {
+    expect(problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { transitGatewayId: "vgw-0a1b2c3d4e5f60789" } })).toContainEqual({
+      path: `${NS}:routeTarget.transitGatewayId`,
+      message: "must be an AWS id like tgw-0123456789abcdef0",
+    });
+  });
+
+  it("an unknown target kind", () => {
+    expect(problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { gatewayId: "igw-0a1b2c3d4e5f60789" } })).toContainEqual({
+      path: `${NS}:routeTarget.gatewayId`,
+      message: "is not a known setting",
+    });
+  });
+
+  it("duplicate route tables and NACLs", () => {
+    expect(problemsOf({ ...base, routeTableIds: [RTB, RTB], routeTarget: { transitGatewayId: TGW }, networkAclIds: [ACL, ACL] })).toEqual([
+      { path: `${NS}:routeTableIds`, message: `lists ${RTB} more than once` },
+      { path: `${NS}:networkAclIds`, message: `lists ${ACL} more than once` },
+    ]);
+  });
+
+  it("a bad IP address", () => {
+    expect(problemsOf({ ...base, sites: { primary: { hosts: ["10.151.14.300"], range: "10.151.14.0/24" } } })).toEqual([
+      { path: `${NS}:sites.primary.hosts[0]`, message: '"10.151.14.300" is not an IPv4 address' },
+    ]);
+  });
+
+  it("a bad CIDR", () => {
+    expect(problemsOf({ ...base, sites: { primary: { hosts: ["10.151.14.141"], range: "10.151.14.141/24" } } })).toEqual([
+      { path: `${NS}:sites.primary.range`, message: '"10.151.14.141/24" has host bits set; the network is 10.151.14.0/24' },
+    ]);
+  });
+
+  it("a host outside its site's range", () => {
+    expect(problemsOf({ ...base, sites: { secondary: { hosts: ["10.151.14.141"], range: "10.152.14.0/24" } } })).toEqual([
+      { path: `${NS}:sites.secondary.hosts[0]`, message: "10.151.14.141 is outside the site's range 10.152.14.0/24" },
+    ]);
+  });
+
+  it("a port out of range", () => {
+    expect(problemsOf({ ...base, sites: { primary: { hosts: ["10.151.14.141"], range: "10.151.14.0/24", port: 70000 } } })).toEqual([
+      { path: `${NS}:sites.primary.port`, message: "70000 is out of range 1-65535" },
+    ]);
+    expect(problemsOf({ ...base, sites: { primary: { hosts: ["10.151.14.141"], range: "10.151.14.0/24", port: 0 } } })).toEqual([
+      { path: `${NS}:sites.primary.port`, message: "0 is out of range 1-65535" },
+    ]);
+  });
+
+  it("a range broader than maxPrefixLength", () => {
+    expect(problemsOf({ ...base, sites: { primary: { hosts: ["10.151.14.141"], range: "10.151.0.0/16" } } })).toEqual([
+      { path: `${NS}:sites.primary.range`, message: "10.151.0.0/16 is broader than maxPrefixLength /24" },
+    ]);
+    expect(problemsOf({ ...base, maxPrefixLength: 25 })).toEqual([
+      { path: `${NS}:sites.primary.range`, message: "10.151.14.0/24 is broader than maxPrefixLength /25" },
+      { path: `${NS}:sites.secondary.range`, message: "10.152.14.0/24 is broader than maxPrefixLength /25" },
+    ]);
+  });
+
+  it("NACL rule numbers that collide with numbers already in use", () => {
+    expect(problemsOf({ ...base, networkAclIds: [ACL], naclRuleNumberBase: 100, naclRuleNumbersInUse: [101, 300] })).toEqual([
+      {
+        path: `${NS}:naclRuleNumberBase`,
+        message: "rule numbers 100, 101 collide with 101 listed in naclRuleNumbersInUse; pick another base",
+      },
+    ]);
+  });
+
+  it("NACL rule numbers past the last allowed one", () => {
+    expect(problemsOf({ ...base, networkAclIds: [ACL], naclRuleNumberBase: 32766 })).toEqual([
+      { path: `${NS}:naclRuleNumberBase`, message: "rules would need numbers up to 32767; the highest allowed is 32766" },
+    ]);
+    expect(problemsOf({ ...base, naclRuleNumberBase: 0 })).toEqual([
+      { path: `${NS}:naclRuleNumberBase`, message: "must be between 1 and 32766" },
+    ]);
+  });
+
+  it("an unknown key, malformed JSON and a malformed id", () => {
+    expect(problemsOf({ ...base, routeTables: [RTB] })[0]).toMatchObject({ path: `${NS}:routeTables`, message: expect.stringMatching(/^is not a known config key/) });
+    expect(problemsOf({ ...base, [`${NS}:networkAclIds`]: "[acl-1" })).toEqual([{ path: `${NS}:networkAclIds`, message: "is not valid JSON: [acl-1" }]);
+    expect(problemsOf({ vpcId: "vpc-xyz" })).toEqual([{ path: `${NS}:vpcId`, message: "must be an AWS id like vpc-0123456789abcdef0" }]);
+  });
+
+  it("reports every problem at once", () => {
+    const problems = problemsOf({
+      ...base,
+      securityGroupId: "sg-0fedcba9876543210",
+      routeTableIds: [RTB, RTB],
+      sites: { primary: { hosts: ["10.151.14.300"], range: "10.151.0.0/16", port: 70000 } },
+    });
+    expect(problems.map((p) => p.path)).toEqual([`${NS}:sites.primary.port`]);
+    // Schema errors stop before the semantic checks, which need well-typed values.
+    const semantic = problemsOf({ ...base, securityGroupId: "sg-0fedcba9876543210", routeTableIds: [RTB, RTB], sites: { primary: { hosts: ["10.151.14.300"], range: "10.151.0.0/16" } } });
+    expect(semantic.map((p) => p.path)).toEqual([
+      `${NS}:vpcId`,
+      `${NS}:routeTarget`,
+      `${NS}:routeTableIds`,
+      `${NS}:sites.primary.range`,
+      `${NS}:sites.primary.hosts[0]`,
+    ]);
+  });
+});
+
+describe("validateSftpAccessArgs", () => {
+  it("is the same check for programmatic callers", () => {
+    const args = parseStackConfig(config(base));
+    expect(validateSftpAccessArgs(args)).toEqual([]);
+    expect(validateSftpAccessArgs({ ...args, routeTableIds: [RTB] })[0].path).toBe(`${NS}:routeTarget`);
+    expect(validateSftpAccessArgs({ ...args, sites: [] })).toEqual([
+      { path: `${NS}:sites`, message: "names no site; give primary and secondary or leave sites unset" },
+    ]);
+  });
+});
