@@ -68,8 +68,20 @@ const port = z.number().int("must be a whole number").min(1, "must be 1-65535").
 const ms = (max: number) =>
   z.number().int("must be a whole number of milliseconds").min(1, "must be at least 1 ms").max(max, `must be at most ${max} ms`);
 
+const hostEntry = nonEmpty.superRefine((entry, ctx) => {
+  const t = parseHostEntry(entry, 1);
+  if (typeof t === "string") ctx.addIssue({ code: "custom", message: t });
+});
+
 const siteSchema = z.strictObject({
-  hosts: z.array(nonEmpty).min(1, "must list at least one host"),
+  hosts: z
+    .array(hostEntry)
+    .min(1, "must list at least one host")
+    .superRefine((entries, ctx) => {
+      entries.forEach((entry, i) => {
+        if (entries.indexOf(entry) !== i) ctx.addIssue({ code: "custom", path: [i], message: `"${printable(entry)}" is listed twice` });
+      });
+    }),
   port: port.optional(),
 });
 
@@ -178,7 +190,7 @@ export function normaliseConfig(raw: unknown, file: string): Config {
       const t = parseHostEntry(entry, defaultPort);
       if (typeof t === "string") problems.push({ path: `sites.${name}.hosts[${i}]`, message: t });
       else if (targets.some((x) => x.host === t.host && x.port === t.port)) {
-        problems.push({ path: `sites.${name}.hosts[${i}]`, message: `"${entry}" is listed twice` });
+        problems.push({ path: `sites.${name}.hosts[${i}]`, message: `"${printable(entry)}" is listed twice` });
       } else targets.push(t);
     });
     sites[name] = { name, targets };

@@ -30,7 +30,13 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
   const program = new Command("hkex-ready")
     .description("Readiness checks, switchover session and evidence for the HKEX derivatives SFTP facility (TCP 18801)")
     .version(toolVersion(), "-V, --version")
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError("(run with --help for usage)")
+    // Set before the subcommands are added: they copy these settings when created.
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`hkex-ready: ${s.replace(/^error: /, "")}`),
+    });
 
   withOutputs(
     program
@@ -110,11 +116,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram(async (load, opts) => {
     const mod = await load();
     code = await mod.run(opts);
-  });
-  program.exitOverride();
-  program.configureOutput({
-    writeErr: (s) => process.stderr.write(s),
-    outputError: (s, write) => write(`hkex-ready: ${s.replace(/^error: /, "")}`),
   });
   try {
     await program.parseAsync(argv as string[]);
