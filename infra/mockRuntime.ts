@@ -49,7 +49,7 @@ export function createMocks(record: (r: { type: string; name: string; inputs: Re
       if (custom && kind) extra.arn = `arn:aws:ec2:${REGION}:${ACCOUNT}:${kind}/${id}`;
       // A group created without inline blocks reads back empty ones, as the provider does.
       if (args.type === "aws:ec2/securityGroup:SecurityGroup") Object.assign(extra, { egress: [], ingress: [] });
-      const state = { ...args.inputs, ...extra };
+      const state = { ...extra, ...args.inputs };
       record({ type: args.type, name: args.name, inputs: args.inputs, id, state, custom });
       return { id, state };
     },

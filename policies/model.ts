@@ -24,8 +24,18 @@ export const TYPES = Object.freeze({
   routeTable: "aws:ec2/routeTable:RouteTable",
 });
 
-/** The engine's marker for a value that is not known until the update runs. */
+/** The engine's marker for a value that is not known until the update runs (its string form). */
 export const UNKNOWN_MARKER = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** Every unknown marker of the policy SDK: boolean, number, string, array, asset, archive, object. */
+const UNKNOWN_MARKERS = new Set([
+  "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+  "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+  UNKNOWN_MARKER,
+  "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+  "030794c1-ac77-496b-92df-f27374a8bd58",
+  "e48ece36-62e2-4504-bad9-02848725956a",
+  "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+]);
 export const UNKNOWN: unique symbol = Symbol("unknown");
 export type Maybe<T> = T | typeof UNKNOWN | undefined;
 
@@ -33,7 +43,7 @@ export function read(obj: unknown, key: string): unknown {
   if (obj === null || typeof obj !== "object") return undefined;
   try {
     const value = (obj as Record<string, unknown>)[key];
-    return value === UNKNOWN_MARKER ? UNKNOWN : value;
+    return typeof value === "string" && UNKNOWN_MARKERS.has(value) ? UNKNOWN : value;
   } catch (err) {
     if ((err as Error)?.name === "UnknownValueError" || (err as Error)?.constructor?.name === "UnknownValueError") {
       return UNKNOWN;

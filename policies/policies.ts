@@ -182,7 +182,7 @@ export const sgNoOpenEgress: StackValidationPolicy = {
       if (!hkexGroups.has(o.group) || !isOpenDestination(o.entry.cidr)) continue;
       const group = ownerLabel(o.group, args.resources);
       reportUnlessExcepted(report, exceptions, {
-        message: `Security group ${group} carries HKEX egress rules and also allows egress to ${o.entry.cidr} (${o.resource.name}); remove that rule so the group reaches only the HKEX endpoints.`,
+        message: `Security group ${group} carries HKEX egress rules and also allows egress to ${o.entry.cidr} (${o.entry.origin === "inline" ? `inline in ${o.resource.name}` : o.resource.name}); remove that rule so the group reaches only the HKEX endpoints.`,
         urn: o.resource.urn,
         subjects: subjectsOf(o.resource, group),
       });
