@@ -60,7 +60,7 @@ export class RemoteTree {
 
   /** Swaps in a new version of a served file for the rest of the session. */
   replace(file: ServedFile): void {
-    this.replaced.set(file.name, file);
+    if (this.files.has(file.name)) this.replaced.set(file.name, file);
   }
 
   private fileNames(): string[] {
