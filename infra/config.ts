@@ -78,11 +78,8 @@ const awsId = (key: keyof typeof ID_PREFIX) =>
     error: `must be an AWS id like ${ID_PREFIX[key]}-0123456789abcdef0`,
   });
 
-const port = z
-  .number({ error: "must be a TCP port number" })
-  .int({ error: "must be a whole TCP port number" })
-  .min(1, { error: (iss) => `${String(iss.input)} is out of range 1-65535` })
-  .max(65535, { error: (iss) => `${String(iss.input)} is out of range 1-65535` });
+// The range is checked with the other site problems in validateSftpAccessArgs.
+const port = z.number({ error: "must be a TCP port number" }).int({ error: "must be a whole TCP port number" });
 
 const siteOverride = z
   .object({
@@ -174,37 +171,55 @@ export function parseStackConfig(all: Readonly<Record<string, string>>, source?:
   return validateRawConfig(raw, source);
 }
 
-/** Schema check and normalisation of the bare-key config object; then the semantic checks. */
+/**
+ * Schema check of each key, then normalisation, then the semantic checks.
+ * A key that fails its schema is left out of the later checks, so one typo
+ * does not hide the other problems nor cause made-up ones.
+ */
 export function validateRawConfig(raw: Record<string, unknown>, source?: string): SftpAccessArgs {
-  const parsed = rawSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new InputError(parsed.error.issues.flatMap(issueToProblems), source);
-  }
   const problems: InputProblem[] = [];
-  const kinds = ROUTE_TARGET_KINDS.filter((k) => parsed.data.routeTarget?.[k] !== undefined);
+  const valid: Record<string, unknown> = {};
+  const failed = new Set<string>();
+  const shape = rawSchema.shape as Record<string, z.ZodType>;
+  for (const [key, value] of Object.entries(raw)) {
+    const field = shape[key];
+    if (field === undefined) {
+      problems.push({ path: configPath(key), message: `is not a known config key (known: ${CONFIG_KEYS.join(", ")})` });
+      continue;
+    }
+    const parsed = field.safeParse(value);
+    if (parsed.success) valid[key] = parsed.data;
+    else {
+      failed.add(key);
+      problems.push(...parsed.error.issues.flatMap((issue) => issueToProblems(key, issue)));
+    }
+  }
+  const config = valid as RawConfig;
+  const kinds = ROUTE_TARGET_KINDS.filter((k) => config.routeTarget?.[k] !== undefined);
   if (kinds.length > 1) {
     problems.push({
       path: configPath("routeTarget"),
       message: `give exactly one of ${ROUTE_TARGET_KINDS.join(", ")}; got ${kinds.join(" and ")}`,
     });
   }
-  const args = normalise(parsed.data);
-  problems.push(...validateSftpAccessArgs(args));
+  const args = normalise(config);
+  // The security-group check reads both keys; a malformed one of them is already reported.
+  if (failed.has("securityGroupId")) failed.add("vpcId");
+  const blocked = [...failed].map((k) => configPath(k));
+  problems.push(
+    ...validateSftpAccessArgs(args).filter(
+      (p) => !blocked.some((b) => p.path === b || p.path.startsWith(`${b}.`) || p.path.startsWith(`${b}[`)),
+    ),
+  );
   if (problems.length > 0) throw new InputError(problems, source);
   return args;
 }
 
-function issueToProblems(issue: z.core.$ZodIssue): InputProblem[] {
+function issueToProblems(key: string, issue: z.core.$ZodIssue): InputProblem[] {
   if (issue.code === "unrecognized_keys") {
-    const where = issue.path.length === 0 ? undefined : issue.path;
-    return issue.keys.map((k) =>
-      where
-        ? { path: configPath(String(where[0]), [...where.slice(1), k]), message: "is not a known setting" }
-        : { path: configPath(k), message: `is not a known config key (known: ${CONFIG_KEYS.join(", ")})` },
-    );
+    return issue.keys.map((k) => ({ path: configPath(key, [...issue.path, k]), message: "is not a known setting" }));
   }
-  const [key, ...rest] = issue.path;
-  return [{ path: configPath(String(key ?? ""), rest), message: issue.message }];
+  return [{ path: configPath(key, issue.path), message: issue.message }];
 }
 
 function normalise(raw: RawConfig): SftpAccessArgs {

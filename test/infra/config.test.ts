@@ -146,6 +146,9 @@ describe("parseStackConfig: every problem names its config key", () => {
     expect(problemsOf({ ...base, sites: { primary: { hosts: ["10.151.14.141"], range: "10.151.14.0/24", port: 0 } } })).toEqual([
       { path: `${NS}:sites.primary.port`, message: "0 is out of range 1-65535" },
     ]);
+    expect(problemsOf({ ...base, sites: { primary: { hosts: ["10.151.14.141"], range: "10.151.14.0/24", port: 22.5 } } })).toEqual([
+      { path: `${NS}:sites.primary.port`, message: "must be a whole TCP port number" },
+    ]);
   });
 
   it("a range broader than maxPrefixLength", () => {
@@ -182,22 +185,33 @@ describe("parseStackConfig: every problem names its config key", () => {
     expect(problemsOf({ vpcId: "vpc-xyz" })).toEqual([{ path: `${NS}:vpcId`, message: "must be an AWS id like vpc-0123456789abcdef0" }]);
   });
 
-  it("reports every problem at once", () => {
+  it("reports every problem at once, leaving a malformed key out of the later checks", () => {
     const problems = problemsOf({
       ...base,
       securityGroupId: "sg-0fedcba9876543210",
       routeTableIds: [RTB, RTB],
+      networkAclIds: ["acl-xyz"],
       sites: { primary: { hosts: ["10.151.14.300"], range: "10.151.0.0/16", port: 70000 } },
     });
-    expect(problems.map((p) => p.path)).toEqual([`${NS}:sites.primary.port`]);
-    // Schema errors stop before the semantic checks, which need well-typed values.
-    const semantic = problemsOf({ ...base, securityGroupId: "sg-0fedcba9876543210", routeTableIds: [RTB, RTB], sites: { primary: { hosts: ["10.151.14.300"], range: "10.151.0.0/16" } } });
-    expect(semantic.map((p) => p.path)).toEqual([
-      `${NS}:vpcId`,
-      `${NS}:routeTarget`,
-      `${NS}:routeTableIds`,
-      `${NS}:sites.primary.range`,
-      `${NS}:sites.primary.hosts[0]`,
+    expect(problems).toEqual([
+      { path: `${NS}:networkAclIds[0]`, message: "must be an AWS id like acl-0123456789abcdef0" },
+      {
+        path: `${NS}:vpcId`,
+        message: "give exactly one of vpcId (a new security group in that VPC) or securityGroupId (an existing group); got both",
+      },
+      {
+        path: `${NS}:routeTarget`,
+        message:
+          "give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; routeTableIds are set but no route target is",
+      },
+      { path: `${NS}:routeTableIds`, message: `lists ${RTB} more than once` },
+      { path: `${NS}:sites.primary.port`, message: "70000 is out of range 1-65535" },
+      { path: `${NS}:sites.primary.range`, message: "10.151.0.0/16 is broader than maxPrefixLength /24" },
+      { path: `${NS}:sites.primary.hosts[0]`, message: '"10.151.14.300" is not an IPv4 address' },
+    ]);
+    // A malformed securityGroupId is reported once, not again as "got neither".
+    expect(problemsOf({ securityGroupId: "sg-1" })).toEqual([
+      { path: `${NS}:securityGroupId`, message: "must be an AWS id like sg-0123456789abcdef0" },
     ]);
   });
 });
