@@ -13,15 +13,7 @@ import { FAULTS, FAULT_NAMES, parseFaultFlags, type Fault } from "../../checks/s
 import { FAKE_PASSWD, buildFileSet, fillGenerated, generatedFile, readWhole, sampleFiles, withAppended } from "../../checks/simulator/files";
 import { fingerprintOf, knownHostsLine, publicKeyLine } from "../../checks/simulator/keys";
 import { RemoteTree, attrsOf, longname, resolvePath } from "../../checks/simulator/tree";
-
-function hasCommand(cmd: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasCommand } from "./helpers";
 
 describe("loopback aliases", () => {
   it("maps every catalogue host a.b.c.d to a distinct 127.0.b.d", () => {

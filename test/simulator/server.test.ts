@@ -13,7 +13,7 @@ import { InputError } from "../../checks/errors";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { generatedFile, sampleFiles } from "../../checks/simulator/files";
 import { MAX_READ_LENGTH } from "../../checks/simulator/sftp";
-import { call, otherKey, readAll, readAt, sftpSession, sshConnect, start, userKey } from "./helpers";
+import { call, hasCommand, otherKey, readAll, readAt, sftpSession, sshConnect, start, userKey } from "./helpers";
 
 const { STATUS_CODE } = utils.sftp;
 const BIG = 2 ** 30;
@@ -254,12 +254,7 @@ describe("options", () => {
   });
 });
 
-const hasOpenSsh = await promisify(execFile)("sh", ["-c", "command -v sftp && command -v ssh"]).then(
-  () => true,
-  () => false,
-);
-
-describe.skipIf(!hasOpenSsh)("with the OpenSSH client", () => {
+describe.skipIf(!hasCommand("sftp"))("with the OpenSSH client", () => {
   it("lists and downloads with sftp -b", async () => {
     const sim = await start();
     const dir = mkdtempSync(join(tmpdir(), "sim-openssh-"));
