@@ -91,14 +91,14 @@ describe("during a preview, with values still unknown", () => {
     const reported: string[] = [];
     const validate = sgHkexPortProtocol.validateResource as ResourceValidation;
     void validate(
-        {
-          ...base,
-          type: TYPES.egress,
-          props: unknownCheckingProxy({ securityGroupId: unknownStringValue, cidrIpv4: "10.151.14.141/32", ipProtocol: "-1", description: unknownStringValue }),
-          getConfig: () => ({}) as never,
-        },
-        (m) => reported.push(m),
-      );
+      {
+        ...base,
+        type: TYPES.egress,
+        props: unknownCheckingProxy({ securityGroupId: unknownStringValue, cidrIpv4: "10.151.14.141/32", ipProtocol: "-1", description: unknownStringValue }),
+        getConfig: () => ({}) as never,
+      },
+      (m) => reported.push(m),
+    );
     expect(reported).toEqual(["Security-group egress to 10.151.14.141/32 allows all protocols; egress toward HKEX must allow only TCP port 18801."]);
   });
 
