@@ -85,6 +85,7 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
     .option("--json", "print the report as JSON on stdout")
     .option("--fault <host=fault...>", "fault switch for an endpoint, e.g. 10.152.14.142=drop-mid-transfer")
     .option("--no-progress", "print plain lines instead of a live task list")
+    .option("--attach", "attach the evidence to confirmation.eml")
     .action((opts) => run(() => import("./commands/demo.js"), opts));
 
   program
@@ -98,6 +99,7 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
     .command("plan")
     .description("run the Pulumi program offline under mocks, print the planned rules and routes, and run the policy pack")
     .requiredOption("--stack-config <file>", "a Pulumi.<stack>.yaml stack config")
+    .option("--policy-pack-config <file>", "policy pack config (levels, settings, exceptions with reasons)")
     .option("--json", "print as JSON")
     .action((opts) => run(() => import("./commands/plan.js"), opts));
 
@@ -105,6 +107,7 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
     .command("policy")
     .description("run the policy pack on `pulumi stack export` or `pulumi preview --json` output")
     .requiredOption("--state <file>", "exported stack state or preview JSON")
+    .option("--policy-pack-config <file>", "policy pack config (levels, settings, exceptions with reasons)")
     .option("--json", "print as JSON")
     .action((opts) => run(() => import("./commands/policy.js"), opts));
 
