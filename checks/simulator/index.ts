@@ -319,7 +319,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
 
   // Every endpoint now has its port; the listener-level faults take effect.
-  await Promise.all(endpoints.filter((ep) => isListenerFault(ep.view.fault)).map((ep) => ep.listener.switchTo(listenerModeFor(ep.view.fault))));
+  const bound = endpoints;
+  try {
+    await Promise.all(bound.filter((ep) => isListenerFault(ep.view.fault)).map((ep) => ep.listener.switchTo(listenerModeFor(ep.view.fault))));
+  } catch (err) {
+    await Promise.all(bound.map((ep) => ep.listener.close().catch(() => {})));
+    throw err;
+  }
 
   const siteTable = Object.fromEntries(
     SITE_NAMES.map((name): [SiteName, SiteDefinition] => {
