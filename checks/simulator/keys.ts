@@ -3,8 +3,8 @@
  * in: the OpenSSH public key line, the SHA256 fingerprint (as `ssh-keygen -l`
  * prints it) and known_hosts lines.
  */
-import { createHash } from "node:crypto";
 import { utils, type ParsedKey } from "ssh2";
+import { fingerprint } from "../knownHosts";
 import { knownHostsName } from "./addresses";
 
 export function parseOneKey(text: string | Buffer, what: string): ParsedKey {
@@ -30,7 +30,7 @@ export function publicKeyLine(key: string | Buffer | ParsedKey, comment?: string
 /** "SHA256:…" of the public key blob, base64 without padding, like `ssh-keygen -l`. */
 export function fingerprintOf(key: string | Buffer | ParsedKey): string {
   const k = typeof key === "string" || Buffer.isBuffer(key) ? parseOneKey(key, "key") : key;
-  return `SHA256:${createHash("sha256").update(k.getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
+  return fingerprint(k.getPublicSSH() as Buffer);
 }
 
 /** "[127.0.151.141]:18801 ssh-ed25519 AAAA…" */
