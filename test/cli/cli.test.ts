@@ -58,6 +58,19 @@ describe("hkex-ready", () => {
     expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")).version);
   });
 
+  it("does not load @pulumi/* for the operations commands", async () => {
+    const script = `
+      const { main } = require(${JSON.stringify(join(__dirname, "..", "..", "dist", "checks", "cli", "main.js"))});
+      main(["node", "hkex-ready", "check", "--config", ${JSON.stringify("CONFIG")}, "--json"]).then((code) => {
+        const pulumi = Object.keys(require.cache).filter((k) => k.includes("@pulumi"));
+        process.stderr.write("PULUMI_MODULES=" + pulumi.length + " CODE=" + code + "\\n");
+      });`;
+    const r = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ["-e", script.replace("CONFIG", config)], { env: { ...process.env, CI: "true" } }, (_e, _o, stderr) => resolve(stderr)),
+    );
+    expect(r).toContain("PULUMI_MODULES=0 CODE=0");
+  });
+
   it("exits 2 on a missing flag and on an unknown command", async () => {
     const missing = await cli(["check"]);
     expect(missing.code).toBe(2);
