@@ -20,8 +20,9 @@ function passed(start: string, ms: number[], skipDownload = false): PhaseResult[
   let t = Date.parse(start);
   return PHASES.map((name, i) => {
     if (name === "download" && skipDownload) return { name, status: "skip", ms: 0, code: "not-requested", cause: "not requested (run with --download)" };
-    const r: PhaseResult = { name, status: "pass", ms: ms[i]!, timeoutMs: 5000, startedAt: new Date(t).toISOString().replace("Z", "+00:00") };
-    t += ms[i]!;
+    const took = ms[i] ?? 0;
+    const r: PhaseResult = { name, status: "pass", ms: took, timeoutMs: 5000, startedAt: new Date(t).toISOString().replace("Z", "+00:00") };
+    t += took;
     return r;
   });
 }
