@@ -7,6 +7,7 @@ import { loadKnownHosts, type KnownHostEntry } from "../knownHosts";
 import type { PhaseEvent } from "../probe";
 import { reportJson, writeFileAtomic, type Report } from "../report";
 import { renderReport } from "../render";
+import { renderTap } from "../evidence/tap";
 import { readHostName } from "../switchover";
 
 export interface Loaded {
@@ -108,6 +109,7 @@ export async function emit(report: Report, opts: OutputOptions, extraFiles: Reco
     }
   }
   if (opts.json) process.stdout.write(reportJson(report));
+  else if (opts.format === "tap") process.stdout.write(renderTap(report));
   else process.stdout.write(renderReport(report));
   return written;
 }

@@ -3,6 +3,7 @@ import { SITE_NAMES, type SiteName } from "../../../catalogue";
 import { buildReport, runSites } from "../../run";
 import { hkNow } from "../../time";
 import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
+import { checkPlan } from "../../progress";
 import { companionFiles, extraOutputs, progressFor } from "../outputs";
 
 export interface CheckOptions {
@@ -23,14 +24,14 @@ export async function run(opts: CheckOptions): Promise<number> {
   const sites = opts.site === "all" ? SITE_NAMES : [opts.site];
   const stop = interruptSignal();
   const startedAt = hkNow();
-  const progress = progressFor(opts, plainProgress);
+  const progress = progressFor(opts, plainProgress, checkPlan(loaded.config, sites));
   try {
     const result = await runSites(
       { config: loaded.config, key: loaded.key, knownHosts: loaded.knownHosts, signal: stop.signal, onEvent: progress.onEvent },
       sites,
       { download: Boolean(opts.download) },
     );
-    progress.done();
+    await progress.done();
     const sig = stop.interrupted();
     const report = buildReport({
       kind: "check",
@@ -42,7 +43,7 @@ export async function run(opts: CheckOptions): Promise<number> {
       interrupted: sig ? `interrupted by ${sig}` : undefined,
     });
     await emit(report, opts, companionFiles(report, opts));
-    await extraOutputs(report, opts);
+    await extraOutputs(report, { junit: opts.junit, prometheus: opts.prometheus });
     return exitCodeForSignal(sig, report.verdict);
   } finally {
     stop.dispose();

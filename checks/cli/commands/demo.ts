@@ -13,6 +13,7 @@ import { startSimulator } from "../../simulator";
 import { parseFaultFlags } from "../../simulator/faults";
 import { hkDate } from "../../time";
 import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
+import { sessionPlan } from "../../progress";
 import { companionFiles, extraOutputs, progressFor } from "../outputs";
 
 export interface DemoOptions {
@@ -20,6 +21,7 @@ export interface DemoOptions {
   readonly json?: boolean;
   readonly fault?: string[];
   readonly progress?: boolean;
+  readonly attach?: boolean;
 }
 
 export const DEMO_ALIAS = "hkex-rr";
@@ -70,7 +72,7 @@ export async function run(opts: DemoOptions): Promise<number> {
 
     const loaded = loadAll(configFile);
     printWarnings(loaded.warnings, Boolean(opts.json));
-    const progress = progressFor(opts, plainProgress);
+    const progress = progressFor(opts, plainProgress, sessionPlan(loaded.config));
     const report = await runSession({
       config: loaded.config,
       key: loaded.key,
@@ -81,10 +83,10 @@ export async function run(opts: DemoOptions): Promise<number> {
       signal: stop.signal,
       onEvent: progress.onEvent,
     });
-    progress.done();
+    await progress.done();
     const files = { ...companionFiles(report, {}), "confirmation-email.txt": confirmationText(report.session!.email) };
     const written = await emit(report, { json: opts.json, reportDir }, files);
-    await extraOutputs(report, { reportDir });
+    written.push(...(await extraOutputs(report, { reportDir, attach: opts.attach, email: loaded.config.email })));
     if (!opts.json) {
       process.stdout.write(`\nevidence written to ${reportDir}:\n${written.map((w) => `  ${w}`).join("\n")}\n`);
       process.stdout.write(`\n--- confirmation-email.txt ---\n${files["confirmation-email.txt"]}`);

@@ -5,6 +5,7 @@ import { InputError } from "../../errors";
 import { runSession } from "../../session";
 import { hkDate } from "../../time";
 import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
+import { sessionPlan } from "../../progress";
 import { companionFiles, extraOutputs, progressFor, weatherFor } from "../outputs";
 
 export interface SessionCommandOptions {
@@ -25,34 +26,48 @@ export async function run(opts: SessionCommandOptions): Promise<number> {
   if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) {
     throw new InputError({ path: "--date", message: `"${opts.date}" is not a date in yyyy-mm-dd form` });
   }
+  const date = opts.date ?? hkDate();
+  // Flags first: a bad --weather/--issued-at is a usage error before anything is loaded or contacted.
+  const weather = weatherFor(opts, date);
   const loaded = loadAll(opts.config);
   printWarnings(loaded.warnings, false);
-  const date = opts.date ?? hkDate();
-  const weather = weatherFor(opts, date);
+  if (weather && !opts.json) process.stderr.write(`hkex-ready: weather: ${weather.reason}\n`);
   const stop = interruptSignal();
-  const progress = progressFor(opts, plainProgress);
+  const part = opts.part ? (Number(opts.part) as 1 | 2) : undefined;
+  const progress = progressFor(opts, plainProgress, sessionPlan(loaded.config, part));
   try {
     const report = await runSession({
       config: loaded.config,
       key: loaded.key,
       knownHosts: loaded.knownHosts,
       reportDir: opts.reportDir,
-      part: opts.part ? (Number(opts.part) as 1 | 2) : undefined,
+      part,
       date,
       warnings: loaded.warnings,
       signal: stop.signal,
       onEvent: progress.onEvent,
       weather,
     });
-    progress.done();
+    await progress.done();
     const files: Record<string, string> = { ...companionFiles(report, opts) };
     if (opts.part !== "1" && report.session) files["confirmation-email.txt"] = confirmationText(report.session.email);
     const written = await emit(report, opts, files);
-    await extraOutputs(report, opts);
+    written.push(
+      ...(await extraOutputs(report, {
+        reportDir: opts.reportDir,
+        junit: opts.junit,
+        attach: opts.attach,
+        part: opts.part,
+        email: loaded.config.email,
+        smtp: loaded.config.smtp,
+      })),
+    );
     if (!opts.json) {
-      process.stdout.write(`evidence: ${written.join(", ")}\n`);
+      // With --format tap, stdout is TAP only.
+      const out = opts.format === "tap" ? process.stderr : process.stdout;
+      out.write(`evidence: ${written.join(", ")}\n`);
       if (files["confirmation-email.txt"]) {
-        process.stdout.write(`send ${join(opts.reportDir, "confirmation-email.txt")} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`);
+        out.write(`send ${join(opts.reportDir, "confirmation-email.txt")} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`);
       }
     }
     return exitCodeForSignal(stop.interrupted(), report.verdict);
