@@ -18,6 +18,14 @@ export function partKey(part: RunPart): string {
   return part === "precheck" ? "precheck" : `part${part}`;
 }
 
+/**
+ * After `session --part 1` the session is not over yet: Part 2 has no entry.
+ * "Not completed" is then not a failure, only not yet known.
+ */
+export function sessionPending(report: Report): boolean {
+  return report.session !== undefined && !report.session.parts.some((p) => p.part === 2) && !report.interrupted;
+}
+
 export function endpointName(e: Pick<EndpointReport, "site" | "host" | "port">): string {
   return `${e.site} ${e.host}:${e.port}`;
 }

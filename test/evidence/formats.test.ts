@@ -87,6 +87,30 @@ describe("JUnit XML", () => {
   });
 });
 
+describe("after session --part 1 only", () => {
+  const r = sessionReport();
+  const partOne: Report = {
+    ...r,
+    verdict: "pass",
+    endpoints: r.endpoints.filter((e) => e.part !== 2),
+    session: { ...r.session!, completed: false, parts: r.session!.parts.filter((p) => p.part !== 2), reasons: ["Part 2 has not run yet: run hkex-ready session --part 2 in its window"] },
+  };
+
+  it("skips the session case instead of failing it: Part 2 is still to come", async () => {
+    expect(testCases(renderJunit(partOne)).find((c) => c.name === "completed")!.body).toContain("<skipped/>");
+    const tap = renderTap(partOne);
+    expect(tap).toContain("ok 33 - session 2024-11-30 completed # SKIP Part 2 has not run yet\n");
+    const { result } = await parseTap(tap);
+    expect(result.fail).toBe(1); // the auth failure only
+  });
+
+  it("fails it once Part 2 has an entry, run or not", () => {
+    const withTwo: Report = { ...partOne, session: { ...partOne.session!, parts: r.session!.parts } };
+    expect(testCases(renderJunit(withTwo)).find((c) => c.name === "completed")!.body).toContain('type="not-completed"');
+    expect(renderTap(withTwo)).toContain("not ok 33 - session 2024-11-30 completed\n");
+  });
+});
+
 describe("TAP", () => {
   const report = sessionReport();
 
