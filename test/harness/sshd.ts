@@ -40,6 +40,8 @@ export interface OpenSshOptions {
   files?: Record<string, Buffer>;
   /** Login name; defaults to the current OS user, the only one a non-root sshd can serve. */
   user?: string;
+  /** false: no `Subsystem sftp` line, so sshd refuses the subsystem request (default true). */
+  sftpSubsystem?: boolean;
 }
 
 export interface OpenSshServer {
@@ -102,6 +104,7 @@ export function renderSshdConfig(settings: {
   remoteDir: string;
   user: string;
   opensshVersion?: [number, number];
+  sftpSubsystem?: boolean;
 }): string {
   const lines = [
     `ListenAddress ${bracketIfIpv6(settings.host)}:${settings.port}`,
@@ -128,7 +131,8 @@ export function renderSshdConfig(settings: {
     "LoginGraceTime 30",
     "LogLevel VERBOSE",
     // -d: sessions start in the served dir, as on the HKEX server where the reports are in the login dir.
-    `Subsystem sftp internal-sftp -d ${bareArgument(settings.remoteDir)}`,
+    // Without the Subsystem line sshd answers the sftp request with a failure, before ForceCommand applies.
+    ...(settings.sftpSubsystem === false ? [] : [`Subsystem sftp internal-sftp -d ${bareArgument(settings.remoteDir)}`]),
     `ForceCommand internal-sftp -d ${bareArgument(settings.remoteDir)}`,
   ];
   const [major, minor] = settings.opensshVersion ?? [0, 0];
@@ -366,6 +370,7 @@ export async function startOpenSsh(opts: OpenSshOptions): Promise<OpenSshServer>
         remoteDir,
         user,
         opensshVersion,
+        sftpSubsystem: opts.sftpSubsystem,
       });
       await writeFile(configPath, config);
       try {

@@ -8,6 +8,21 @@ import { runSites } from "../../checks/run";
 import type { CauseCode, PhaseName } from "../../checks/report";
 import { contextFor, makeConfig, newUserKey, tempDir, type TestKey } from "./helpers";
 
+const TIMEOUTS = { connectMs: 400, handshakeMs: 800, operationMs: 800, transferMs: 1500 };
+/** The timeout each phase runs under (README "Phases"). */
+const PHASE_TIMEOUT: Record<PhaseName, number> = {
+  tcp: TIMEOUTS.connectMs,
+  banner: TIMEOUTS.handshakeMs,
+  hostkey: TIMEOUTS.handshakeMs,
+  auth: TIMEOUTS.handshakeMs,
+  sftp: TIMEOUTS.operationMs,
+  list: TIMEOUTS.operationMs,
+  download: TIMEOUTS.transferMs,
+  logout: TIMEOUTS.operationMs,
+};
+/** A phase's own timeout, the probe's 2 s cleanup grace after an abort, and slack for a loaded CI machine: a hang exceeds it. */
+const HANG_BOUND_MS = 2000 + 3000;
+
 const EXPECTED: Record<Fault, { phase: PhaseName; code: CauseCode; cause: RegExp; files?: string[] }> = {
   down: { phase: "tcp", code: "refused", cause: /connection refused by 127\.0\.151\.141:\d+/ },
   refuse: { phase: "banner", code: "connection-closed", cause: /connection reset by 127\.0\.151\.141:\d+/ },
@@ -48,7 +63,7 @@ describe("simulator fault switches", () => {
       files,
       downloadDir,
       sites: { primary: { hosts: [sites.primary.hosts[0]] }, secondary: sites.secondary },
-      timeouts: { connectMs: 400, handshakeMs: 800, operationMs: 800, transferMs: 1500 },
+      timeouts: TIMEOUTS,
     });
     return contextFor(config, sim.knownHosts());
   }
@@ -71,6 +86,10 @@ describe("simulator fault switches", () => {
         expect(failed[0]).toMatchObject({ name: phase, code: want.code });
         expect(failed[0]!.cause).toMatch(want.cause);
         expect(e.verdict).toBe("fail");
+        // Within its own timeout: the phase records the timeout that applied, and never ran far past it.
+        expect(failed[0]!.timeoutMs).toBe(PHASE_TIMEOUT[phase]);
+        expect(failed[0]!.ms).toBeLessThanOrEqual(PHASE_TIMEOUT[phase] + HANG_BOUND_MS);
+        for (const p of e.phases) if (p.status !== "skip") expect(p.ms).toBeLessThanOrEqual(PHASE_TIMEOUT[p.name] + HANG_BOUND_MS);
         // Phases before the failure passed; none after it passed (logout may still run cleanly after list/download).
         const idx = e.phases.findIndex((p) => p.name === phase);
         expect(e.phases.slice(0, idx).every((p) => p.status === "pass")).toBe(true);
