@@ -253,12 +253,20 @@ export function liveProgress(plan: readonly ProgressGroup[], output: NodeJS.Writ
       fallbackRendererOptions: { logger: new ListrLogger({ useIcons: false, toStderr: [], processOutput: new ProcessOutput(output, held) }) },
     },
   );
+  // listr2 hides the cursor through signal-exit, which re-raises SIGINT/SIGTERM when it sees no other
+  // listener; the CLI's own handler is a `once`, gone by then. Holding a listener for as long as the
+  // list is drawn lets the run stop cleanly and still write its report ("interrupted", exit 130/143).
+  const hold = () => undefined;
+  process.on("SIGINT", hold);
+  process.on("SIGTERM", hold);
   const running = list.run().catch(() => undefined);
   return {
     onEvent: tracker.onEvent,
     done: async () => {
       tracker.finish();
       await running;
+      process.removeListener("SIGINT", hold);
+      process.removeListener("SIGTERM", hold);
     },
   };
 }

@@ -1,5 +1,5 @@
 /** The compiled command: evidence files, CI formats on stdout, progress on stderr, weather and schedule flags (npm test builds dist/ first). */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
@@ -157,5 +157,31 @@ describe("hkex-ready evidence and monitoring", () => {
     expect(screen).toContain("Part 2: primary (window 15:00-17:00): pass 2/2");
     expect(screen).not.toMatch(PLAIN_LINE);
     expect(screen).toContain("hkex-ready session: FAIL");
+  });
+
+  it("on a terminal, SIGINT still stops the run cleanly: exit 130 and the report says interrupted", async () => {
+    const out = tempDir("demo-sigint");
+    const command = `stty cols 160 rows 60; exec '${process.execPath}' '${BIN}' demo --report-dir '${out}' --fault 10.152.14.141=stall-mid-transfer --fault 10.152.14.142=stall-mid-transfer`;
+    const child = spawn("script", ["-q", "-e", "-c", command, "/dev/null"], { env: { ...withoutCi(process.env), TERM: "xterm" }, stdio: ["ignore", "pipe", "pipe"] });
+    let screen = "";
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no download phase on screen:\n${screen}`)), 30_000);
+      child.stdout!.on("data", (d: Buffer) => {
+        screen += d.toString("utf8");
+        if (/secondary \S+ {2}tcp [^\n]*list \d+ ms · download…/.test(screen)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    // script(1) runs the shell that exec'd node: its only child is the CLI.
+    const cliPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/)[0]);
+    process.kill(cliPid, "SIGINT");
+    expect(await exited).toBe(130);
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as Report;
+    expect(report.interrupted).toBe("interrupted by SIGINT before Part 2");
+    expect(report.endpoints.filter((e) => e.part === 1).map((e) => e.phases.find((p) => p.name === "download")!.code)).toEqual(["interrupted", "interrupted"]);
+    expect(existsSync(join(out, "report.html"))).toBe(true);
   });
 });
