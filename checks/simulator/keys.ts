@@ -6,6 +6,7 @@
 import { utils, type ParsedKey } from "ssh2";
 import { fingerprint } from "../knownHosts";
 import { knownHostsName } from "./addresses";
+import { generateEd25519KeyPair } from "../keygen";
 
 export function parseOneKey(text: string | Buffer, what: string): ParsedKey {
   const parsed = utils.parseKey(text);
@@ -17,7 +18,7 @@ export function parseOneKey(text: string | Buffer, what: string): ParsedKey {
 
 /** A new ed25519 private key in OpenSSH format. */
 export function generateHostKey(comment = "hkex-sftp-simulator"): string {
-  return utils.generateKeyPairSync("ed25519", { comment }).private;
+  return generateEd25519KeyPair(comment).private;
 }
 
 /** "ssh-ed25519 AAAA…" for a private or public key. */

@@ -6,7 +6,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { Client, utils, type ConnectConfig, type SFTPWrapper } from "ssh2";
+import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy } from "./proxy";
 import {
@@ -18,12 +18,13 @@ import {
   startOpenSsh,
   type OpenSshServer,
 } from "./sshd";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 
 const execFileAsync = promisify(execFile);
 
 const ALIAS_HOST = "127.0.151.141";
-const clientKey = utils.generateKeyPairSync("ed25519", { comment: "harness-test" });
-const strangerKey = utils.generateKeyPairSync("ed25519", { comment: "stranger" });
+const clientKey = generateEd25519KeyPair("harness-test");
+const strangerKey = generateEd25519KeyPair("stranger");
 const reportBytes = randomBytes(256 * 1024 + 17);
 const files = {
   "hello.txt": Buffer.from("hello from the served dir\n"),

@@ -2,11 +2,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { utils } from "ssh2";
 import { normaliseConfig, type Config } from "../../checks/config";
 import { loadUserKey } from "../../checks/keys";
 import { parseKnownHosts } from "../../checks/knownHosts";
 import type { RunContext } from "../../checks/run";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 
 export interface TestKey {
   readonly privatePath: string;
@@ -18,7 +18,7 @@ export function tempDir(prefix: string): string {
 }
 
 export function newUserKey(dir: string, name = "id_ed25519"): TestKey {
-  const pair = utils.generateKeyPairSync("ed25519");
+  const pair = generateEd25519KeyPair();
   const privatePath = join(dir, name);
   writeFileSync(privatePath, pair.private, { mode: 0o600 });
   writeFileSync(`${privatePath}.pub`, `${pair.public}\n`);

@@ -5,9 +5,10 @@ import { Client, utils, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { HKEX_SITES, type SiteTable } from "../../catalogue";
 import { startSimulator, type RunningSimulator, type SimulatedEndpoint, type SimulatorOptions } from "../../checks/simulator";
 import { fingerprintOf } from "../../checks/simulator/keys";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 
-export const userKey = utils.generateKeyPairSync("ed25519", { comment: "test-user" });
-export const otherKey = utils.generateKeyPairSync("ed25519", { comment: "someone-else" });
+export const userKey = generateEd25519KeyPair("test-user");
+export const otherKey = generateEd25519KeyPair("someone-else");
 
 /** One endpoint of the catalogue's secondary site only: enough for most tests. */
 export const ONE_SITE: SiteTable = Object.freeze({

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
 import { HKEX_SITES, endpointsOf } from "../../catalogue";
 import { InputError } from "../../checks/errors";
@@ -14,6 +13,7 @@ import { FAKE_PASSWD, buildFileSet, fillGenerated, generatedFile, readWhole, sam
 import { fingerprintOf, knownHostsLine, publicKeyLine } from "../../checks/simulator/keys";
 import { RemoteTree, attrsOf, longname, resolvePath } from "../../checks/simulator/tree";
 import { hasCommand } from "./helpers";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 
 describe("loopback aliases", () => {
   it("maps every catalogue host a.b.c.d to a distinct 127.0.b.d", () => {
@@ -42,7 +42,7 @@ describe("loopback aliases", () => {
 });
 
 describe("host key helpers", () => {
-  const pair = utils.generateKeyPairSync("ed25519");
+  const pair = generateEd25519KeyPair();
 
   it("gives the same public line for the private and the public key", () => {
     expect(publicKeyLine(pair.private)).toBe(pair.public.split(" ").slice(0, 2).join(" "));

@@ -14,6 +14,7 @@ import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { generatedFile, sampleFiles } from "../../checks/simulator/files";
 import { MAX_READ_LENGTH } from "../../checks/simulator/sftp";
 import { call, hasCommand, otherKey, readAll, readAt, sftpSession, sshConnect, start, userKey } from "./helpers";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 
 const { STATUS_CODE } = utils.sftp;
 const BIG = 2 ** 30;
@@ -194,7 +195,7 @@ describe("options", () => {
   });
 
   it("uses the host keys it is given", async () => {
-    const hostKey = utils.generateKeyPairSync("ed25519");
+    const hostKey = generateEd25519KeyPair();
     const sim = await start({ hostKeys: { secondary: hostKey.private } });
     try {
       const { client, hostKeyFingerprint } = await sshConnect(sim.endpoints[0]!);

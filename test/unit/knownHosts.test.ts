@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { utils } from "ssh2";
 import { InputError } from "../../checks/errors";
 import { entryMatches, fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from "../../checks/knownHosts";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 
 function newKeyBlob(): { line: string; blob: Buffer } {
-  const pair = utils.generateKeyPairSync("ed25519");
+  const pair = generateEd25519KeyPair();
   const [type, b64] = pair.public.split(" ");
   return { line: `${type} ${b64}`, blob: Buffer.from(b64!, "base64") };
 }

@@ -5,7 +5,6 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { utils } from "ssh2";
 import { stringify } from "yaml";
 import { confirmationText } from "../../email";
 import { runSession } from "../../session";
@@ -15,6 +14,7 @@ import { hkDate } from "../../time";
 import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
 import { sessionPlan } from "../../progress";
 import { companionFiles, extraOutputs, progressFor } from "../outputs";
+import { generateEd25519KeyPair } from "../../keygen";
 
 export interface DemoOptions {
   readonly reportDir: string;
@@ -32,7 +32,7 @@ export async function run(opts: DemoOptions): Promise<number> {
   const sandbox = join(reportDir, "sandbox");
   mkdirSync(sandbox, { recursive: true });
 
-  const pair = utils.generateKeyPairSync("ed25519");
+  const pair = generateEd25519KeyPair();
   const identityFile = join(sandbox, "id_ed25519");
   writeFileSync(identityFile, pair.private, { mode: 0o600 });
   writeFileSync(`${identityFile}.pub`, `${pair.public} hkex-ready-demo\n`, { mode: 0o644 });

@@ -8,7 +8,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { utils } from "ssh2";
 import { stringify } from "yaml";
 import { SFTP_PORT, SITE_NAMES, type SiteName } from "../../../catalogue";
 import { InputError } from "../../errors";
@@ -17,6 +16,7 @@ import { parseFaultFlags } from "../../simulator/faults";
 import { SAMPLE_FILE_NAMES } from "../../simulator/files";
 import { parseOneKey, publicKeyLine } from "../../simulator/keys";
 import { interruptSignal } from "../common";
+import { generateEd25519KeyPair } from "../../keygen";
 
 export interface SimulateOptions {
   readonly dir: string;
@@ -49,7 +49,7 @@ function ensureKey(path: string, comment: string, flag: string): string {
       });
     }
   }
-  const pair = utils.generateKeyPairSync("ed25519", { comment });
+  const pair = generateEd25519KeyPair(comment);
   writeFileSync(path, pair.private, { mode: 0o600 });
   return pair.private;
 }
