@@ -258,6 +258,9 @@ function timelineSection(report: Report): string {
 // Tables
 
 function matrixSection(report: Report): string {
+  if (report.endpoints.length === 0) {
+    return '<section id="matrix"><h2>Phase results per endpoint</h2><p>No endpoint was checked.</p></section>';
+  }
   const out: string[] = ['<section id="matrix">', "<h2>Phase results per endpoint</h2>", '<table class="matrix">', "<thead><tr><th>part</th><th>endpoint</th><th>verdict</th>"];
   for (const p of PHASES) out.push(`<th>${p}</th>`);
   out.push("</tr></thead><tbody>");

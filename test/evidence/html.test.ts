@@ -90,4 +90,19 @@ describe("report.html", () => {
     expect(out).toContain('<svg class="part-timeline" data-part="check"');
     expect(out).not.toContain('id="email"');
   });
+
+  it("says so when no endpoint was checked (a day cancelled by the weather)", () => {
+    const r = sessionReport();
+    const cancelled: Report = {
+      ...r,
+      endpoints: [],
+      downloads: [],
+      sites: [],
+      session: { ...r.session!, completed: false, parts: r.session!.parts.map((p) => ({ ...p, status: "not-run" as const, note: "cancelled by the weather" })) },
+    };
+    const out = renderHtml(cancelled);
+    expect(out).toContain("<p>No endpoint was checked.</p>");
+    expect(out.match(/<g class="part-run" data-part="\w+" data-status="not-run">/g)).toHaveLength(3);
+    expect(out).toContain('<span class="badge not-run">not run</span></h3><p>cancelled by the weather</p>');
+  });
 });
