@@ -10,5 +10,7 @@ try {
   process.exit(2);
 }
 require(entry).main(process.argv).then((code) => {
-  process.exitCode = code;
+  // The run is over and its output written: exit even if a handle was left open,
+  // so a session-day command can never hang after its verdict.
+  process.exit(code);
 });

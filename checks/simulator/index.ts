@@ -202,6 +202,8 @@ function describeBindError(err: unknown): string {
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   const sites = opts.sites ?? HKEX_SITES;
   const { keys, hostKeys, faults } = validateOptions(opts, sites);
+  // Computed before anything is bound, so a bad key cannot leave listeners open behind a throw.
+  const hostKeyFingerprints = Object.fromEntries(SITE_NAMES.map((s) => [s, fingerprintOf(hostKeys[s])])) as Record<SiteName, string>;
   const bindMode = opts.bind ?? "auto";
   const requestedPort = opts.port ?? SFTP_PORT;
   const user = opts.user ?? DEFAULT_USER;
@@ -335,8 +337,6 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       return [name, Object.freeze({ ...sites[name], hosts: Object.freeze(eps.map((e) => e.view.bindHost)), port: first?.view.port ?? requestedPort, range })];
     }),
   ) as unknown as SiteTable;
-
-  const hostKeyFingerprints = Object.fromEntries(SITE_NAMES.map((s) => [s, fingerprintOf(hostKeys[s])])) as Record<SiteName, string>;
 
   return {
     endpoints: endpoints.map((ep) => ep.view),
