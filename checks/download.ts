@@ -88,6 +88,13 @@ async function sha256OfFile(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Test seam: how the temporary file is opened. Tests replace `open` to inject
+ * local write failures (ENOSPC, EACCES) on machines where a full or read-only
+ * file system cannot be mounted. Nothing else changes it.
+ */
+export const localFiles: { open: typeof open } = { open };
+
 export async function ensureDownloadDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
@@ -110,7 +117,7 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   const tmpPath = join(localDir, `.${req.name}.${process.pid}.${randomBytes(4).toString("hex")}.partial`);
   let fh: FileHandle;
   try {
-    fh = await open(tmpPath, "wx", 0o600);
+    fh = await localFiles.open(tmpPath, "wx", 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOSPC") throw new PhaseError("disk-full", `disk full creating a file in ${localDir}`);
