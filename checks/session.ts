@@ -187,7 +187,14 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
   state.warnings.splice(0, state.warnings.length, ...warnings);
   const final = opts.part !== 1;
   const report = assemble(state, opts, final, interrupted);
-  writeFileAtomic(join(opts.reportDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  try {
+    writeFileAtomic(join(opts.reportDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  } catch (err) {
+    // A full or read-only disk must not cost the report of what was just checked.
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const lost = `${STATE_FILE} could not be written to ${opts.reportDir} (${code})${opts.part === 1 ? ": --part 2 cannot continue this session from it" : ""}`;
+    return { ...report, warnings: [...report.warnings, lost] };
+  }
   return report;
 }
 

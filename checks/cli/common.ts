@@ -95,23 +95,52 @@ export interface OutputOptions {
   readonly junit?: string;
 }
 
-/** Writes report.json (and companions) and prints the result. */
+/**
+ * Writes report.json (and companions) and prints the result. When the report
+ * folder cannot be written (disk full, not a folder, read-only), the result
+ * is still printed, then the problem is raised as an InputError naming
+ * --report-dir: exit code 2 and one clear line, not an internal error.
+ */
 export async function emit(report: Report, opts: OutputOptions, extraFiles: Record<string, string> = {}): Promise<string[]> {
   const written: string[] = [];
+  let unwritten: InputError | undefined;
   if (opts.reportDir) {
-    const path = join(opts.reportDir, "report.json");
-    writeFileAtomic(path, reportJson(report));
-    written.push(path);
-    for (const [name, content] of Object.entries(extraFiles)) {
+    const files: [string, string][] = [["report.json", reportJson(report)], ...Object.entries(extraFiles)];
+    for (const [name, content] of files) {
       const p = join(opts.reportDir, name);
-      writeFileAtomic(p, content);
-      written.push(p);
+      try {
+        writeFileAtomic(p, content);
+        written.push(p);
+      } catch (err) {
+        unwritten = new InputError({ path: "--report-dir", message: `cannot write ${p}: ${localWriteReason(err)}; the report is only on stdout` });
+        break;
+      }
     }
   }
   if (opts.json) process.stdout.write(reportJson(report));
   else if (opts.format === "tap") process.stdout.write(renderTap(report));
   else process.stdout.write(renderReport(report));
+  if (unwritten) throw unwritten;
   return written;
+}
+
+/** Why a local file could not be written, in words an operator can act on. */
+export function localWriteReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return `${code} (disk full)`;
+    case "EROFS":
+      return `${code} (read-only file system)`;
+    case "EACCES":
+    case "EPERM":
+      return `${code} (permission denied)`;
+    case "ENOTDIR":
+      return `${code} (part of the path is a file, not a folder)`;
+    default:
+      return code ?? (err as Error).message;
+  }
 }
 
 export function printWarnings(warnings: readonly string[], quiet: boolean): void {
