@@ -9,6 +9,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { HKEX_SITES, SITE_NAMES, type SiteName } from "../catalogue";
 import { InputError, type InputProblem } from "./errors";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "./inputFile";
 import { printable } from "./text";
 
 export interface Timeouts {
@@ -234,6 +235,8 @@ export function parseConfigText(text: string, file: string): Config {
 }
 
 export function loadConfig(file: string): Config {
+  const refused = unreadableInput(file, MAX_TEXT_INPUT_BYTES);
+  if (refused) throw new InputError({ path: "--config", message: refused });
   let text: string;
   try {
     text = readFileSync(file, "utf8");

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { utils, type ParsedKey } from "ssh2";
 import type { Config } from "./config";
 import { InputError } from "./errors";
+import { MAX_KEY_BYTES, unreadableInput } from "./inputFile";
 import { fingerprint } from "./knownHosts";
 
 export const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
@@ -39,7 +40,7 @@ function firstKey(k: ParsedKey | ParsedKey[] | Error): ParsedKey | Error {
 /** Fingerprint from a neighbouring .pub file, for encrypted keys we cannot open. */
 function publicFingerprint(path: string): { type: string; fingerprint: string } | undefined {
   const pub = `${path}.pub`;
-  if (!existsSync(pub)) return undefined;
+  if (!existsSync(pub) || unreadableInput(pub, MAX_KEY_BYTES)) return undefined;
   const k = firstKey(utils.parseKey(readFileSync(pub)));
   if (k instanceof Error) return undefined;
   return { type: k.type, fingerprint: fingerprint(k.getPublicSSH() as Buffer) };
@@ -50,6 +51,8 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
     return { source: "agent", agentSocket: env.SSH_AUTH_SOCK, warnings: [] };
   }
   const path = config.identityFile!;
+  const refused = unreadableInput(path, MAX_KEY_BYTES);
+  if (refused) throw new InputError({ path: "identityFile", message: refused });
   let data: Buffer;
   try {
     if (statSync(path).isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });

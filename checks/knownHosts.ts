@@ -7,6 +7,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { InputError, type InputProblem } from "./errors";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "./inputFile";
 import { printable } from "./text";
 
 export interface KnownHostEntry {
@@ -123,6 +124,8 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, 
 
 export function loadKnownHosts(file: string): KnownHostEntry[] {
   if (!existsSync(file)) return [];
+  const refused = unreadableInput(file, MAX_TEXT_INPUT_BYTES);
+  if (refused) throw new InputError({ path: "knownHostsFile", message: refused });
   let text: string;
   try {
     text = readFileSync(file, "utf8");

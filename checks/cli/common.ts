@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { loadConfig, type Config } from "../config";
 import { InputError } from "../errors";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../inputFile";
 import { loadUserKey, type UserKey } from "../keys";
 import { loadKnownHosts, type KnownHostEntry } from "../knownHosts";
 import type { PhaseEvent } from "../probe";
@@ -37,6 +38,8 @@ export function loadAll(configFile: string): Loaded {
   }
   if (config.sshConfig) {
     try {
+      const refused = unreadableInput(config.sshConfig.file, MAX_TEXT_INPUT_BYTES);
+      if (refused) throw new InputError({ path: "sshConfig.file", message: refused });
       readHostName(config.sshConfig.file, config.sshConfig.alias);
     } catch (err) {
       if (err instanceof InputError) problems.push(err);
