@@ -227,7 +227,13 @@ export function parseConfigText(text: string, file: string): Config {
       file,
     );
   }
-  const value = doc.toJS() as unknown;
+  let value: unknown;
+  try {
+    // An alias without its anchor, or an alias bomb, only shows when the document is resolved.
+    value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    throw new InputError({ path: "yaml", message: `malformed YAML: ${(err as Error).message}` }, file);
+  }
   if (value !== null && value !== undefined && (typeof value !== "object" || Array.isArray(value))) {
     throw new InputError({ path: "", message: "the config must be a YAML mapping of keys to values" }, file);
   }
