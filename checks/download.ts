@@ -34,8 +34,9 @@ export function unsafeNameReason(name: string): string | undefined {
   if (name.length === 0) return "empty name";
   if (name === "." || name === "..") return `"${name}" is not a file name`;
   if (name.includes("/") || name.includes("\\")) return "contains a path separator";
+  // C0, DEL and C1 (U+0080-U+009F: U+009B is a terminal's CSI), as printable() escapes them.
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return "contains control characters";
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return "contains control characters";
   if (Buffer.byteLength(name) > 255) return "longer than 255 bytes";
   return undefined;
 }
