@@ -82,6 +82,10 @@ describe("bad input: config, keys, known_hosts, client config", () => {
     expectInputError(check(dup), /malformed YAML: Map keys must be unique/);
     expectInputError(check(raw("- just\n- a list\n")), ": the config must be a YAML mapping of keys to values");
     expectInputError(check(raw("\u0000\u0001binary")), /malformed YAML|must be a YAML mapping/);
+    // Found by the property test: an alias without its anchor used to escape as an internal error.
+    expectInputError(check(raw("user: *nope\nfiles: [TP001]\n")), "yaml: malformed YAML: Unresolved alias");
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    expectInputError(check(raw(`${bomb}\n`)), /yaml: malformed YAML: .*alias/i);
   });
 
   it("unknown keys, at any depth: each named", () => {
