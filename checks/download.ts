@@ -4,7 +4,7 @@
  * against EOF, fsync, and only then a rename into place. A partial file never
  * sits under the final name, and the temporary file is removed on any failure.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
@@ -22,12 +22,44 @@ export class PhaseError extends Error {
   }
 }
 
+/**
+ * How the download drives the SFTP session. The figures behind each value are
+ * in docs/performance.md (measured with `npm run bench` against OpenSSH's
+ * internal-sftp on loopback, pure-JS ssh2 without its native binding).
+ */
 export const DOWNLOAD_TUNING = Object.freeze({
-  /** Bytes asked for in one SFTP READ; ssh2 splits it to the server's limit. */
-  chunkSize: 256 * 1024,
-  /** READ requests kept in flight. */
-  concurrency: 32,
+  /**
+   * Bytes asked for in one SFTP READ. OpenSSH answers at most 261120 bytes
+   * (255 KiB, announced through limits@openssh.com); ssh2 splits a larger
+   * request into a second READ that is only sent once the first returns, so
+   * 256 KiB cost two round trips per chunk. The size is also capped at run time
+   * by whatever limit the server announced.
+   */
+  chunkSize: 255 * 1024,
+  /** READ requests kept in flight, counting chunks waiting to be written. */
+  concurrency: 16,
+  /**
+   * SSH channel receive window kept open while downloading. ssh2 keeps 2 MiB
+   * and tops it up every 1 MiB; a larger window lets the server run ahead and
+   * halves the number of WINDOW_ADJUST messages.
+   */
+  windowBytes: 8 * 1024 * 1024,
+  /** READs sent together in one socket write once that many slots are free. */
+  requestBatch: 4,
+  /** Start flushing the temporary file to disk every this many bytes, so the final fsync has little left to do. */
+  syncEveryBytes: 32 * 1024 * 1024,
 });
+
+export interface DownloadTuning {
+  readonly chunkSize?: number;
+  readonly concurrency?: number;
+  /** 0 leaves ssh2's own 2 MiB window alone. */
+  readonly windowBytes?: number;
+  /** 1 sends each READ on its own. */
+  readonly requestBatch?: number;
+  /** 0 leaves all flushing to the final fsync. */
+  readonly syncEveryBytes?: number;
+}
 
 /** A remote name is only ever used as a single path component inside the download folder. */
 export function unsafeNameReason(name: string): string | undefined {
@@ -41,7 +73,7 @@ export function unsafeNameReason(name: string): string | undefined {
   return undefined;
 }
 
-export interface DownloadRequest {
+export interface DownloadRequest extends DownloadTuning {
   readonly sftp: SFTPWrapper;
   readonly remotePath: string;
   readonly name: string;
@@ -49,8 +81,6 @@ export interface DownloadRequest {
   /** Size from the listing's stat. */
   readonly expectedSize: number;
   readonly signal: AbortSignal;
-  readonly chunkSize?: number;
-  readonly concurrency?: number;
 }
 
 export interface DownloadResult {
@@ -111,8 +141,6 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   const finalPath = join(localDir, req.name);
   if (!finalPath.startsWith(localDir + sep)) throw new PhaseError("unsafe-name", `refused remote name "${printable(req.name)}"`);
   const label = printable(req.name);
-  const chunkSize = req.chunkSize ?? DOWNLOAD_TUNING.chunkSize;
-  const concurrency = req.concurrency ?? DOWNLOAD_TUNING.concurrency;
 
   await ensureDownloadDir(localDir);
   const tmpPath = join(localDir, `.${req.name}.${process.pid}.${randomBytes(4).toString("hex")}.partial`);
@@ -126,6 +154,7 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   }
 
   let handle: Buffer | undefined;
+  let copy: RemoteCopy | undefined;
   let keepTmp = false;
   const abortPromise = new Promise<never>((_, rej) => {
     const onAbort = () => rej(req.signal.reason);
@@ -134,30 +163,28 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   });
   abortPromise.catch(() => undefined);
   const raced = <T>(p: Promise<T>) => Promise.race([p, abortPromise]);
+  const asPhaseError = (err: unknown) => (err instanceof PhaseError ? err : remoteError(err, label));
 
   try {
     handle = await raced(sftpCall<Buffer>((cb) => req.sftp.open(req.remotePath, "r", cb))).catch((err) => {
-      throw err instanceof PhaseError ? err : remoteError(err, label);
+      throw asPhaseError(err);
     });
-    const stats = await raced(sftpCall<{ size: number }>((cb) => req.sftp.fstat(handle!, cb))).catch((err) => {
-      throw err instanceof PhaseError ? err : remoteError(err, label);
-    });
-    const size = stats.size;
-    if (size !== req.expectedSize) {
-      throw new PhaseError("size-mismatch", `${label}: size changed from ${req.expectedSize} (listing) to ${size} bytes (open)`);
-    }
-
+    // FSTAT and the first READs leave in the same round trip: the READs are
+    // sized from the listing, and FSTAT, answered first, must agree with it
+    // before any byte counts. A file that changed since the listing fails here.
+    const stat = sftpCall<{ size: number }>((cb) => req.sftp.fstat(handle!, cb));
+    stat.catch(() => undefined);
+    const size = req.expectedSize;
     const hash = createHash("sha256");
-    await raced(pipelinedCopy(req.sftp, handle, fh, size, chunkSize, concurrency, hash, label, tmpPath));
-
-    // One more READ at the end proves the file did not grow while we read it.
-    const tail = Buffer.allocUnsafe(1);
-    const extra = await raced(
-      sftpCall<number>((cb) => req.sftp.read(handle!, tail, 0, 1, size, (err, n) => cb(err, n))),
-    ).catch((err) => {
-      throw err instanceof PhaseError ? err : remoteError(err, label);
+    copy = startRemoteCopy({ sftp: req.sftp, handle, fh, size, hash, label, tmpPath, tuning: req });
+    const stats = await raced(stat).catch((err) => {
+      throw asPhaseError(err);
     });
-    if (extra > 0) throw new PhaseError("size-mismatch", `${label}: the file grew during the download (stat said ${size} bytes)`);
+    if (stats.size !== req.expectedSize) {
+      throw new PhaseError("size-mismatch", `${label}: size changed from ${req.expectedSize} (listing) to ${stats.size} bytes (open)`);
+    }
+    await raced(copy.done);
+    copy = undefined;
 
     const sha256 = hash.digest("hex");
     try {
@@ -190,6 +217,9 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
       ...(previousSha ? { previous: { status: "replaced" as const, sha256: previousSha } } : {}),
     };
   } finally {
+    // Stop issuing READs and wait for the local writes already started, so the
+    // temporary file is closed and gone before we return.
+    if (copy) await copy.cancel();
     if (handle) req.sftp.close(handle, () => undefined);
     if (!keepTmp) {
       await fh.close().catch(() => undefined);
@@ -198,89 +228,228 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   }
 }
 
+interface RemoteCopy {
+  /** Resolves once every byte is hashed and written and the end of the file was confirmed. */
+  readonly done: Promise<void>;
+  /** Stops the copy and resolves once no local write is pending. */
+  cancel(): Promise<void>;
+}
+
 /**
- * Keeps `concurrency` READs in flight, writes completed chunks in order and
- * hashes them as they are written, so memory stays bounded by the window and
- * the data is never read back from disk.
+ * The parts of ssh2 1.17's SFTPWrapper the download tunes beyond the public
+ * API. Every field is checked before use; a different ssh2 simply gets the
+ * untuned behaviour.
  */
-function pipelinedCopy(
-  sftp: SFTPWrapper,
-  handle: Buffer,
-  fh: FileHandle,
-  size: number,
-  chunkSize: number,
-  concurrency: number,
-  hash: ReturnType<typeof createHash>,
-  label: string,
-  tmpPath: string,
-): Promise<void> {
-  return new Promise<void>((resolveCopy, rejectCopy) => {
-    let nextRequest = 0;
-    let nextWrite = 0;
-    let inflight = 0;
-    let writing = false;
-    let failed = false;
-    const ready = new Map<number, Buffer>();
+interface Ssh2SftpInternals {
+  readonly _maxReadLen?: unknown;
+  readonly incoming?: { window?: unknown };
+  readonly outgoing?: { id?: unknown; state?: unknown };
+  readonly _protocol?: { channelWindowAdjust?: unknown };
+  readonly _client?: { _sock?: { cork?: unknown; uncork?: unknown } };
+}
 
-    const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      rejectCopy(err);
-    };
+/** The largest READ the server answers in one go, as ssh2 learnt it (limits@openssh.com, or its own default). */
+function serverReadLimit(sftp: SFTPWrapper): number | undefined {
+  const limit = (sftp as unknown as Ssh2SftpInternals)._maxReadLen;
+  return typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? limit : undefined;
+}
 
-    const readRange = (pos: number, len: number, buf: Buffer, filled: number, done: (b: Buffer) => void) => {
-      sftp.read(handle, buf, filled, len - filled, pos + filled, (err, n) => {
-        if (failed) return;
-        if (err) return fail(remoteError(err, label));
-        if (n === 0) {
-          return fail(new PhaseError("size-mismatch", `${label}: the file ended at ${pos + filled} bytes, but its size was ${size} (it shrank or the transfer was cut)`));
-        }
-        if (filled + n < len) return readRange(pos, len, buf, filled + n, done);
-        done(buf);
-      });
-    };
+/**
+ * Returns a function that keeps the channel's receive window at `bytes`, or
+ * undefined when the session does not look like ssh2 1.17. The window and the
+ * WINDOW_ADJUST sent to the server always change together, so ssh2's own
+ * accounting (which drops data beyond the window) stays exact.
+ */
+function windowKeeper(sftp: SFTPWrapper, bytes: number): (() => void) | undefined {
+  const s = sftp as unknown as Ssh2SftpInternals;
+  const incoming = s.incoming;
+  const id = s.outgoing?.id;
+  const protocol = s._protocol;
+  if (bytes <= 0 || !incoming || typeof incoming.window !== "number" || typeof id !== "number") return undefined;
+  if (!protocol || typeof protocol.channelWindowAdjust !== "function") return undefined;
+  const adjust = protocol.channelWindowAdjust as (channel: number, amount: number) => void;
+  return () => {
+    const window = incoming.window as number;
+    if (s.outgoing?.state !== "open" || window >= bytes / 2) return;
+    incoming.window = window + (bytes - window);
+    adjust.call(protocol, id, bytes - window);
+  };
+}
 
-    const pump = () => {
-      if (failed) return;
-      // Chunks waiting to be written count against the window too, so a slow disk bounds memory.
-      while (inflight + ready.size < concurrency && nextRequest < size) {
+/** Groups the SSH packets written between cork() and uncork() into one socket write. */
+function socketCorker(sftp: SFTPWrapper): { cork(): void; uncork(): void } | undefined {
+  const sock = (sftp as unknown as Ssh2SftpInternals)._client?._sock;
+  if (!sock || typeof sock.cork !== "function" || typeof sock.uncork !== "function") return undefined;
+  return { cork: () => (sock.cork as () => void).call(sock), uncork: () => (sock.uncork as () => void).call(sock) };
+}
+
+function positiveInt(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+function nonNegativeInt(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isInteger(value) && value >= 0 ? value : fallback;
+}
+
+/**
+ * Keeps up to `concurrency` READs in flight, writes completed chunks in order
+ * and hashes them as they are written, so the data is never read back from
+ * disk and memory stays bounded by concurrency × chunk size whatever the file
+ * size: chunk buffers are reused, and chunks waiting for the disk count
+ * against the window. Once the last data READ is sent, one more READ at the
+ * file's size must find the end of the file; the server answers requests in
+ * order, so it proves the file did not grow while we read it.
+ */
+function startRemoteCopy(args: {
+  sftp: SFTPWrapper;
+  handle: Buffer;
+  fh: FileHandle;
+  size: number;
+  hash: Hash;
+  label: string;
+  tmpPath: string;
+  tuning: DownloadTuning;
+}): RemoteCopy {
+  const { sftp, handle, fh, size, hash, label, tmpPath, tuning } = args;
+  const limit = serverReadLimit(sftp);
+  const wanted = positiveInt(tuning.chunkSize, DOWNLOAD_TUNING.chunkSize);
+  const chunkSize = limit !== undefined ? Math.min(wanted, limit) : wanted;
+  const concurrency = positiveInt(tuning.concurrency, DOWNLOAD_TUNING.concurrency);
+  const batch = Math.min(positiveInt(tuning.requestBatch, DOWNLOAD_TUNING.requestBatch), concurrency);
+  const syncEvery = nonNegativeInt(tuning.syncEveryBytes, DOWNLOAD_TUNING.syncEveryBytes);
+  const keepWindow = windowKeeper(sftp, nonNegativeInt(tuning.windowBytes, DOWNLOAD_TUNING.windowBytes));
+  const corker = batch > 1 ? socketCorker(sftp) : undefined;
+
+  let nextRequest = 0;
+  let nextWrite = 0;
+  let inflight = 0;
+  let tailState: "unsent" | "sent" | "done" = "unsent";
+  let writing = false;
+  let written: Promise<void> = Promise.resolve();
+  let syncing: Promise<void> | undefined;
+  let syncedTo = 0;
+  let stopped = false;
+  const ready = new Map<number, Buffer>();
+  const spare: Buffer[] = [];
+
+  let resolveDone!: () => void;
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+  done.catch(() => undefined);
+
+  const fail = (err: unknown) => {
+    if (stopped) return;
+    stopped = true;
+    rejectDone(err);
+  };
+
+  const readRange = (pos: number, len: number, buf: Buffer, filled: number) => {
+    sftp.read(handle, buf, filled, len - filled, pos + filled, (err, n) => {
+      if (stopped) return;
+      if (err) return fail(remoteError(err, label));
+      if (n === 0) {
+        return fail(new PhaseError("size-mismatch", `${label}: the file ended at ${pos + filled} bytes, but its size was ${size} (it shrank or the transfer was cut)`));
+      }
+      keepWindow?.();
+      // A short answer that is not the end: ask for the rest of this chunk.
+      if (filled + n < len) return readRange(pos, len, buf, filled + n);
+      inflight--;
+      ready.set(pos, buf.length === len ? buf : buf.subarray(0, len));
+      if (!writing) {
+        writing = true;
+        written = drain();
+      }
+    });
+  };
+
+  const readTail = () => {
+    tailState = "sent";
+    const probe = Buffer.allocUnsafe(1);
+    sftp.read(handle, probe, 0, 1, size, (err, n) => {
+      if (stopped) return;
+      if (err) return fail(remoteError(err, label));
+      if (n > 0) return fail(new PhaseError("size-mismatch", `${label}: the file grew during the download (stat said ${size} bytes)`));
+      tailState = "done";
+      finishIfDone();
+    });
+  };
+
+  const finishIfDone = () => {
+    if (stopped || nextWrite < size || tailState !== "done" || writing) return;
+    const flushed = syncing ?? Promise.resolve();
+    flushed.then(() => {
+      if (stopped) return;
+      stopped = true;
+      resolveDone();
+    }, (err: unknown) => fail(localError(err, tmpPath)));
+  };
+
+  const pump = () => {
+    if (stopped) return;
+    const free = concurrency - inflight - ready.size;
+    const left = Math.ceil((size - nextRequest) / chunkSize);
+    // Wait until a whole batch fits, unless nothing is in flight or fewer chunks remain.
+    if (left > 0 && free < Math.min(batch, left) && inflight > 0) return;
+    if (left === 0 && tailState !== "unsent") return;
+    corker?.cork();
+    try {
+      keepWindow?.();
+      let slots = free;
+      while (slots > 0 && nextRequest < size) {
         const pos = nextRequest;
         const len = Math.min(chunkSize, size - pos);
         nextRequest += len;
         inflight++;
-        readRange(pos, len, Buffer.allocUnsafe(len), 0, (buf) => {
-          inflight--;
-          ready.set(pos, buf);
-          void drain();
-        });
+        slots--;
+        readRange(pos, len, spare.pop() ?? Buffer.allocUnsafeSlow(chunkSize), 0);
       }
-      if (nextWrite >= size && inflight === 0 && !writing) resolveCopy();
-    };
+      if (nextRequest >= size && tailState === "unsent") readTail();
+    } finally {
+      corker?.uncork();
+    }
+  };
 
-    const drain = async () => {
-      if (writing || failed) return;
-      writing = true;
-      try {
-        let buf: Buffer | undefined;
-        while (!failed && (buf = ready.get(nextWrite)) !== undefined) {
-          ready.delete(nextWrite);
-          hash.update(buf);
-          let written = 0;
-          while (written < buf.length) {
-            const { bytesWritten } = await fh.write(buf, written, buf.length - written, nextWrite + written);
-            written += bytesWritten;
-          }
-          nextWrite += buf.length;
-          pump();
+  const drain = async (): Promise<void> => {
+    try {
+      let buf: Buffer | undefined;
+      while (!stopped && (buf = ready.get(nextWrite)) !== undefined) {
+        hash.update(buf);
+        let off = 0;
+        while (off < buf.length) {
+          const { bytesWritten } = await fh.write(buf, off, buf.length - off, nextWrite + off);
+          off += bytesWritten;
         }
-      } catch (err) {
-        return fail(localError(err, tmpPath));
-      } finally {
-        writing = false;
+        ready.delete(nextWrite);
+        nextWrite += buf.length;
+        if (buf.length === chunkSize) spare.push(buf);
+        if (syncEvery > 0 && !syncing && nextWrite - syncedTo >= syncEvery) {
+          const upTo = nextWrite;
+          syncing = fh.datasync().then(() => {
+            syncedTo = upTo;
+            syncing = undefined;
+          });
+          syncing.catch((err: unknown) => fail(localError(err, tmpPath)));
+        }
+        pump();
       }
-      pump();
-    };
+    } catch (err) {
+      fail(localError(err, tmpPath));
+    } finally {
+      writing = false;
+    }
+    finishIfDone();
+  };
 
-    pump();
-  });
+  pump();
+  return {
+    done,
+    cancel: async () => {
+      fail(new PhaseError("cancelled", "download cancelled"));
+      await written;
+      await syncing?.catch(() => undefined);
+    },
+  };
 }
