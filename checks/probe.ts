@@ -263,7 +263,8 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
         status: "fail",
         ms: Math.round(performance.now() - phaseStarted),
         code: error.code,
-        cause: error.message,
+        // Causes may quote the server (SFTP status text, disconnect reasons): never raw to a terminal.
+        cause: printable(error.message),
         timeoutMs,
         startedAt: phaseStartedAt,
       };
