@@ -98,7 +98,7 @@ export function firstFailure(phases: readonly PhaseResult[]): PhaseResult | unde
 /** Text of every file below `dir`, for searching outputs. */
 export function allFileTexts(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of filesBelow(dir)) out[relative(dir, join(dir, f))] = readFileSync(join(dir, f), "latin1");
+  for (const f of filesBelow(dir)) out[relative(dir, join(dir, f))] = readFileSync(join(dir, f), "utf8");
   return out;
 }
 
