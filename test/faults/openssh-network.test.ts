@@ -12,7 +12,6 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../checks/config";
 import { loadUserKey } from "../../checks/keys";
-import { parseKnownHosts } from "../../checks/knownHosts";
 import { probeEndpoint, type PhaseEvent } from "../../checks/probe";
 import type { CauseCode, PhaseName, PhaseResult } from "../../checks/report";
 import { summariseSites } from "../../checks/report";
