@@ -89,12 +89,12 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
     await fetchAll("oversized", { chunkSize: 1024 * 1024, concurrency: 4 });
   });
 
-  it("tiny chunks with many READs in flight, so answers are reordered and batched", async () => {
-    await fetchAll("tiny", { chunkSize: 1000, concurrency: 64, requestBatch: 7 });
+  it("tiny chunks with many READs in flight, so answers are reordered and batched, and GC nudged often", async () => {
+    await fetchAll("tiny", { chunkSize: 1000, concurrency: 64, requestBatch: 7, collectEveryBytes: 4096 });
   });
 
   it("one READ at a time, ssh2's own window, no batching, a flush after every chunk", async () => {
-    await fetchAll("plain", { chunkSize: 4096, concurrency: 1, requestBatch: 1, windowBytes: 0, syncEveryBytes: 1 });
+    await fetchAll("plain", { chunkSize: 4096, concurrency: 1, requestBatch: 1, windowBytes: 0, syncEveryBytes: 1, collectEveryBytes: 0 });
   });
 
   it("through the readiness check itself (runSites), as the session downloads", async () => {
