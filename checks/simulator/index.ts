@@ -239,6 +239,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     const peer = peerKey(socket.remoteAddress, socket.remotePort);
     const fault = ep.view.fault;
     socket.on("error", () => {});
+    socket.setNoDelay(true);
     socket.once("close", () => {
       sockets.delete(socket);
       ep.accepted.delete(peer);
