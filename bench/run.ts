@@ -373,16 +373,14 @@ class Bench {
   /** One lever at a time, through bench/fetch.js (the probe and download the CLI runs), alternating with sftp. */
   async levers(): Promise<Record<string, unknown>> {
     const { config, downloadDir } = await this.singleConfig("BIG256");
-    const off = { windowBytes: 0, requestBatch: 1, syncEveryBytes: 0 };
+    const off = { syncEveryBytes: 0, collectEveryBytes: 0 };
     const variants: { label: string; options: FetchOptions; native?: boolean }[] = [
       { label: "32 KiB READs, 64 in flight (ssh2 fastGet defaults)", options: { tuning: { chunkSize: 32 * 1024, concurrency: 64, ...off } } },
-      { label: "255 KiB READs, 16 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off } } },
       { label: "255 KiB READs, 8 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 8, ...off } } },
+      { label: "255 KiB READs, 16 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off } } },
       { label: "255 KiB READs, 32 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 32, ...off } } },
-      { label: "+ 8 MiB channel window", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off, windowBytes: 8 * MiB } } },
-      { label: "+ 32 MiB channel window", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off, windowBytes: 32 * MiB } } },
-      { label: "+ READs batched by 4", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off, windowBytes: 8 * MiB, requestBatch: 4 } } },
-      { label: "shipped (+ flush every 32 MiB)", options: {} },
+      { label: "+ flush every 32 MiB", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off, syncEveryBytes: 32 * MiB } } },
+      { label: "+ young GC every 2 MiB (= shipped)", options: {} },
       { label: "shipped, chacha20-poly1305", options: { ciphers: ["chacha20-poly1305@openssh.com"] } },
       { label: "shipped, aes256-gcm", options: { ciphers: ["aes256-gcm@openssh.com"] } },
       { label: "shipped, hash by re-reading the file", options: { rereadToHash: true } },

@@ -40,14 +40,6 @@ export const DOWNLOAD_TUNING = Object.freeze({
   chunkSize: 255 * 1024,
   /** READ requests kept in flight, counting chunks waiting to be written. */
   concurrency: 16,
-  /**
-   * SSH channel receive window kept open while downloading. ssh2 keeps 2 MiB
-   * and tops it up every 1 MiB; a larger window lets the server run ahead and
-   * halves the number of WINDOW_ADJUST messages.
-   */
-  windowBytes: 8 * 1024 * 1024,
-  /** READs sent together in one socket write once that many slots are free. */
-  requestBatch: 4,
   /** Start flushing the temporary file to disk every this many bytes, so the final fsync has little left to do. */
   syncEveryBytes: 32 * 1024 * 1024,
   /**
@@ -62,10 +54,6 @@ export const DOWNLOAD_TUNING = Object.freeze({
 export interface DownloadTuning {
   readonly chunkSize?: number;
   readonly concurrency?: number;
-  /** 0 leaves ssh2's own 2 MiB window alone. */
-  readonly windowBytes?: number;
-  /** 1 sends each READ on its own. */
-  readonly requestBatch?: number;
   /** 0 leaves all flushing to the final fsync. */
   readonly syncEveryBytes?: number;
   /** 0 leaves garbage collection to V8. */
@@ -247,51 +235,18 @@ interface RemoteCopy {
 }
 
 /**
- * The parts of ssh2 1.17's SFTPWrapper the download tunes beyond the public
- * API. Every field is checked before use; a different ssh2 simply gets the
- * untuned behaviour.
+ * The one part of ssh2 1.17's SFTPWrapper the download reads beyond the public
+ * API. It is checked before use; a different ssh2 simply gets the configured
+ * chunk size.
  */
 interface Ssh2SftpInternals {
   readonly _maxReadLen?: unknown;
-  readonly incoming?: { window?: unknown };
-  readonly outgoing?: { id?: unknown; state?: unknown };
-  readonly _protocol?: { channelWindowAdjust?: unknown };
-  readonly _client?: { _sock?: { cork?: unknown; uncork?: unknown } };
 }
 
 /** The largest READ the server answers in one go, as ssh2 learnt it (limits@openssh.com, or its own default). */
 function serverReadLimit(sftp: SFTPWrapper): number | undefined {
   const limit = (sftp as unknown as Ssh2SftpInternals)._maxReadLen;
   return typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? limit : undefined;
-}
-
-/**
- * Returns a function that keeps the channel's receive window at `bytes`, or
- * undefined when the session does not look like ssh2 1.17. The window and the
- * WINDOW_ADJUST sent to the server always change together, so ssh2's own
- * accounting (which drops data beyond the window) stays exact.
- */
-function windowKeeper(sftp: SFTPWrapper, bytes: number): (() => void) | undefined {
-  const s = sftp as unknown as Ssh2SftpInternals;
-  const incoming = s.incoming;
-  const id = s.outgoing?.id;
-  const protocol = s._protocol;
-  if (bytes <= 0 || !incoming || typeof incoming.window !== "number" || typeof id !== "number") return undefined;
-  if (!protocol || typeof protocol.channelWindowAdjust !== "function") return undefined;
-  const adjust = protocol.channelWindowAdjust as (channel: number, amount: number) => void;
-  return () => {
-    const window = incoming.window as number;
-    if (s.outgoing?.state !== "open" || window >= bytes / 2) return;
-    incoming.window = window + (bytes - window);
-    adjust.call(protocol, id, bytes - window);
-  };
-}
-
-/** Groups the SSH packets written between cork() and uncork() into one socket write. */
-function socketCorker(sftp: SFTPWrapper): { cork(): void; uncork(): void } | undefined {
-  const sock = (sftp as unknown as Ssh2SftpInternals)._client?._sock;
-  if (!sock || typeof sock.cork !== "function" || typeof sock.uncork !== "function") return undefined;
-  return { cork: () => (sock.cork as () => void).call(sock), uncork: () => (sock.uncork as () => void).call(sock) };
 }
 
 type YoungCollector = () => void;
@@ -350,10 +305,7 @@ function startRemoteCopy(args: {
   const wanted = positiveInt(tuning.chunkSize, DOWNLOAD_TUNING.chunkSize);
   const chunkSize = limit !== undefined ? Math.min(wanted, limit) : wanted;
   const concurrency = positiveInt(tuning.concurrency, DOWNLOAD_TUNING.concurrency);
-  const batch = Math.min(positiveInt(tuning.requestBatch, DOWNLOAD_TUNING.requestBatch), concurrency);
   const syncEvery = nonNegativeInt(tuning.syncEveryBytes, DOWNLOAD_TUNING.syncEveryBytes);
-  const keepWindow = windowKeeper(sftp, nonNegativeInt(tuning.windowBytes, DOWNLOAD_TUNING.windowBytes));
-  const corker = batch > 1 ? socketCorker(sftp) : undefined;
   const collectEvery = nonNegativeInt(tuning.collectEveryBytes, DOWNLOAD_TUNING.collectEveryBytes);
   const collect = collectEvery > 0 && size > collectEvery ? collectYoungGeneration() : undefined;
   let received = 0;
@@ -392,7 +344,6 @@ function startRemoteCopy(args: {
       if (n === 0) {
         return fail(new PhaseError("size-mismatch", `${label}: the file ended at ${pos + filled} bytes, but its size was ${size} (it shrank or the transfer was cut)`));
       }
-      keepWindow?.();
       received += n;
       if (collect && received - collectedAt >= collectEvery) {
         collectedAt = received;
@@ -433,27 +384,14 @@ function startRemoteCopy(args: {
 
   const pump = () => {
     if (stopped) return;
-    const free = concurrency - inflight - ready.size;
-    const left = Math.ceil((size - nextRequest) / chunkSize);
-    // Wait until a whole batch fits, unless nothing is in flight or fewer chunks remain.
-    if (left > 0 && free < Math.min(batch, left) && inflight > 0) return;
-    if (left === 0 && tailState !== "unsent") return;
-    corker?.cork();
-    try {
-      keepWindow?.();
-      let slots = free;
-      while (slots > 0 && nextRequest < size) {
-        const pos = nextRequest;
-        const len = Math.min(chunkSize, size - pos);
-        nextRequest += len;
-        inflight++;
-        slots--;
-        readRange(pos, len, spare.pop() ?? Buffer.allocUnsafeSlow(chunkSize), 0);
-      }
-      if (nextRequest >= size && tailState === "unsent") readTail();
-    } finally {
-      corker?.uncork();
+    while (inflight + ready.size < concurrency && nextRequest < size) {
+      const pos = nextRequest;
+      const len = Math.min(chunkSize, size - pos);
+      nextRequest += len;
+      inflight++;
+      readRange(pos, len, spare.pop() ?? Buffer.allocUnsafeSlow(chunkSize), 0);
     }
+    if (nextRequest >= size && tailState === "unsent") readTail();
   };
 
   const drain = async (): Promise<void> => {

@@ -1,8 +1,9 @@
 /**
  * Integrity of the tuned download path against the real OpenSSH sshd: whatever
- * the read size, the number of READs in flight, the batching, the window and the
- * flushing, the file on disk is byte-identical to the source. The sizes sit on
- * the chunk boundaries, where an off-by-one would lose or repeat a byte.
+ * the read size, the number of READs in flight, the order the answers arrive
+ * in, short answers, the flushing and the GC nudges, the file on disk is
+ * byte-identical to the source. The sizes sit on the chunk boundaries, where an
+ * off-by-one would lose or repeat a byte.
  * No timing is asserted here; speed is `npm run bench`'s business.
  */
 import { createHash } from "node:crypto";
@@ -26,6 +27,45 @@ const SIZES: Record<string, number> = {
   "chunk-plus-1": CHUNK + 1,
   "odd-multi": 3 * CHUNK + 12_345,
 };
+
+/** The session with its `read` replaced; everything else goes to the real one (bound to it, so its request ids stay its own). */
+function withRead(real: SFTPWrapper, read: SFTPWrapper["read"]): SFTPWrapper {
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === "read") return read;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** OpenSSH answers in order; this delays each answer by 0-4 ms, so later chunks often arrive first. Records each download's offsets in the order they are answered. */
+function outOfOrder(answered: number[][]) {
+  return (real: SFTPWrapper): SFTPWrapper => {
+    let n = 0;
+    const order: number[] = [];
+    answered.push(order);
+    return withRead(real, ((handle, buf, off, len, pos, cb) =>
+      real.read(handle, buf, off, len, pos, (err, bytes, data, at) => {
+        setTimeout(() => {
+          order.push(pos);
+          cb(err, bytes, data, at);
+        }, (n++ * 7) % 5);
+      })) as SFTPWrapper["read"]);
+  };
+}
+
+/** Every third READ of more than one byte asks the server for only half, as a server with a smaller limit would answer. Counts the halved ones. */
+function shortAnswers(halved: { count: number }) {
+  return (real: SFTPWrapper): SFTPWrapper => {
+    let n = 0;
+    return withRead(real, ((handle, buf, off, len, pos, cb) => {
+      const half = n++ % 3 === 0 && len > 1;
+      if (half) halved.count++;
+      real.read(handle, buf, off, half ? Math.ceil(len / 2) : len, pos, cb);
+    }) as SFTPWrapper["read"]);
+  };
+}
 
 describe("download integrity at odd sizes (real OpenSSH)", () => {
   const dir = tempDir("download-sizes");
@@ -57,11 +97,11 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
     await server?.stop();
   });
 
-  async function fetchAll(label: string, tuning: DownloadTuning): Promise<void> {
+  async function fetchAll(label: string, tuning: DownloadTuning, through: (s: SFTPWrapper) => SFTPWrapper = (s) => s): Promise<void> {
     const localDir = join(dir, label);
     for (const [name, source] of Object.entries(files)) {
       const r = await downloadVerified({
-        sftp,
+        sftp: through(sftp),
         remotePath: join(server.remoteDir, name),
         name,
         localDir,
@@ -89,12 +129,22 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
     await fetchAll("oversized", { chunkSize: 1024 * 1024, concurrency: 4 });
   });
 
-  it("tiny chunks with many READs in flight, so answers are reordered and batched, and GC nudged often", async () => {
-    await fetchAll("tiny", { chunkSize: 1000, concurrency: 64, requestBatch: 7, collectEveryBytes: 4096 });
+  it("tiny chunks with many READs in flight and the GC nudged often", async () => {
+    await fetchAll("tiny", { chunkSize: 1000, concurrency: 64, collectEveryBytes: 4096 });
   });
 
-  it("one READ at a time, ssh2's own window, no batching, a flush after every chunk", async () => {
-    await fetchAll("plain", { chunkSize: 4096, concurrency: 1, requestBatch: 1, windowBytes: 0, syncEveryBytes: 1, collectEveryBytes: 0 });
+  it("answers arriving out of order, and short answers that need a second READ", async () => {
+    const answered: number[][] = [];
+    await fetchAll("reordered", { chunkSize: 4096, concurrency: 32 }, outOfOrder(answered));
+    const reordered = answered.filter((order) => order.some((pos, i) => i > 0 && pos < order[i - 1]!));
+    expect(reordered.length).toBeGreaterThan(0);
+    const halved = { count: 0 };
+    await fetchAll("short", { chunkSize: 4096, concurrency: 8 }, shortAnswers(halved));
+    expect(halved.count).toBeGreaterThan(10);
+  });
+
+  it("one READ at a time, a flush after every chunk, no GC nudge", async () => {
+    await fetchAll("plain", { chunkSize: 4096, concurrency: 1, syncEveryBytes: 1, collectEveryBytes: 0 });
   });
 
   it("through the readiness check itself (runSites), as the session downloads", async () => {
