@@ -51,7 +51,9 @@ export function parseKnownHosts(text: string, source = "knownHostsFile"): KnownH
     }
     const hostPatterns = hosts.split(",");
     for (const p of hostPatterns) {
-      if (p.startsWith("|") && !/^\|1\|[A-Za-z0-9+/]+=*\|[A-Za-z0-9+/]+=*$/.test(p)) {
+      // A negated pattern ("!|1|…") is matched as the hashed entry it negates, so it must be well formed too.
+      const bare = p.startsWith("!") ? p.slice(1) : p;
+      if (bare.startsWith("|") && !/^\|1\|[A-Za-z0-9+/]+=*\|[A-Za-z0-9+/]+=*$/.test(bare)) {
         return void problems.push({ path: `${source}:${lineNo}`, message: "malformed hashed host entry (expected |1|salt|hash)" });
       }
     }
