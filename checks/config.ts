@@ -119,8 +119,9 @@ export const configSchema = z.strictObject({
 
 type RawConfig = z.infer<typeof configSchema>;
 
+/** "sites.primary.hosts[0]": indexes in brackets, keys (even "[x]") after a dot. */
 function zodPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
+  return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc === "" ? String(p) : `${acc}.${String(p)}`), "");
 }
 
 function zodProblems(error: z.ZodError): InputProblem[] {
