@@ -185,6 +185,9 @@ describe("bad input: config, keys, known_hosts, client config", () => {
     const blob = key.publicLine.split(" ")[1];
     writeFileSync(join(dir, "kh-bad"), `# pinned\n[127.0.0.1]:${port} ssh-ed25519 ${blob}\n127.0.0.2 ssh-ed25519\n`);
     expectInputError(check(config({ knownHostsFile: "./kh-bad" })), "knownHostsFile:3: expected: host-patterns key-type base64-key [comment]");
+    // Found by the property test: a negated hashed pattern that is not |1|salt|hash crashed the host-key check.
+    writeFileSync(join(dir, "kh-negated"), `!|,[127.0.0.1]:${port} ssh-ed25519 ${blob}\n`);
+    expectInputError(check(config({ knownHostsFile: "./kh-negated" })), "knownHostsFile:1: malformed hashed host entry (expected |1|salt|hash)");
     const fifo = join(dir, "kh.fifo");
     execFileSync("mkfifo", [fifo]);
     expectInputError(check(config({ knownHostsFile: fifo })), `knownHostsFile: ${fifo} is not a regular file`);

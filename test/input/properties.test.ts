@@ -164,6 +164,12 @@ describe("known_hosts", () => {
     );
   });
 
+  it("a malformed hashed pattern, negated or not, is refused when read, not when a host is checked", () => {
+    for (const pattern of ["|", "!|", "!|1|x", "|1|!!|x", "!|2|AAAA|BBBB"]) {
+      expect(() => parseKnownHosts(`${pattern} ${KEYS[0]!.line}`)).toThrow(/knownHostsFile:1: malformed hashed host entry/);
+    }
+  });
+
   it("lines written by trust read back as a match for that host and port only", () => {
     fc.assert(
       fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 65535 }), (host, port, other) => {

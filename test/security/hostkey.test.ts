@@ -115,7 +115,8 @@ describe("against the simulator: valid settings and known_hosts that do not pin 
       `@cert-authority * ${right}\n`,
       `@revoked * ${right}\n${here} ${right}\n`,
       `*,!${here} ${right}\n`,
-      `[127.0.0.1]:${ep.port} ${right}\n`,
+      // Another loopback address on the same port (127.0.0.2 is never the simulator's own, aliases or fallback).
+      `[127.0.0.2]:${ep.port} ${right}\n`,
     );
     const settings = fc.record(
       {
