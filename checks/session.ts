@@ -126,7 +126,7 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
   let interrupted: string | undefined;
   for (const step of sessionSteps(opts.part)) {
     if (opts.signal?.aborted) {
-      interrupted = `interrupted by ${String(opts.signal.reason)} before ${step.part === "precheck" ? "the pre-check" : `Part ${step.part}`}`;
+      interrupted ??= `interrupted by ${String(opts.signal.reason)} before ${stepName(step.part)}`;
       break;
     }
     if (opts.weather?.effect === "cancelled" || (opts.weather?.effect === "terminate" && opts.weather.stopAt && now() >= opts.weather.stopAt)) {
@@ -181,7 +181,7 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
       ...(opts.key.fingerprint ? { userKeyFingerprint: opts.key.fingerprint } : {}),
       ...(switchover ? { switchover } : {}),
     });
-    if (opts.signal?.aborted) interrupted = `interrupted by ${String(opts.signal.reason)} during ${label}`;
+    if (opts.signal?.aborted) interrupted ??= `interrupted by ${String(opts.signal.reason)} during ${stepName(step.part)}`;
   }
 
   state.warnings.splice(0, state.warnings.length, ...warnings);
@@ -211,6 +211,10 @@ function weatherSignal(outer: AbortSignal | undefined, weather: WeatherDecision 
       outer?.removeEventListener("abort", onOuter);
     },
   };
+}
+
+function stepName(p: PartReport["part"]): string {
+  return p === "precheck" ? "the pre-check" : `Part ${p}`;
 }
 
 function partName(p: PartReport["part"]): string {

@@ -180,7 +180,7 @@ describe("hkex-ready evidence and monitoring", () => {
     process.kill(cliPid, "SIGINT");
     expect(await exited).toBe(130);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as Report;
-    expect(report.interrupted).toBe("interrupted by SIGINT before Part 2");
+    expect(report.interrupted).toBe("interrupted by SIGINT during Part 1");
     expect(report.endpoints.filter((e) => e.part === 1).map((e) => e.phases.find((p) => p.name === "download")!.code)).toEqual(["interrupted", "interrupted"]);
     expect(existsSync(join(out, "report.html"))).toBe(true);
   });

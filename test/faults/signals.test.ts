@@ -90,13 +90,13 @@ describe("interrupted mid-transfer", () => {
     const r = await run.exited;
     expect(r.code).toBe(143);
     const report = JSON.parse(readFileSync(join(reportDir, "report.json"), "utf8")) as Report;
-    // The step under way finishes with its phases marked interrupted; the run then stops before Part 2.
-    expect(report.interrupted).toBe("interrupted by SIGTERM before Part 2");
+    // The step under way finishes with its phases marked interrupted; Part 2 never starts.
+    expect(report.interrupted).toBe("interrupted by SIGTERM during Part 1");
     expect(report.verdict).toBe("fail");
     const s = report.session!;
     expect(s.completed).toBe(false);
     expect(s.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:pass", "1:fail"]);
-    expect(s.reasons).toContain("interrupted by SIGTERM before Part 2");
+    expect(s.reasons).toContain("interrupted by SIGTERM during Part 1");
     const part1 = report.endpoints.find((e) => e.part === 1)!;
     expect(firstFailure(part1.phases)).toMatchObject({ name: "download", code: "interrupted" });
     expect(readFileSync(join(reportDir, "confirmation-email.txt"), "utf8")).toMatch(/did NOT complete|not completed/i);

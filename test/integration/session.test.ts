@@ -108,7 +108,7 @@ describe("session against real OpenSSH", () => {
       date: "2024-11-30",
       signal: stop.signal,
       onEvent: (e) => {
-        // Stop as soon as Part 1 on secondary has logged out: Part 2 never starts.
+        // Stop once the (only) secondary endpoint has logged out: Part 1 is complete, Part 2 never starts.
         if (e.kind === "end" && e.target.site === "secondary" && e.result.name === "logout" && ++logouts === 1) stop.abort("SIGTERM");
       },
     });
