@@ -181,7 +181,8 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
       ...(opts.key.fingerprint ? { userKeyFingerprint: opts.key.fingerprint } : {}),
       ...(switchover ? { switchover } : {}),
     });
-    if (opts.signal?.aborted) interrupted ??= `interrupted by ${String(opts.signal.reason)} during ${stepName(step.part)}`;
+    const cutShort = run.endpoints.some((e) => e.phases.some((p) => p.code === "interrupted"));
+    if (opts.signal?.aborted && cutShort) interrupted ??= `interrupted by ${String(opts.signal.reason)} during ${stepName(step.part)}`;
   }
 
   state.warnings.splice(0, state.warnings.length, ...warnings);
