@@ -26,3 +26,6 @@ export function unreadableInput(path: string, maxBytes: number): string | undefi
 
 export const MAX_KEY_BYTES = 1024 * 1024;
 export const MAX_TEXT_INPUT_BYTES = 16 * 1024 * 1024;
+
+/** Pulumi state exports grow with the stack; they still have to fit in memory. */
+export const MAX_STATE_BYTES = 256 * 1024 * 1024;

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { InputError } from "../checks/errors";
 import type { PackConfig, PackReport } from "./offline";
 import { PACK_NAME } from "./policies";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../checks/inputFile";
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -60,6 +61,8 @@ export function renderPackReport(report: PackReport): string {
 export function loadPackConfig(path: string | undefined = process.env.HKEX_POLICY_PACK_CONFIG): PackConfig {
   if (path === undefined || path === "") return {};
   let text: string;
+  const unreadable = unreadableInput(path, MAX_TEXT_INPUT_BYTES);
+  if (unreadable) throw new InputError({ path, message: unreadable });
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {

@@ -5,7 +5,7 @@
  * connections). A group/other-readable key is a warning, as OpenSSH gives.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -298,5 +298,14 @@ describe("bad input for plan and policy", () => {
     mkdirSync(join(dir, "a-folder"));
     expectInputError(policy(join(dir, "a-folder")), "--state: cannot read");
     expect(readFileSync(notExport, "utf8")).toContain("hello");
+  });
+
+  it("plan, policy and the pack config refuse a FIFO instead of hanging on it", () => {
+    const fifo = join(dir, "stack.fifo");
+    execFileSync("mkfifo", [fifo]);
+    expectInputError(plan(fifo), `--stack-config: ${fifo} is not a regular file`);
+    expectInputError(policy(fifo), `--state: ${fifo} is not a regular file`);
+    const pack = cliSync(["policy", "--state", join(REPO, "test", "fixtures", "state", readdirSync(join(REPO, "test", "fixtures", "state"))[0]!), "--policy-pack-config", fifo]);
+    expectInputError(pack, `${fifo}: ${fifo} is not a regular file`);
   });
 });

@@ -14,6 +14,7 @@ import { runUnderMocks, type CapturedResource } from "../../../infra/mockRuntime
 import { runPackOffline } from "../../../policies/offline";
 import { loadPackConfig, renderPackReport, table } from "../../../policies/report";
 import { EXIT } from "../main";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../../inputFile";
 
 export interface PlanOptions {
   readonly stackConfig: string;
@@ -43,6 +44,8 @@ export function stackNameOf(file: string): string {
  */
 export function readStackConfigFile(file: string): Record<string, string> {
   let text: string;
+  const unreadable = unreadableInput(file, MAX_TEXT_INPUT_BYTES);
+  if (unreadable) throw new InputError({ path: "--stack-config", message: unreadable });
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {

@@ -9,6 +9,7 @@ import { runPackOffline } from "../../../policies/offline";
 import { loadPackConfig, renderPackReport } from "../../../policies/report";
 import { loadStateDocument } from "../../../policies/state";
 import { EXIT } from "../main";
+import { MAX_STATE_BYTES, unreadableInput } from "../../inputFile";
 
 export interface PolicyOptions {
   readonly state: string;
@@ -19,6 +20,8 @@ export interface PolicyOptions {
 
 export async function run(opts: PolicyOptions): Promise<number> {
   let text: string;
+  const unreadable = unreadableInput(opts.state, MAX_STATE_BYTES);
+  if (unreadable) throw new InputError({ path: "--state", message: unreadable });
   try {
     text = readFileSync(opts.state, "utf8");
   } catch (err) {
