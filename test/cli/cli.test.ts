@@ -8,17 +8,8 @@ import { fillDate } from "../../checks/email";
 import type { Report } from "../../checks/report";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { hkDate } from "../../checks/time";
+import { cli, writeConfig } from "../faults/helpers";
 import { newUserKey, tempDir, type TestKey } from "../integration/helpers";
-
-const BIN = join(__dirname, "..", "..", "bin", "hkex-ready.js");
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "true", ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe("hkex-ready", () => {
   const dir = tempDir("cli");
@@ -31,22 +22,15 @@ describe("hkex-ready", () => {
     sim = await startSimulator({ authorizedKeys: [key.publicLine], user: "CP0001", port: 0 });
     writeFileSync(join(dir, "known_hosts"), sim.knownHosts());
     const sites = sim.configSites();
-    config = join(dir, "hkex.yaml");
-    writeFileSync(
-      config,
-      [
-        "user: CP0001",
-        `identityFile: ${key.privatePath}`,
-        "knownHostsFile: ./known_hosts",
-        "files: [TP001, TP002]",
-        "downloadDir: ./downloads",
-        "sites:",
-        `  primary: { hosts: [${sites.primary.hosts.join(", ")}] }`,
-        `  secondary: { hosts: [${sites.secondary.hosts.join(", ")}] }`,
-        "timeouts: { connectMs: 1000, handshakeMs: 3000, operationMs: 3000, transferMs: 10000 }",
-        "",
-      ].join("\n"),
-    );
+    config = writeConfig(dir, {
+      user: "CP0001",
+      identityFile: key.privatePath,
+      knownHostsFile: "./known_hosts",
+      files: ["TP001", "TP002"],
+      downloadDir: "./downloads",
+      sites: { primary: { hosts: sites.primary.hosts }, secondary: { hosts: sites.secondary.hosts } },
+      timeouts: { connectMs: 1000, handshakeMs: 3000, operationMs: 3000, transferMs: 10000 },
+    });
   });
   afterAll(async () => {
     await sim?.close();
