@@ -292,7 +292,11 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
       new Promise<Socket>((resolve, reject) => {
         const s = netConnect({ host: t.host, port: t.port });
         s.setNoDelay(true);
-        const onAbort = () => s.destroy();
+        // Destroying a socket that is still connecting emits no error: settle the phase here.
+        const onAbort = () => {
+          s.destroy();
+          reject(signal.reason);
+        };
         signal.addEventListener("abort", onAbort, { once: true });
         s.once("connect", () => {
           signal.removeEventListener("abort", onAbort);

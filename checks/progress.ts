@@ -10,7 +10,8 @@
  * The probe calls onEvent from its hot path, so the callback only looks up
  * the endpoint and settles a promise; listr2 does the drawing on its own timer.
  */
-import { Listr, ListrLogger, ProcessOutput, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from "listr2";
+// listr2 is loaded only when a live task list is drawn (a terminal), not in CI or pipes.
+import type { DefaultRenderer, ListrTaskWrapper, SimpleRenderer } from "listr2";
 import type { PartNumber, SiteName } from "../catalogue";
 import type { Config } from "./config";
 import type { PhaseEvent, ProbeTarget } from "./probe";
@@ -185,6 +186,7 @@ export interface Progress {
 
 /** The live task list. `output` is where it draws (stderr); the other stream is held back while it draws. */
 export function liveProgress(plan: readonly ProgressGroup[], output: NodeJS.WriteStream = process.stderr, held: NodeJS.WriteStream = process.stdout): Progress {
+  const { Listr, ListrLogger, ProcessOutput } = require("listr2") as typeof import("listr2");
   const tracker = new ProgressTracker(plan);
   type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
   const endpointTask = (entry: TrackedEndpoint, onDone: (passed: boolean) => void) => ({

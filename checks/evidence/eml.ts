@@ -4,8 +4,9 @@
  * word from the circular's template. Sending stays manual unless the config
  * has `smtp`; then nodemailer's SMTP transport sends the very same bytes.
  */
-import nodemailer from "nodemailer";
-import MailComposer from "nodemailer/lib/mail-composer";
+// nodemailer is loaded when an e-mail is written, not on every start of the CLI.
+import type NodemailerModule from "nodemailer";
+import type MailComposerClass from "nodemailer/lib/mail-composer";
 import type { Config } from "../config";
 import type { ConfirmationEmail } from "../email";
 
@@ -25,7 +26,9 @@ export interface EmlOptions {
 }
 
 export async function composeConfirmation(email: ConfirmationEmail, opts: EmlOptions): Promise<Buffer> {
-  const composer = new MailComposer({
+  const MailComposer = (require("nodemailer/lib/mail-composer") as { default?: typeof MailComposerClass } & typeof MailComposerClass);
+  const Composer = MailComposer.default ?? MailComposer;
+  const composer = new Composer({
     from: opts.participant ? { name: opts.participant, address: opts.from } : opts.from,
     to: email.to,
     subject: email.subject,
@@ -66,6 +69,7 @@ export async function sendEml(
     }
     auth = { user: smtp.user, pass };
   }
+  const nodemailer = require("nodemailer") as typeof NodemailerModule;
   const transport = nodemailer.createTransport({
     host: smtp.host,
     port: smtp.port,
