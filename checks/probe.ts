@@ -363,11 +363,19 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
             return true;
           },
         };
-        if (opts.key.source === "agent" || opts.key.agentSocket) cfg.agent = opts.key.agentSocket;
+        const methods: string[] = [];
         if (opts.key.privateKey && !opts.key.problem) {
           cfg.privateKey = opts.key.privateKey;
           if (opts.key.passphrase !== undefined) cfg.passphrase = opts.key.passphrase;
-        } else if (opts.key.problem) {
+          methods.push("publickey");
+        }
+        if (opts.key.source === "agent" || opts.key.agentSocket) {
+          cfg.agent = opts.key.agentSocket;
+          methods.push("agent");
+        }
+        // Straight to public-key auth: ssh2's default first tries "none", one round trip more.
+        if (methods.length > 0) cfg.authHandler = methods as ConnectConfig["authHandler"];
+        if (opts.key.problem) {
           // The key cannot be used; let the handshake finish so `auth` fails with the reason.
           cfg.authHandler = (_methods, _partial, cb) => cb(false as never);
         }
@@ -418,17 +426,25 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
         (async () => {
           {
             await ensureDownloadDir(opts.downloadDir);
-            for (const f of files!) {
-              const fileStarted = performance.now();
-              const r = await downloadVerified({
-                sftp: sftp!,
-                remotePath: f.path,
-                name: f.name,
-                localDir: opts.downloadDir,
-                expectedSize: f.size,
-                signal,
-                ...opts.tuning,
-              });
+            // The files of one endpoint download side by side over its one connection.
+            const settled = await Promise.allSettled(
+              files!.map(async (f) => {
+                const fileStarted = performance.now();
+                const r = await downloadVerified({
+                  sftp: sftp!,
+                  remotePath: f.path,
+                  name: f.name,
+                  localDir: opts.downloadDir,
+                  expectedSize: f.size,
+                  signal,
+                  ...opts.tuning,
+                });
+                return { f, r, ms: Math.round(performance.now() - fileStarted) };
+              }),
+            );
+            for (const one of settled) {
+              if (one.status === "rejected") continue;
+              const { f, r, ms } = one.value;
               downloads.push({
                 site: t.site,
                 host: t.host,
@@ -438,10 +454,12 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
                 bytes: r.bytes,
                 sha256: r.sha256,
                 path: r.path,
-                ms: Math.round(performance.now() - fileStarted),
+                ms,
                 ...(r.previous ? { previous: r.previous } : {}),
               });
             }
+            const failure = settled.find((one): one is PromiseRejectedResult => one.status === "rejected");
+            if (failure) throw failure.reason;
           }
         })(),
       );
@@ -478,13 +496,10 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     let dir: string;
     try {
       dir = await call<string>((cb) => sftp.realpath(opts.remoteDir, cb));
-      const st = await call<{ isDirectory(): boolean }>((cb) => sftp.stat(dir, cb));
-      if (!st.isDirectory()) throw Object.assign(new Error("not a directory"), { code: 4, notDir: true });
     } catch (err) {
       const code = (err as { code?: number }).code;
       if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(opts.remoteDir)}" does not exist`);
       if (code === 3) throw new PhaseError("permission-denied", `remote folder "${printable(opts.remoteDir)}": permission denied`);
-      if ((err as { notDir?: boolean }).notDir) throw new PhaseError("folder-missing", `remote path "${printable(opts.remoteDir)}" is not a folder`);
       throw sshErrorToPhase(err as Error, "list", t);
     }
     let entries: { filename: string; attrs: { size: number; isFile(): boolean; isSymbolicLink(): boolean } }[];
@@ -493,6 +508,10 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     } catch (err) {
       const code = (err as { code?: number }).code;
       if (code === 3) throw new PhaseError("permission-denied", `remote folder "${printable(dir)}": permission denied`);
+      if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(opts.remoteDir)}" does not exist`);
+      // Only on failure is the path stat'ed (one round trip less when all is well), to say why.
+      const st = await call<{ isDirectory(): boolean }>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
+      if (st && !st.isDirectory()) throw new PhaseError("folder-missing", `remote path "${printable(opts.remoteDir)}" is not a folder`);
       throw sshErrorToPhase(err as Error, "list", t);
     }
     listing = entries.map((e) => printable(e.filename)).sort().slice(0, MAX_LISTING);

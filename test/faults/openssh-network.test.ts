@@ -219,7 +219,8 @@ describe("network and server faults against real OpenSSH", () => {
     const run = await runSites(ctx, ["primary"], { download: true });
     expect(expectFailure(run, "download", "permission-denied").cause).toBe("TP001: permission denied");
     expect(run.endpoints[0]!.phases.find((p) => p.name === "logout")?.status).toBe("pass");
-    expect(run.downloads).toEqual([]);
+    // The files download side by side: TP002 arrives and is verified, the locked TP001 never does.
+    expect(run.downloads.map((d) => d.file)).toEqual(["TP002"]);
     noLeftovers(ctx);
 
     const closedDir = join(restricted.remoteDir, "closed");
