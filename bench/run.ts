@@ -22,6 +22,7 @@ import { knownHostsLineFor, startOpenSsh, type OpenSshServer } from "../test/har
 import type { FetchOptions } from "./fetch";
 import { ensureTools, sftpArgs, writeKitConfig, writeRandomFile, writeUserKey, type UserKeyFiles } from "./fixture";
 import { killRunning, max, measure, median, type ProcessSample } from "./measure";
+import { DEFAULT_TIMEOUTS } from "../checks/config";
 
 const REPO = resolve(__dirname, "..", "..");
 const BIN = join(REPO, "bin", "hkex-ready.js");
@@ -36,7 +37,8 @@ type BigFile = keyof typeof SIZES;
 const REPORT_SIZES = { TP001: 48 * 1024, TP002: 320 * 1024 } as const;
 const ENDPOINT_HOSTS = ["127.0.151.141", "127.0.151.142", "127.0.152.141", "127.0.152.142"] as const;
 const LATENCY_MS = 20;
-const BLACKHOLE_CONNECT_MS = 2000;
+/** The connect timeout operators run with: the kit's default. */
+const BLACKHOLE_CONNECT_MS = DEFAULT_TIMEOUTS.connectMs;
 /** Whole-bench watchdog: it stops by itself whatever happens. */
 const WATCHDOG_MS = 25 * 60 * 1000;
 

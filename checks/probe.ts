@@ -257,7 +257,15 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
         error = new PhaseError("timeout", `no answer to TCP connect within ${timeoutMs} ms: packets to ${t.host}:${t.port} are dropped or filtered`);
       }
       failed ??= error;
-      if (ac.signal.aborted) await settledWithin(work, CLEANUP_GRACE_MS);
+      if (ac.signal.aborted) {
+        // A timed-out handshake or SFTP request never answers: closing the connection
+        // settles it at once. A download cleans up after itself on the same signal.
+        if (name !== "download") {
+          client?.destroy();
+          sock?.destroy();
+        }
+        await settledWithin(work, CLEANUP_GRACE_MS);
+      }
       const result: PhaseResult = {
         name,
         status: "fail",
