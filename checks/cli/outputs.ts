@@ -5,7 +5,8 @@
  */
 import { join, resolve } from "node:path";
 import type { Config } from "../config";
-import { InputError } from "../errors";
+import { InputError, type InputProblem } from "../errors";
+import { localWriteReason } from "./common";
 import { composeConfirmation, sendEml, smtpLabel, SmtpSettingsError, type EmlAttachment } from "../evidence/eml";
 import { renderHtml } from "../evidence/html";
 import { renderJunit } from "../evidence/junit";
@@ -74,21 +75,31 @@ const stderrNotice = (line: string) => process.stderr.write(`hkex-ready: ${line}
 export async function extraOutputs(report: Report, opts: ExtraOutputOptions): Promise<string[]> {
   const notice = opts.notice ?? stderrNotice;
   const written: string[] = [];
-  if (opts.junit) {
-    const path = resolve(opts.junit);
-    writeFileAtomic(path, renderJunit(report));
-    written.push(path);
-  }
+  const problems: InputProblem[] = [];
+  const writeFlagFile = (flag: string, path: string, content: () => string) => {
+    try {
+      writeFileAtomic(path, content());
+      written.push(path);
+    } catch (err) {
+      problems.push({ path: flag, message: `cannot write ${path}: ${localWriteReason(err)}` });
+    }
+  };
+  if (opts.junit) writeFlagFile("--junit", resolve(opts.junit), () => renderJunit(report));
   if (opts.prometheus) {
     const path = resolve(opts.prometheus);
     if (!path.endsWith(".prom")) notice(`warning: --prometheus ${opts.prometheus}: node_exporter's textfile collector reads only files ending in .prom`);
-    writeFileAtomic(path, renderPrometheus(report));
-    written.push(path);
+    writeFlagFile("--prometheus", path, () => renderPrometheus(report));
   }
   if (opts.reportDir && report.session && opts.part !== "1") {
-    const eml = await writeConfirmationEml(report, opts, notice);
-    if (eml) written.push(eml);
+    try {
+      const eml = await writeConfirmationEml(report, opts, notice);
+      if (eml) written.push(eml);
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      problems.push({ path: "--report-dir", message: `cannot write ${EVIDENCE_FILES.eml}: ${localWriteReason(err)}` });
+    }
   }
+  if (problems.length > 0) throw new InputError(problems);
   return written;
 }
 

@@ -103,6 +103,18 @@ describe("hkex-ready", () => {
     }
   });
 
+  it("exits 2 naming the flag when --junit or --prometheus cannot be written, after printing the result", async () => {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "x");
+    const r = await cli(["check", "--config", config, "--junit", join(file, "j.xml"), "--prometheus", join(file, "x.prom")]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^hkex-ready check: PASS/);
+    for (const [flag, name] of [["--junit", "j.xml"], ["--prometheus", "x.prom"]]) {
+      expect(r.stderr).toContain(`hkex-ready: ${flag}: cannot write ${join(file, name!)}: `);
+    }
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+
   it("runs the demo: four simulated endpoints, both parts passed, the success e-mail", async () => {
     const out = tempDir("demo");
     const r = await cli(["demo", "--report-dir", out, "--json"]);
