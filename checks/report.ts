@@ -137,6 +137,8 @@ export interface SessionSummary {
   /** Every part ran and each site completed a login, download and logout, same key, primary restored. */
   readonly completed: boolean;
   readonly parts: readonly PartReport[];
+  /** Parts that were run again: the earlier attempts, no longer judged (their endpoints stay in session-state.json). */
+  readonly earlierAttempts?: readonly PartReport[];
   readonly keyFingerprints: readonly string[];
   readonly sameKeyThroughout: boolean;
   readonly hostNameAtEnd?: string;

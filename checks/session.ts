@@ -52,6 +52,8 @@ export interface SessionOptions {
   readonly now?: () => Date;
   readonly weather?: WeatherDecision;
   readonly tuning?: { chunkSize?: number; concurrency?: number };
+  /** `--part 2` normally needs Part 1's state in reportDir; this records Part 2 on its own. */
+  readonly allowMissingPart1?: boolean;
 }
 
 interface SessionState {
@@ -62,6 +64,8 @@ interface SessionState {
   readonly endpoints: EndpointReport[];
   readonly downloads: DownloadRecord[];
   readonly warnings: string[];
+  /** Earlier attempts of a part that was run again; kept, but no longer judged. */
+  readonly superseded?: { readonly parts: PartReport[]; readonly endpoints: EndpointReport[]; readonly downloads: DownloadRecord[] }[];
 }
 
 type Step = { readonly part: PartReport["part"]; readonly site: SiteName; readonly download: boolean; readonly window?: PartWindow };
@@ -110,14 +114,21 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
   const now = opts.now ?? (() => new Date());
   const { config } = opts;
   const previous = opts.part === 2 ? loadState(opts.reportDir, opts.date) : undefined;
+  if (opts.part === 2 && !previous && !opts.allowMissingPart1) {
+    // A mistyped folder on the day would otherwise produce a "did NOT complete" e-mail.
+    throw new InputError({
+      path: "--report-dir",
+      message: `${join(opts.reportDir, STATE_FILE)} does not exist: run --part 2 with the --report-dir of Part 1, or add --allow-missing-part1 to record Part 2 on its own`,
+    });
+  }
   if (opts.part !== 2 && existsSync(join(opts.reportDir, STATE_FILE))) {
     // Starting the day over: the earlier attempt is kept beside the new one, not lost.
     const stamp = hkNow(now()).replace(/[:.]/g, "").replace(/\+.*$/, "");
     renameSync(join(opts.reportDir, STATE_FILE), join(opts.reportDir, `session-state.before-${stamp}.json`));
   }
   const state: SessionState = previous
-    ? { ...previous, warnings: [...previous.warnings] }
-    : { version: 1, date: opts.date, startedAt: hkNow(now()), parts: [], endpoints: [], downloads: [], warnings: [] };
+    ? { ...previous, warnings: [...previous.warnings], superseded: [...(previous.superseded ?? [])] }
+    : { version: 1, date: opts.date, startedAt: hkNow(now()), parts: [], endpoints: [], downloads: [], warnings: [], superseded: [] };
   const warnings = new Set<string>([...state.warnings, ...opts.warnings]);
   if (!config.sshConfig) {
     warnings.add("sshConfig is not set: the kit did not switch your SFTP client; make sure the primary IPs (10.151.14.141/142 in production) are in place for the next business day");
@@ -125,6 +136,7 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
 
   let interrupted: string | undefined;
   for (const step of sessionSteps(opts.part)) {
+    supersede(state, step.part);
     if (opts.signal?.aborted) {
       interrupted ??= `interrupted by ${String(opts.signal.reason)} before ${stepName(step.part)}`;
       break;
@@ -197,6 +209,17 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
     return { ...report, warnings: [...report.warnings, lost] };
   }
   return report;
+}
+
+/** A part run again is judged on its new attempt; the earlier one moves aside, kept in the state. */
+function supersede(state: SessionState, part: PartReport["part"]): void {
+  if (!state.parts.some((p) => p.part === part)) return;
+  const take = <T extends { part?: unknown }>(list: T[]): T[] => {
+    const out = list.filter((x) => x.part === part);
+    list.splice(0, list.length, ...list.filter((x) => x.part !== part));
+    return out;
+  };
+  state.superseded!.push({ parts: take(state.parts), endpoints: take(state.endpoints), downloads: take(state.downloads) });
 }
 
 function weatherSignal(outer: AbortSignal | undefined, weather: WeatherDecision | undefined, now: () => Date) {
@@ -282,6 +305,7 @@ function assemble(state: SessionState, opts: SessionOptions, final: boolean, int
       date: state.date,
       completed,
       parts: state.parts,
+      ...(state.superseded && state.superseded.length > 0 ? { earlierAttempts: state.superseded.flatMap((a) => a.parts) } : {}),
       keyFingerprints: fingerprints,
       sameKeyThroughout: sameKey,
       ...(hostNameAtEnd !== undefined ? { hostNameAtEnd } : {}),

@@ -61,7 +61,8 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
         new Option("--weather <warning>", "weather warning in force").choices(["signal8", "black-rainstorm", "extreme"]),
       )
       .option("--issued-at <HH:MM>", "when the weather warning was issued (Hong Kong time)")
-      .option("--attach", "attach the evidence to confirmation.eml"),
+      .option("--attach", "attach the evidence to confirmation.eml")
+      .option("--allow-missing-part1", "with --part 2: record Part 2 even though --report-dir holds no Part 1 state"),
   ).action((opts) => run(() => import("./commands/session.js"), opts));
 
   program

@@ -78,6 +78,24 @@ describe("session against real OpenSSH", () => {
     await expect(runSession({ ...context(config), reportDir, date: "2024-12-01", part: 2 })).rejects.toThrow(/holds the session of 2024-11-30, not 2024-12-01/);
   });
 
+  it("judges a part run again on its new attempt, keeping the earlier one as evidence", async () => {
+    const { config, reportDir } = setup("retry");
+    await runSession({ ...context(config), reportDir, date: "2024-11-30", part: 1 });
+    // First Part 2 attempt fails (a file that is not there), the second succeeds.
+    const failing = { ...config, files: ["TP404"] };
+    const first = await runSession({ ...context(failing), reportDir, date: "2024-11-30", part: 2 });
+    expect(first.session!.completed).toBe(false);
+    const second = await runSession({ ...context(config), reportDir, date: "2024-11-30", part: 2 });
+    expect(second.verdict).toBe("pass");
+    expect(second.session!.completed).toBe(true);
+    expect(second.session!.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:pass", "1:pass", "2:pass"]);
+    expect(second.session!.earlierAttempts?.map((p) => `${p.part}:${p.status}`)).toEqual(["2:fail"]);
+    expect(second.endpoints.filter((e) => e.part === 2)).toHaveLength(1);
+    expect(second.sites.map((x) => `${x.part}:${x.status}:${x.passed}/${x.endpoints}`)).toContain("2:pass:1/1");
+    const state = JSON.parse(readFileSync(join(reportDir, STATE_FILE), "utf8")) as { superseded: { endpoints: unknown[] }[] };
+    expect(state.superseded[0]!.endpoints).toHaveLength(1);
+  });
+
   it("fails the session when the key was renewed between parts", async () => {
     const { config, reportDir } = setup("renewed");
     await runSession({ ...context(config), reportDir, date: "2024-11-30", part: 1 });
@@ -92,7 +110,10 @@ describe("session against real OpenSSH", () => {
 
   it("reports Part 2 alone as not completed, naming Part 1", async () => {
     const { config, reportDir } = setup("alone");
-    const two = await runSession({ ...context(config), reportDir, date: "2024-11-16", part: 2 });
+    await expect(runSession({ ...context(config), reportDir, date: "2024-11-16", part: 2 })).rejects.toThrow(
+      /--report-dir: .*session-state\.json does not exist: run --part 2 with the --report-dir of Part 1/,
+    );
+    const two = await runSession({ ...context(config), reportDir, date: "2024-11-16", part: 2, allowMissingPart1: true });
     expect(two.session!.completed).toBe(false);
     expect(two.session!.reasons).toContain("Part 1 (Part 1 - Secondary Data Centre) was not run");
     expect(two.session!.email.body).toContain("on 16 November 2024 due to the following reasons:");

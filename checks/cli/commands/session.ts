@@ -16,6 +16,7 @@ export interface SessionCommandOptions {
   readonly weather?: string;
   readonly issuedAt?: string;
   readonly attach?: boolean;
+  readonly allowMissingPart1?: boolean;
   readonly json?: boolean;
   readonly format?: "text" | "tap";
   readonly junit?: string;
@@ -47,6 +48,7 @@ export async function run(opts: SessionCommandOptions): Promise<number> {
       signal: stop.signal,
       onEvent: progress.onEvent,
       weather,
+      allowMissingPart1: opts.allowMissingPart1,
     });
     await progress.done();
     const files: Record<string, string> = { ...companionFiles(report, opts) };
