@@ -103,6 +103,14 @@ export function decideWeather(warning: WeatherWarning, issuedAt: string, date: s
           : `${name} issued at ${issuedAt} Hong Kong time on ${day}, after the session's last window closed (${end}): no effect on the session`,
     };
   }
+  if (issuedAt >= end) {
+    // Nothing is left to terminate once the last window has closed.
+    return {
+      ...base,
+      effect: "continue",
+      reason: `${name} issued at ${issuedAt} Hong Kong time on ${day}, after the session's last window closed (${end}): no effect on the session`,
+    };
+  }
   const stop = issued.plus({ minutes: WEATHER_RULES.terminateAfterMinutes });
   return {
     ...base,

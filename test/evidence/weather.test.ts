@@ -85,6 +85,13 @@ describe("decideWeather", () => {
     expect(decideWeather("signal8", "13:00", DAY, new Date("2024-11-20T09:00:00+08:00")).effect).toBe("terminate");
   });
 
+  it("has no effect for Signal No. 8 issued after the last window closed", () => {
+    const d = decideWeather("signal8", "17:30", DAY, EVENING);
+    expect(d.effect).toBe("continue");
+    expect(d.stopAt).toBeUndefined();
+    expect(d.reason).toContain("after the session's last window closed (17:00): no effect on the session");
+  });
+
   it("follows the rules for every minute of the day", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.constantFrom("signal8", "extreme", "black-rainstorm" as const), (h, m, w) => {
@@ -92,7 +99,7 @@ describe("decideWeather", () => {
         const d = decideWeather(w, at, DAY, EVENING);
         const minutes = h * 60 + m;
         if (minutes < 12 * 60) expect(d.effect).toBe("cancelled");
-        else if (w === "black-rainstorm") expect(d.effect).toBe("continue");
+        else if (w === "black-rainstorm" || minutes >= 17 * 60) expect(d.effect).toBe("continue");
         else {
           expect(d.effect).toBe("terminate");
           expect(d.stopAt!.getTime() - new Date(`${DAY}T${at}:00+08:00`).getTime()).toBe(15 * 60_000);
