@@ -46,7 +46,7 @@ export function renderPrometheus(report: Report): string {
     ...(withPart ? { part: partKey(e.part) } : {}),
   });
   const fam = (name: string, help: string): Family => ({ name: `${METRIC_PREFIX}_${name}`, help, samples: [] });
-  const success = fam("probe_success", "1 if every phase of the endpoint's check passed, 0 otherwise (a skipped phase is not a pass).");
+  const success = fam("probe_success", "1 if the endpoint passed: no phase failed and none was skipped after a failure (a download not requested is not run), 0 otherwise.");
   const probeDuration = fam("probe_duration_seconds", "Wall time of the endpoint's whole check, in seconds.");
   const phaseDuration = fam("phase_duration_seconds", "Duration of each phase that ran, in seconds; skipped phases have no sample.");
   const phaseStatus = fam("phase_status", "1 for the phase's status (pass, fail or skip), 0 for the other two.");
