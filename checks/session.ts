@@ -269,6 +269,10 @@ function assemble(state: SessionState, opts: SessionOptions, final: boolean, int
   const fingerprints = [...new Set(state.parts.map((p) => p.userKeyFingerprint).filter((f): f is string => Boolean(f)))];
   const sameKey = fingerprints.length <= 1;
   if (!sameKey) reasons.push(`the SSH key changed between parts (${fingerprints.join(" → ")}); keys must not be renewed during the session`);
+  if (state.parts.some((p) => p.status !== "not-run" && !p.userKeyFingerprint)) {
+    const note = "the login key's fingerprint is not known (ssh-agent without identityFile), so the kit could not check that the same key was used in every part";
+    if (!state.warnings.includes(note)) state.warnings.push(note);
+  }
   let hostNameAtEnd: string | undefined;
   let primaryRestored: boolean | undefined;
   if (config.sshConfig && final) {
