@@ -96,6 +96,16 @@ describe("session against real OpenSSH", () => {
     expect(state.superseded[0]!.endpoints).toHaveLength(1);
   });
 
+  it("warns when the login key's fingerprint is unknown, rather than claiming the same key", async () => {
+    const { config, reportDir } = setup("agentkey");
+    const unknownKey = { ...context(config), key: { ...loadUserKey(config, {}), fingerprint: undefined } };
+    const report = await runSession({ ...unknownKey, reportDir, date: "2024-11-30" });
+    expect(report.session!.keyFingerprints).toEqual([]);
+    expect(report.warnings).toContain(
+      "the login key's fingerprint is not known (ssh-agent without identityFile), so the kit could not check that the same key was used in every part",
+    );
+  });
+
   it("fails the session when the key was renewed between parts", async () => {
     const { config, reportDir } = setup("renewed");
     await runSession({ ...context(config), reportDir, date: "2024-11-30", part: 1 });
