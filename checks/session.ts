@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { SESSION_DAYS, SESSION_PARTS, type PartNumber, type PartWindow, type SiteName } from "../catalogue";
+import { HKEX_SITES, SESSION_DAYS, SESSION_PARTS, type PartNumber, type PartWindow, type SiteName } from "../catalogue";
 import type { Config } from "./config";
 import { confirmationEmail } from "./email";
 import { InputError } from "./errors";
@@ -257,12 +257,12 @@ function assemble(state: SessionState, opts: SessionOptions, final: boolean, int
     const r = byPart(p);
     const site = SESSION_PARTS.find((w) => w.part === p)!;
     if (!r) {
-      if (final) reasons.push(`${partName(p)} (${site.title}) was not run`);
+      if (final) reasons.push(`${partName(p)} (${HKEX_SITES[site.site].dataCentre}) was not run`);
       continue;
     }
-    if (r.status === "not-run") reasons.push(`${partName(p)} (${site.title}) did not run: ${r.note ?? "not run"}`);
+    if (r.status === "not-run") reasons.push(`${partName(p)} (${HKEX_SITES[site.site].dataCentre}) did not run: ${r.note ?? "not run"}`);
     else if (r.status === "fail") {
-      reasons.push(`${partName(p)} (${site.title}): no endpoint completed login, download and logout`);
+      reasons.push(`${partName(p)} (${HKEX_SITES[site.site].dataCentre}): no endpoint completed login, download and logout`);
       reasons.push(...failureLines(state.endpoints.filter((e) => e.part === p)));
     }
   }

@@ -137,7 +137,7 @@ describe("hkex-ready", () => {
     expect(r.code).toBe(1);
     const email = readFileSync(join(out, "confirmation-email.txt"), "utf8");
     expect(email).toContain(fillDate(EMAIL_TEMPLATE.notCompleted, hkDate()));
-    expect(email).toMatch(/- Part 1 \(Part 1 - Secondary Data Centre\): no endpoint completed login, download and logout/);
+    expect(email).toMatch(/- Part 1 \(Secondary Data Centre\): no endpoint completed login, download and logout/);
     expect(email).toMatch(/- Part 1 secondary 127\.0\.(152\.141|0\.1):\d+ list: "TP002" not found/);
     // (The demo falls back to 127.0.0.1 when another run holds the aliases' port.)
     expect(email).toMatch(/- Part 1 secondary 127\.0\.(152\.142|0\.1):\d+ tcp: connection refused/);

@@ -127,7 +127,7 @@ describe("hkex-ready evidence and monitoring", () => {
     expect(sim.stats().connections).toBe(before);
     expect(r.stderr).toContain("hkex-ready: weather: Typhoon Signal No. 8 (or above) issued at 08:00 and in force at 9:00 a.m. Hong Kong time on 30 November 2024");
     const email = readFileSync(join(out, "confirmation-email.txt"), "utf8");
-    expect(email).toContain("- Part 1 (Part 1 - Secondary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 08:00 and in force at 9:00 a.m.");
+    expect(email).toContain("- Part 1 (Secondary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 08:00 and in force at 9:00 a.m.");
     expect(existsSync(join(out, "report.html"))).toBe(true);
     expect(existsSync(join(out, "confirmation.eml"))).toBe(true);
   });

@@ -18,7 +18,7 @@ const PASSWORD = "s3cret-smtp-pass-word";
 
 function notCompletedReport(): Report {
   const r = sessionReport();
-  const reasons = ["Part 2 (Part 2 - Primary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 12:30", "the SSH key changed between parts (SHA256:a → SHA256:b)"];
+  const reasons = ["Part 2 (Primary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 12:30", "the SSH key changed between parts (SHA256:a → SHA256:b)"];
   return { ...r, session: { ...r.session!, completed: false, reasons, email: confirmationEmail({ date: "2024-11-30", completed: false, reasons, participant: "ABC Securities (CP0001)" }) } };
 }
 

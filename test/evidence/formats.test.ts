@@ -176,7 +176,7 @@ describe("Prometheus textfile", () => {
     const text = renderPrometheus(check);
     const lines = text.trimEnd().split("\n");
     expect(lines.slice(0, 4)).toEqual([
-      "# HELP hkex_sftp_probe_success 1 if every phase of the endpoint's check passed, 0 otherwise (a skipped phase is not a pass).",
+      "# HELP hkex_sftp_probe_success 1 if the endpoint passed: no phase failed and none was skipped after a failure (a download not requested is not run), 0 otherwise.",
       "# TYPE hkex_sftp_probe_success gauge",
       'hkex_sftp_probe_success{site="secondary",host="10.152.14.141",port="18801"} 1',
       'hkex_sftp_probe_success{site="secondary",host="10.152.14.142",port="18801"} 0',

@@ -34,8 +34,8 @@ describe("session under the weather rules", () => {
     expect(report.verdict).toBe("fail");
     expect(s.weather).toEqual({ warning: "Typhoon Signal No. 8 (or above)", issuedAt: "08:10", effect: "cancelled" });
     expect(s.email.body.startsWith(`${fillDate(EMAIL_TEMPLATE.notCompleted, DAY)}\n\n`)).toBe(true);
-    expect(s.email.body).toContain(`- Part 1 (Part 1 - Secondary Data Centre) did not run: ${weather.reason}\n`);
-    expect(s.email.body).toContain(`- Part 2 (Part 2 - Primary Data Centre) did not run: ${weather.reason}\n`);
+    expect(s.email.body).toContain(`- Part 1 (Secondary Data Centre) did not run: ${weather.reason}\n`);
+    expect(s.email.body).toContain(`- Part 2 (Primary Data Centre) did not run: ${weather.reason}\n`);
     // Primary stays in place for the next business day.
     expect(readHostName(site.sshConfig, "hkex-rr")).toBe(site.config.sites.primary.targets[0]!.host);
     expect(s.primaryRestored).toBe(true);
@@ -59,7 +59,7 @@ describe("session under the weather rules", () => {
     expect(readHostName(site.sshConfig, "hkex-rr")).toBe(site.config.sites.primary.targets[0]!.host);
     expect(s.completed).toBe(false);
     expect(s.weather).toMatchObject({ effect: "terminate", issuedAt: "12:40", stopAt: "2024-11-30T12:55:00.000+08:00" });
-    expect(s.reasons).toContain(`Part 2 (Part 2 - Primary Data Centre) did not run: ${weather.reason}`);
+    expect(s.reasons).toContain(`Part 2 (Primary Data Centre) did not run: ${weather.reason}`);
     expect(s.email.body).toContain("HKEX terminated the session at 12:55, 15 minutes thereafter");
     const state = JSON.parse(readFileSync(join(reportDir, "session-state.json"), "utf8")) as { parts: unknown[] };
     expect(state.parts).toHaveLength(3);

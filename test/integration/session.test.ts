@@ -125,7 +125,7 @@ describe("session against real OpenSSH", () => {
     );
     const two = await runSession({ ...context(config), reportDir, date: "2024-11-16", part: 2, allowMissingPart1: true });
     expect(two.session!.completed).toBe(false);
-    expect(two.session!.reasons).toContain("Part 1 (Part 1 - Secondary Data Centre) was not run");
+    expect(two.session!.reasons).toContain("Part 1 (Secondary Data Centre) was not run");
     expect(two.session!.email.body).toContain("on 16 November 2024 due to the following reasons:");
   });
 
@@ -150,7 +150,7 @@ describe("session against real OpenSSH", () => {
     expect(report.interrupted).toBe("interrupted by SIGTERM before Part 2");
     expect(report.session!.reasons).toEqual(
       expect.arrayContaining([
-        "Part 2 (Part 2 - Primary Data Centre) was not run",
+        "Part 2 (Primary Data Centre) was not run",
         `hkex-rr in ${sshConfig} points at ${secondary.host}, not a primary address: restore primary for the next business day`,
       ]),
     );
