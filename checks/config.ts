@@ -168,10 +168,39 @@ export function parseHostEntry(entry: string, defaultPort: number): TargetHost |
   return { host, port: defaultPort };
 }
 
+/** The file-valued keys of a config, as far as they are well-formed: checked even when other keys are not. */
+export type FileFields = Pick<Config, "identityFile" | "passphraseEnv" | "agent" | "knownHostsFile" | "sshConfig">;
+
+/** A config with problems, carrying the file keys that could still be checked, so every problem shows at once. */
+export class ConfigError extends InputError {
+  constructor(
+    problems: readonly InputProblem[],
+    source: string,
+    readonly fileFields: Partial<FileFields>,
+  ) {
+    super(problems, source);
+  }
+}
+
+function fileFields(raw: unknown, file: string): Partial<FileFields> {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return {};
+  const r = raw as Record<string, unknown>;
+  const base = dirname(resolve(file));
+  const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v : undefined);
+  const out: { -readonly [K in keyof FileFields]?: FileFields[K] } = {};
+  if (str(r.identityFile)) out.identityFile = resolve(base, str(r.identityFile)!);
+  if (str(r.passphraseEnv)) out.passphraseEnv = str(r.passphraseEnv);
+  out.agent = r.agent === true;
+  if (str(r.knownHostsFile)) out.knownHostsFile = resolve(base, str(r.knownHostsFile)!);
+  const ssh = r.sshConfig as Record<string, unknown> | undefined;
+  if (ssh && typeof ssh === "object" && str(ssh.file) && str(ssh.alias)) out.sshConfig = { file: resolve(base, str(ssh.file)!), alias: str(ssh.alias)! };
+  return out;
+}
+
 /** Validates an already-parsed YAML value. `file` anchors relative paths. */
 export function normaliseConfig(raw: unknown, file: string): Config {
   const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!parsed.success) throw new InputError(zodProblems(parsed.error), file);
+  if (!parsed.success) throw new ConfigError(zodProblems(parsed.error), file, fileFields(raw, file));
   const c: RawConfig = parsed.data;
   const problems: InputProblem[] = [];
   const base = dirname(resolve(file));
@@ -198,7 +227,7 @@ export function normaliseConfig(raw: unknown, file: string): Config {
     sites[name] = { name, targets };
   }
 
-  if (problems.length > 0) throw new InputError(problems, file);
+  if (problems.length > 0) throw new ConfigError(problems, file, fileFields(raw, file));
   return {
     file: resolve(file),
     user: c.user,

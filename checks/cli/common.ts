@@ -1,6 +1,6 @@
 /** Shared plumbing of the check, session, trust and demo commands. */
-import { join } from "node:path";
-import { loadConfig, type Config } from "../config";
+import { join, resolve } from "node:path";
+import { ConfigError, loadConfig, type Config, type FileFields } from "../config";
 import { InputError } from "../errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../inputFile";
 import { loadUserKey, type UserKey } from "../keys";
@@ -20,33 +20,47 @@ export interface Loaded {
 
 /** Loads and validates everything before any connection is made. */
 export function loadAll(configFile: string): Loaded {
-  const config = loadConfig(configFile);
+  let config: Config | undefined;
+  let fields: Partial<FileFields>;
   const problems: InputError[] = [];
+  try {
+    config = loadConfig(configFile);
+    fields = config;
+  } catch (err) {
+    // Keys with problems are reported together with those of the files the config names.
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(err);
+    fields = err.fileFields;
+  }
   let key: UserKey | undefined;
   let knownHosts: KnownHostEntry[] = [];
-  try {
-    key = loadUserKey(config);
-  } catch (err) {
-    if (err instanceof InputError) problems.push(err);
-    else throw err;
-  }
-  try {
-    knownHosts = loadKnownHosts(config.knownHostsFile);
-  } catch (err) {
-    if (err instanceof InputError) problems.push(err);
-    else throw err;
-  }
-  if (config.sshConfig) {
+  if (fields.identityFile || (fields.agent && !problems.length)) {
     try {
-      const refused = unreadableInput(config.sshConfig.file, MAX_TEXT_INPUT_BYTES);
-      if (refused) throw new InputError({ path: "sshConfig.file", message: refused });
-      readHostName(config.sshConfig.file, config.sshConfig.alias);
+      key = loadUserKey({ identityFile: fields.identityFile, passphraseEnv: fields.passphraseEnv, agent: fields.agent ?? false });
     } catch (err) {
       if (err instanceof InputError) problems.push(err);
       else throw err;
     }
   }
-  if (problems.length > 0) throw new InputError(problems.flatMap((p) => p.problems), config.file);
+  if (fields.knownHostsFile) {
+    try {
+      knownHosts = loadKnownHosts(fields.knownHostsFile);
+    } catch (err) {
+      if (err instanceof InputError) problems.push(err);
+      else throw err;
+    }
+  }
+  if (fields.sshConfig) {
+    try {
+      const refused = unreadableInput(fields.sshConfig.file, MAX_TEXT_INPUT_BYTES);
+      if (refused) throw new InputError({ path: "sshConfig.file", message: refused });
+      readHostName(fields.sshConfig.file, fields.sshConfig.alias);
+    } catch (err) {
+      if (err instanceof InputError) problems.push(err);
+      else throw err;
+    }
+  }
+  if (problems.length > 0 || !config) throw new InputError(problems.flatMap((p) => p.problems), config?.file ?? resolve(configFile));
   const warnings = [...key!.warnings];
   if (knownHosts.length === 0) {
     warnings.push(`knownHostsFile: ${config.knownHostsFile} has no pinned keys; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`);

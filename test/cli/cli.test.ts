@@ -70,6 +70,8 @@ describe("hkex-ready", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`hkex-ready: ${bad}: colour: unknown key`);
     expect(r.stderr).toContain(`hkex-ready: ${bad}: sites.primary.hosts[0]: "10.151.14.999" is not an IP address`);
+    // The file a key names is checked in the same round, not after the schema is fixed.
+    expect(r.stderr).toContain(`hkex-ready: ${bad}: identityFile: ${join(dir, "nope")} does not exist`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe("");
   });
