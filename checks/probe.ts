@@ -41,6 +41,8 @@ export interface ProbeOptions {
   readonly download: boolean;
   /** This endpoint's own download folder. */
   readonly downloadDir: string;
+  /** Why `download` is skipped when not asked for, in the caller's words. */
+  readonly downloadSkipReason?: string;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: PhaseEvent) => void;
   /** `hkex-ready trust`: accept any host key, record it, stop after the key exchange. */
@@ -425,7 +427,7 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     const files = await runPhase("list", timeouts.operationMs, {}, () => sshWait<RemoteFile[]>((ok, fail) => void listRemote(sftp!).then(ok, fail)));
 
     if (!opts.download && !failed) {
-      phases.push({ name: "download", status: "skip", ms: 0, code: "not-requested", cause: "not requested (run with --download)" });
+      phases.push({ name: "download", status: "skip", ms: 0, code: "not-requested", cause: opts.downloadSkipReason ?? "not requested (run with --download)" });
       opts.onEvent?.({ kind: "end", target: t, result: phases.at(-1)! });
     } else {
       // No sshWait here: a dropped connection fails the pending SFTP reads, and

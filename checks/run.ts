@@ -38,7 +38,7 @@ export function endpointDownloadDir(root: string, label: string | undefined, sit
 export async function runSites(
   ctx: RunContext,
   sites: readonly SiteName[],
-  opts: { download: boolean; part?: PartReport["part"]; label?: string; trustOnly?: boolean },
+  opts: { download: boolean; part?: PartReport["part"]; label?: string; trustOnly?: boolean; downloadSkipReason?: string },
 ): Promise<SiteRun> {
   const { config } = ctx;
   const targets = sites.flatMap((site) => config.sites[site].targets.map((t) => ({ site, host: t.host, port: t.port })));
@@ -54,6 +54,7 @@ export async function runSites(
         remoteDir: config.remoteDir,
         files: config.files,
         download: opts.download,
+        downloadSkipReason: opts.downloadSkipReason,
         downloadDir: endpointDownloadDir(config.downloadDir, opts.label, target.site, target.host, target.port),
         signal: ctx.signal,
         onEvent: ctx.onEvent,

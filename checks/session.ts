@@ -177,7 +177,7 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
     const run = await runSites(
       { config, key: opts.key, knownHosts: opts.knownHosts, signal: stepSignal.signal, onEvent: opts.onEvent, tuning: opts.tuning },
       [step.site],
-      { download: step.download, part: step.part, label },
+      { download: step.download, part: step.part, label, downloadSkipReason: "the pre-check lists only; Part 1 and Part 2 download" },
     );
     stepSignal.dispose();
     state.endpoints.push(...run.endpoints);

@@ -61,7 +61,11 @@ describe("session against real OpenSSH", () => {
     expect(s.email.body).toBe(`${fillDate(EMAIL_TEMPLATE.completed, "2024-11-30")}\n`);
     // The pre-check lists but does not download; each part downloads both files.
     expect(report.downloads.map((d) => `${d.part}:${d.site}:${d.file}`)).toEqual(["1:secondary:TP001", "1:secondary:TP002", "2:primary:TP001", "2:primary:TP002"]);
-    expect(report.endpoints.find((e) => e.part === "precheck")!.phases.find((p) => p.name === "download")?.code).toBe("not-requested");
+    expect(report.endpoints.find((e) => e.part === "precheck")!.phases.find((p) => p.name === "download")).toMatchObject({
+      status: "skip",
+      code: "not-requested",
+      cause: "the pre-check lists only; Part 1 and Part 2 download",
+    });
   });
 
   it("completes the same session when the parts run hours apart, from the state in the report folder", async () => {
