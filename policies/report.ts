@@ -37,11 +37,12 @@ export function renderPackReport(report: PackReport): string {
   );
   if (report.violations.length > 0) {
     out.push("\nViolations:\n");
-    for (const v of report.violations) {
+    report.violations.forEach((v, i) => {
       out.push(`  [${v.enforcementLevel}] ${v.policy}: ${v.message}\n`);
-      out.push(`      fix: ${v.description}\n`);
       if (v.urn) out.push(`      resource: ${v.urn}\n`);
-    }
+      // The fix is the policy's; say it once, after that policy's last violation.
+      if (report.violations[i + 1]?.policy !== v.policy) out.push(`      fix: ${v.description}\n`);
+    });
   }
   if (report.exceptions.length > 0) {
     out.push("\nWaived by pack config:\n");

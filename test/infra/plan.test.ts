@@ -109,6 +109,9 @@ describe("the compiled CLI, as CI runs it", () => {
     const r = cli("plan", "--stack-config", "test/fixtures/stacks/Pulumi.primary-only.yaml");
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("secondary 10.152.14.141:18801, secondary 10.152.14.142:18801");
+    // Two violations of one policy (egress and routes), its fix said once.
+    expect(r.stdout.match(/\[mandatory\] ec2-hkex-both-sites-covered:/g)).toHaveLength(2);
+    expect(r.stdout.match(/^ +fix: /gm)).toHaveLength(1);
   });
 
   it("plan on broken config exits 2 with each problem on stderr", () => {
