@@ -224,7 +224,8 @@ function partTimeline(part: EndpointReport["part"], endpoints: readonly Endpoint
     const sw = partReport.switchover;
     out.push(
       `<g class="switchover-mark" data-part="${partKey(part)}"><line class="switch" x1="${sx.toFixed(1)}" y1="${top - 8}" x2="${sx.toFixed(1)}" y2="${top + endpoints.length * rowH}"/>` +
-        `<text class="switch-label small" x="${(sx + 4).toFixed(1)}" y="${top - 10}">${esc(`switchover ${clock(sw.at)}: ${sw.alias} HostName ${sw.before ?? "(none)"} → ${sw.after}`)}</text></g>`,
+        // A label right of the middle would run off the chart: it reads leftwards from the line instead.
+        `<text class="switch-label small" ${sx > LABEL_W + PLOT_W / 2 ? `x="${(sx - 4).toFixed(1)}" text-anchor="end"` : `x="${(sx + 4).toFixed(1)}"`} y="${top - 10}">${esc(`switchover ${clock(sw.at)}: ${sw.alias} HostName ${sw.before ?? "(none)"} → ${sw.after}`)}</text></g>`,
     );
   }
   out.push("</svg>");
