@@ -9,15 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readStackConfigFile, run, stackNameOf } from "../../checks/cli/commands/plan";
 import { InputError } from "../../checks/errors";
-
-function captureStdout(): { text: () => string } {
-  const chunks: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
-    chunks.push(String(c));
-    return true;
-  });
-  return { text: () => chunks.join("") };
-}
+import { captureStdout } from "../helpers/stdout";
 
 afterEach(() => {
   vi.restoreAllMocks();

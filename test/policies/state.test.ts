@@ -9,18 +9,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { run } from "../../checks/cli/commands/policy";
 import { InputError } from "../../checks/errors";
 import { loadStateDocument } from "../../policies/state";
+import { captureStdout } from "../helpers/stdout";
 
 const FIXTURES = "test/fixtures/state";
 const fixture = (name: string) => join(FIXTURES, name);
-
-function captureStdout(): { text: () => string } {
-  const chunks: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
-    chunks.push(String(c));
-    return true;
-  });
-  return { text: () => chunks.join("") };
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
