@@ -1,5 +1,4 @@
 /** Raw ssh2 / net clients for the simulator tests: short timers, loopback only. */
-import { execFileSync } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { Client, utils, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { HKEX_SITES, type SiteTable } from "../../catalogue";
@@ -112,12 +111,3 @@ export function rawProbe(host: string, port: number, ms: number, send?: string):
   });
 }
 
-/** Whether a command is on PATH (the OpenSSH interop tests need ssh, sftp and ssh-keygen). */
-export function hasCommand(cmd: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -13,7 +13,7 @@ import { InputError } from "../../checks/errors";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { generatedFile, sampleFiles } from "../../checks/simulator/files";
 import { MAX_READ_LENGTH } from "../../checks/simulator/sftp";
-import { call, hasCommand, otherKey, readAll, readAt, sftpSession, sshConnect, start, userKey } from "./helpers";
+import { call, otherKey, readAll, readAt, sftpSession, sshConnect, start, userKey } from "./helpers";
 import { generateEd25519KeyPair } from "../../checks/keygen";
 
 const { STATUS_CODE } = utils.sftp;
@@ -255,7 +255,7 @@ describe("options", () => {
   });
 });
 
-describe.skipIf(!hasCommand("sftp"))("with the OpenSSH client", () => {
+describe("with the OpenSSH client", () => {
   it("lists and downloads with sftp -b", async () => {
     const sim = await start();
     const dir = mkdtempSync(join(tmpdir(), "sim-openssh-"));
