@@ -19,6 +19,12 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
+/** The --json form of plan and policy: what the command read, then the pack's result. */
+export function packReportJson(head: Record<string, unknown>, report: PackReport): string {
+  const body = { ...head, violations: report.violations, exceptions: report.exceptions, policies: report.policies, verdict: report.verdict };
+  return `${JSON.stringify(body, null, 2)}\n`;
+}
+
 export function renderPackReport(report: PackReport): string {
   const out: string[] = [];
   const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory").length;

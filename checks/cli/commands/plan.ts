@@ -12,7 +12,7 @@ import { PROJECT, parseStackConfig, type SftpAccessArgs } from "../../../infra/c
 import { cidrContains } from "../../../infra/cidr";
 import { runUnderMocks, type CapturedResource } from "../../../infra/mockRuntime";
 import { runPackOffline } from "../../../policies/offline";
-import { loadPackConfig, renderPackReport, table } from "../../../policies/report";
+import { loadPackConfig, packReportJson, renderPackReport, table } from "../../../policies/report";
 import { EXIT } from "../main";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../../inputFile";
 
@@ -139,21 +139,7 @@ export async function run(opts: PlanOptions): Promise<number> {
   const report = await runPackOffline(mockRun.resources, packConfig);
 
   if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          stack: stackNameOf(opts.stackConfig),
-          resources: rows,
-          outputs: mockRun.outputs,
-          violations: report.violations,
-          exceptions: report.exceptions,
-          policies: report.policies,
-          verdict: report.verdict,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    process.stdout.write(packReportJson({ stack: stackNameOf(opts.stackConfig), resources: rows, outputs: mockRun.outputs }, report));
   } else {
     process.stdout.write(
       `Plan of stack "${stackNameOf(opts.stackConfig)}" from ${opts.stackConfig} (Pulumi mock runtime: nothing was sent to AWS)\n\n`,

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "../../errors";
 import { runPackOffline } from "../../../policies/offline";
-import { loadPackConfig, renderPackReport } from "../../../policies/report";
+import { loadPackConfig, packReportJson, renderPackReport } from "../../../policies/report";
 import { loadStateDocument } from "../../../policies/state";
 import { EXIT } from "../main";
 import { MAX_STATE_BYTES, unreadableInput } from "../../inputFile";
@@ -37,20 +37,7 @@ export async function run(opts: PolicyOptions): Promise<number> {
   const report = await runPackOffline(state.resources, loadPackConfig(opts.policyPackConfig));
 
   if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          format: state.format,
-          resources: state.resources.map((r) => ({ type: r.type, urn: r.urn })),
-          violations: report.violations,
-          exceptions: report.exceptions,
-          policies: report.policies,
-          verdict: report.verdict,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    process.stdout.write(packReportJson({ format: state.format, resources: state.resources.map((r) => ({ type: r.type, urn: r.urn })) }, report));
   } else {
     const what = state.format === "stack-export" ? "stack export" : "preview";
     process.stdout.write(`Read ${state.resources.length} resources from ${opts.state} (${what})\n\n`);
