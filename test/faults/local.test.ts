@@ -22,7 +22,7 @@ import type { Report } from "../../checks/report";
 import { renderReport } from "../../checks/render";
 import { buildReport, endpointDownloadDir, runSites } from "../../checks/run";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { contextFor, makeConfig, newUserKey, tempDir, type TestKey } from "../integration/helpers";
+import { contextFor, makeConfig, newUserKey, simulatorContext, tempDir, type TestKey } from "../integration/helpers";
 import { cli, filesBelow, firstFailure, temporaryFiles, writeConfig } from "./helpers";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -81,15 +81,7 @@ describe("local faults during a download", () => {
 
   const ep = () => sim.endpoints[0]!;
   function context(downloadDir: string, files: string[] = ["TP001", "TP002"]) {
-    const sites = sim.configSites();
-    const config = makeConfig(dir, {
-      identityFile: key.privatePath,
-      files,
-      downloadDir,
-      sites: { primary: { hosts: [sites.primary.hosts[0]] }, secondary: sites.secondary },
-      timeouts: { connectMs: 1000, handshakeMs: 3000, operationMs: 3000, transferMs: 10_000 },
-    });
-    return contextFor(config, sim.knownHosts());
+    return simulatorContext(dir, sim, key, { files, downloadDir, timeouts: { connectMs: 1000, handshakeMs: 3000, operationMs: 3000, transferMs: 10_000 } });
   }
   const folderOf = (downloadDir: string) => endpointDownloadDir(downloadDir, undefined, "primary", ep().bindHost, ep().port);
 

@@ -6,6 +6,7 @@ import { normaliseConfig, type Config } from "../../checks/config";
 import { loadUserKey } from "../../checks/keys";
 import { parseKnownHosts } from "../../checks/knownHosts";
 import type { RunContext } from "../../checks/run";
+import type { RunningSimulator } from "../../checks/simulator";
 import { generateEd25519KeyPair } from "../../checks/keygen";
 
 export interface TestKey {
@@ -42,6 +43,20 @@ export function makeConfig(dir: string, fields: Record<string, unknown>): Config
 export function contextFor(config: Config, knownHosts: string, extra: Partial<RunContext> = {}): RunContext {
   writeFileSync(config.knownHostsFile, knownHosts);
   return { config, key: loadUserKey(config, {}), knownHosts: parseKnownHosts(knownHosts), ...extra };
+}
+
+/**
+ * A run context against the simulator: one primary endpoint (the first) and
+ * both secondary ones, the simulator's host keys pinned.
+ */
+export function simulatorContext(dir: string, sim: RunningSimulator, key: TestKey, fields: Record<string, unknown>): RunContext {
+  const sites = sim.configSites();
+  const config = makeConfig(dir, {
+    identityFile: key.privatePath,
+    sites: { primary: { hosts: [sites.primary.hosts[0]] }, secondary: sites.secondary },
+    ...fields,
+  });
+  return contextFor(config, sim.knownHosts());
 }
 
 /** A deterministic payload of any size, for byte-exact comparisons. */

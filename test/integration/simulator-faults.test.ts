@@ -6,7 +6,7 @@ import { FAULT_NAMES, startSimulator, type Fault, type RunningSimulator } from "
 import type { PhaseEvent } from "../../checks/probe";
 import { runSites } from "../../checks/run";
 import type { CauseCode, PhaseName } from "../../checks/report";
-import { contextFor, makeConfig, newUserKey, tempDir, type TestKey } from "./helpers";
+import { newUserKey, simulatorContext, tempDir, type TestKey } from "./helpers";
 
 // Generous enough that a healthy phase never times out on a loaded 2-core machine; the faults that need a timeout wait this long.
 const TIMEOUTS = { connectMs: 1000, handshakeMs: 2000, operationMs: 2000, transferMs: 4000 };
@@ -58,15 +58,7 @@ describe("simulator fault switches", () => {
   });
 
   function context(files: string[], downloadDir: string) {
-    const sites = sim.configSites();
-    const config = makeConfig(dir, {
-      identityFile: key.privatePath,
-      files,
-      downloadDir,
-      sites: { primary: { hosts: [sites.primary.hosts[0]] }, secondary: sites.secondary },
-      timeouts: TIMEOUTS,
-    });
-    return contextFor(config, sim.knownHosts());
+    return simulatorContext(dir, sim, key, { files, downloadDir, timeouts: TIMEOUTS });
   }
 
   it("covers every fault the simulator has", () => {
