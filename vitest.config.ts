@@ -11,7 +11,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     teardownTimeout: 10_000,
     pool: "forks",
-    globalSetup: ["test/globalSetup.ts"],
+    globalSetup: ["test/support/globalSetup.ts"],
     // The machine has 2 cores; most tests wait on sockets rather than compute.
     maxWorkers: 2,
   },

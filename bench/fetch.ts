@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { loadAll } from "../checks/cli/common";
+import { loadAll } from "../cli/common";
 import type { DownloadTuning } from "../checks/download";
 import { probeEndpoint } from "../checks/probe";
 import { endpointDownloadDir } from "../checks/run";

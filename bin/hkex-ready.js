@@ -2,7 +2,7 @@
 "use strict";
 // Thin launcher: the CLI is compiled to dist/ by `npm run build`.
 const path = require("node:path");
-const entry = path.join(__dirname, "..", "dist", "checks", "cli", "main.js");
+const entry = path.join(__dirname, "..", "dist", "cli", "main.js");
 try {
   require.resolve(entry);
 } catch {

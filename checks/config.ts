@@ -8,9 +8,9 @@ import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { HKEX_SITES, SITE_NAMES, type SiteName } from "../catalogue";
-import { InputError, type InputProblem } from "./errors";
-import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "./inputFile";
-import { printable } from "./text";
+import { InputError, type InputProblem } from "../core/errors";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
+import { printable } from "../core/text";
 
 export interface Timeouts {
   /** TCP connect, per endpoint. */

@@ -12,7 +12,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { SFTPWrapper } from "ssh2";
 import type { CauseCode } from "./report";
-import { printable } from "./text";
+import { printable } from "../core/text";
 
 export class PhaseError extends Error {
   constructor(

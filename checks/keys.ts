@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { utils, type ParsedKey } from "ssh2";
 import type { Config } from "./config";
-import { InputError } from "./errors";
-import { MAX_KEY_BYTES, unreadableInput } from "./inputFile";
+import { InputError } from "../core/errors";
+import { MAX_KEY_BYTES, unreadableInput } from "../core/inputFile";
 import { fingerprint } from "./knownHosts";
 
 export const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];

@@ -6,9 +6,9 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { InputError, type InputProblem } from "./errors";
-import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "./inputFile";
-import { printable } from "./text";
+import { InputError, type InputProblem } from "../core/errors";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
+import { printable } from "../core/text";
 
 export interface KnownHostEntry {
   readonly line: number;

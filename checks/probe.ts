@@ -15,8 +15,8 @@ import type { UserKey } from "./keys";
 import { blobKeyType, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./knownHosts";
 import type { DownloadRecord, EndpointReport, HostKeyRecord, PartReport, PhaseName, PhaseResult } from "./report";
 import { PHASES } from "./report";
-import { printable } from "./text";
-import { hkNow } from "./time";
+import { printable } from "../core/text";
+import { hkNow } from "../core/time";
 
 export interface ProbeTarget {
   readonly site: SiteName;

@@ -11,8 +11,8 @@ import type { UserKey } from "./keys";
 import type { KnownHostEntry } from "./knownHosts";
 import { probeEndpoint, type PhaseEvent, type ProbeOptions, type ProbeResult } from "./probe";
 import { REPORT_SCHEMA_VERSION, summariseSites, type DownloadRecord, type EndpointReport, type PartReport, type Report } from "./report";
-import { hkNow } from "./time";
-import { toolVersion } from "./version";
+import { hkNow } from "../core/time";
+import { toolVersion } from "../core/version";
 
 export interface RunContext {
   readonly config: Config;

@@ -16,8 +16,8 @@ import {
   type SiteName,
   type SiteTable,
 } from "../catalogue";
-import { InputError } from "./errors";
-import { hkDateTime, hkInstant } from "./time";
+import { InputError } from "../core/errors";
+import { hkDateTime, hkInstant } from "../core/time";
 
 export interface SchedulePart {
   readonly part: PartNumber;

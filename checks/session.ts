@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { HKEX_SITES, SESSION_DAYS, SESSION_PARTS, type PartNumber, type PartWindow, type SiteName } from "../catalogue";
 import type { Config } from "./config";
 import { confirmationEmail } from "./email";
-import { InputError } from "./errors";
+import { InputError } from "../core/errors";
 import type { UserKey } from "./keys";
 import type { KnownHostEntry } from "./knownHosts";
 import type { PhaseEvent } from "./probe";
@@ -25,7 +25,7 @@ import {
 } from "./report";
 import { buildReport, runSites } from "./run";
 import { readHostName, switchHostName } from "./switchover";
-import { hkDateTime, hkInstant, hkNow } from "./time";
+import { hkDateTime, hkInstant, hkNow } from "../core/time";
 
 export const STATE_FILE = "session-state.json";
 

@@ -5,9 +5,9 @@
  */
 import { copyFileSync, readFileSync, statSync } from "node:fs";
 import SSHConfig, { LineType, type Directive, type Section } from "ssh-config";
-import { InputError } from "./errors";
+import { InputError } from "../core/errors";
 import { writeFileAtomic, type SwitchoverRecord } from "./report";
-import { hkNow } from "./time";
+import { hkNow } from "../core/time";
 import type { PartNumber } from "../catalogue";
 
 function readConfig(file: string): { text: string; parsed: ReturnType<typeof SSHConfig.parse> } {

@@ -15,9 +15,9 @@
  * A warning lowered before 09:00 does not affect the day; leave --weather off.
  */
 import { SESSION_DAYS, SESSION_PARTS, WEATHER_RULES } from "../catalogue";
-import { InputError } from "./errors";
+import { InputError } from "../core/errors";
 import type { WeatherDecision } from "./session";
-import { hkDateTime, hkInstant } from "./time";
+import { hkDateTime, hkInstant } from "../core/time";
 
 export const WEATHER_WARNINGS = ["signal8", "black-rainstorm", "extreme"] as const;
 export type WeatherWarning = (typeof WEATHER_WARNINGS)[number];

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { HKEX_SITES, SFTP_PORT, SITE_NAMES, type SiteName } from "../catalogue";
-import { InputError, type InputProblem } from "../checks/errors";
+import { InputError, type InputProblem } from "../core/errors";
 import { cidrProblem, hostCidr, isIpv4, parseIpv4Block, blockContains } from "./cidr";
 
 export const PROJECT = "hkex-sftp-readiness";

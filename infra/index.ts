@@ -3,7 +3,7 @@
  * dist/infra). Its exports are the stack outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../checks/errors";
+import { InputError } from "../core/errors";
 import { defineStack, type StackOutputs } from "./stack";
 
 function define(): StackOutputs {

@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../checks/errors";
+import { InputError } from "../core/errors";
 import { hostCidr } from "./cidr";
 import {
   EPHEMERAL_PORTS,

@@ -15,7 +15,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { InputError, type InputProblem } from "../checks/errors";
+import { InputError, type InputProblem } from "../core/errors";
 import { hkexPolicies } from "./policies";
 import type { ReportWithExceptions } from "./settings";
 

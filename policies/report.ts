@@ -3,10 +3,10 @@
  * `hkex-ready plan` and `hkex-ready policy`.
  */
 import { readFileSync } from "node:fs";
-import { InputError } from "../checks/errors";
+import { InputError } from "../core/errors";
 import type { PackConfig, PackReport } from "./offline";
 import { PACK_NAME } from "./policies";
-import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../checks/inputFile";
+import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

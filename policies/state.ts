@@ -3,7 +3,7 @@
  * `pulumi stack export` (deployment format version 3) or
  * `pulumi preview --json` (its steps' new state).
  */
-import { InputError, type InputProblem } from "../checks/errors";
+import { InputError, type InputProblem } from "../core/errors";
 import type { OfflineResource } from "./offline";
 import { UNKNOWN_MARKER } from "./model";
 

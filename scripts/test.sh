@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): system tools, build, then vitest.
-# Extra arguments go to vitest, e.g. `npm test -- test/harness`.
+# Extra arguments go to vitest, e.g. `npm test -- test/support`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/ensure-deps.sh
 # The CLI tests run the compiled output in dist/.
 npx --no -- tsc -p tsconfig.json
+# The tests are type-checked too (nothing emitted).
+npx --no -- tsc -p tsconfig.test.json
 npx --no -- vitest run "$@"

@@ -4,7 +4,7 @@
  * took, and each phase's status. Write it with writeFileAtomic so the
  * collector never reads half a file.
  */
-import { hkDateTime } from "../time";
+import { hkDateTime } from "../../core/time";
 import { DateTime } from "luxon";
 import { HKEX_TIME_ZONE } from "../../catalogue";
 import { PHASES, type EndpointReport, type PhaseStatus, type Report } from "../report";

@@ -6,7 +6,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { AuthContext, ParsedKey } from "ssh2";
-import { InputError, type InputProblem } from "../errors";
+import { InputError, type InputProblem } from "../../core/errors";
 import { parseOneKey } from "./keys";
 
 export function parseAuthorizedKeys(lines: readonly string[]): ParsedKey[] {

@@ -7,7 +7,7 @@
  * accepts every connection as soon as it can, so the listener lives in a
  * small child process that blocks its own event loop and so never calls
  * accept(); the queue is then filled with a few local connections.
- * (test/harness/proxy.ts uses the same trick for its blackhole mode.)
+ * (test/support/proxy.ts uses the same trick for its blackhole mode.)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type Socket } from "node:net";

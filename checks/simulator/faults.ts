@@ -4,8 +4,8 @@
  * sftp, list, download) when the real facility misbehaves the same way.
  */
 import { HKEX_SITES, SITE_NAMES, type SiteTable } from "../../catalogue";
-import { InputError, type InputProblem } from "../errors";
-import { printable } from "../text";
+import { InputError, type InputProblem } from "../../core/errors";
+import { printable } from "../../core/text";
 
 export type Fault =
   | "down"

@@ -20,8 +20,8 @@
 import type { Socket } from "node:net";
 import type { Server as SshServer, ParsedKey } from "ssh2";
 import { HKEX_SITES, SFTP_PORT, SITE_NAMES, endpointsOf, type SiteDefinition, type SiteName, type SiteTable } from "../../catalogue";
-import { InputError, type InputProblem } from "../errors";
-import { printable } from "../text";
+import { InputError, type InputProblem } from "../../core/errors";
+import { printable } from "../../core/text";
 import { LOCALHOST, hostPortEntry, loopbackAliasFor } from "./addresses";
 import { parseAuthorizedKeys } from "./auth";
 import { isListenerFault, validateFaults, type Fault } from "./faults";

@@ -7,9 +7,9 @@ import { EMAIL_TEMPLATE } from "../../catalogue";
 import { fillDate } from "../../checks/email";
 import type { Report } from "../../checks/report";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { hkDate } from "../../checks/time";
-import { cli, writeConfig } from "../faults/helpers";
-import { newUserKey, tempDir, type TestKey } from "../integration/helpers";
+import { hkDate } from "../../core/time";
+import { cli, writeConfig } from "../support/cli";
+import { newUserKey, tempDir, type TestKey } from "../support/facility";
 
 describe("hkex-ready", () => {
   const dir = tempDir("cli");
@@ -44,7 +44,7 @@ describe("hkex-ready", () => {
 
   it("does not load @pulumi/* for the operations commands", async () => {
     const script = `
-      const { main } = require(${JSON.stringify(join(__dirname, "..", "..", "dist", "checks", "cli", "main.js"))});
+      const { main } = require(${JSON.stringify(join(__dirname, "..", "..", "dist", "cli", "main.js"))});
       main(["node", "hkex-ready", "check", "--config", ${JSON.stringify("CONFIG")}, "--json"]).then((code) => {
         const pulumi = Object.keys(require.cache).filter((k) => k.includes("@pulumi"));
         process.stderr.write("PULUMI_MODULES=" + pulumi.length + " CODE=" + code + "\\n");

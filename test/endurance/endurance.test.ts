@@ -17,7 +17,7 @@ import { parseKnownHosts, type KnownHostEntry } from "../../checks/knownHosts";
 import type { Report } from "../../checks/report";
 import { runSession } from "../../checks/session";
 import { FAULT_NAMES, startSimulator, type Fault, type RunningSimulator } from "../../checks/simulator";
-import { makeConfig, newUserKey, tempDir } from "../integration/helpers";
+import { makeConfig, newUserKey, tempDir } from "../support/facility";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

@@ -16,14 +16,14 @@ import type { FileHandle } from "node:fs/promises";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { exitCodeForSignal } from "../../checks/cli/common";
+import { exitCodeForSignal } from "../../cli/common";
 import { localFiles } from "../../checks/download";
 import type { Report } from "../../checks/report";
-import { renderReport } from "../../checks/render";
+import { renderReport } from "../../checks/evidence/text";
 import { buildReport, endpointDownloadDir, runSites } from "../../checks/run";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { contextFor, makeConfig, newUserKey, simulatorContext, tempDir, type TestKey } from "../integration/helpers";
-import { cli, filesBelow, firstFailure, temporaryFiles, writeConfig } from "./helpers";
+import { contextFor, makeConfig, newUserKey, simulatorContext, tempDir, type TestKey } from "../support/facility";
+import { cli, filesBelow, firstFailure, temporaryFiles, writeConfig } from "../support/cli";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const realOpen = localFiles.open;

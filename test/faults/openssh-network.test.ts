@@ -16,10 +16,10 @@ import { probeEndpoint, type PhaseEvent } from "../../checks/probe";
 import type { CauseCode, PhaseName, PhaseResult } from "../../checks/report";
 import { summariseSites } from "../../checks/report";
 import { buildReport, endpointDownloadDir, runSites, type RunContext, type SiteRun } from "../../checks/run";
-import { startProxy, type TcpProxy } from "../harness/proxy";
-import { fingerprintOfPublicKey, knownHostsLineFor, pickFreePort, readBanner, startOpenSsh, type OpenSshServer } from "../harness/sshd";
-import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../integration/helpers";
-import { firstFailure, temporaryFiles, waitUntil, withinTimeout } from "./helpers";
+import { startProxy, type TcpProxy } from "../support/proxy";
+import { fingerprintOfPublicKey, knownHostsLineFor, pickFreePort, readBanner, startOpenSsh, type OpenSshServer } from "../support/sshd";
+import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
+import { firstFailure, temporaryFiles, waitUntil, withinTimeout } from "../support/cli";
 
 const TIMEOUTS = { connectMs: 500, handshakeMs: 1500, operationMs: 1500, transferMs: 2500 };
 const PASSPHRASE = "correct horse battery staple";

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../checks/report";
 import { endpointDownloadDir } from "../../checks/run";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { newUserKey, tempDir, type TestKey } from "../integration/helpers";
-import { filesBelow, firstFailure, startCli, temporaryFiles, waitUntil, writeConfig } from "./helpers";
+import { newUserKey, tempDir, type TestKey } from "../support/facility";
+import { filesBelow, firstFailure, startCli, temporaryFiles, waitUntil, writeConfig } from "../support/cli";
 
 describe("interrupted mid-transfer", () => {
   const dir = tempDir("signals");

@@ -2,7 +2,7 @@
  * The faults the simulator's switches do not cover on their own (an unknown
  * host key, a key needing a passphrase), exact fingerprints on a changed key,
  * and the readiness check's site verdicts through the compiled CLI.
- * (test/integration/simulator-faults.test.ts has one test per fault switch.)
+ * (test/checks/probe-simulator-faults.test.ts has one test per fault switch.)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,8 +12,8 @@ import { loadUserKey } from "../../checks/keys";
 import type { Report } from "../../checks/report";
 import { runSites } from "../../checks/run";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { contextFor, makeConfig, newUserKey, tempDir, type TestKey } from "../integration/helpers";
-import { cli, firstFailure, temporaryFiles, withinTimeout, writeConfig } from "./helpers";
+import { contextFor, makeConfig, newUserKey, tempDir, type TestKey } from "../support/facility";
+import { cli, firstFailure, temporaryFiles, withinTimeout, writeConfig } from "../support/cli";
 
 const TIMEOUTS = { connectMs: 400, handshakeMs: 1500, operationMs: 1500, transferMs: 3000 };
 

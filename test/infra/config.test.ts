@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HKEX_SITES } from "../../catalogue";
-import { InputError, type InputProblem } from "../../checks/errors";
+import { InputError, type InputProblem } from "../../core/errors";
 import { parseStackConfig, validateSftpAccessArgs } from "../../infra/config";
 
 const NS = "hkex-sftp-readiness";

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../checks/errors";
+import { InputError } from "../../core/errors";
 import { createMocks, runUnderMocks, type CapturedResource } from "../../infra/mockRuntime";
 
 const NS = "hkex-sftp-readiness";

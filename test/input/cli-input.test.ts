@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { newUserKey, tempDir, type TestKey } from "../integration/helpers";
-import { cli, cliSync, writeConfig, type CliResult } from "../faults/helpers";
+import { newUserKey, tempDir, type TestKey } from "../support/facility";
+import { cli, cliSync, writeConfig, type CliResult } from "../support/cli";
 
 const REPO = join(__dirname, "..", "..");
 

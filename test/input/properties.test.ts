@@ -11,9 +11,9 @@ import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
 import { normaliseConfig, parseConfigText, parseHostEntry } from "../../checks/config";
 import { downloadVerified, PhaseError, unsafeNameReason } from "../../checks/download";
-import { InputError } from "../../checks/errors";
+import { InputError } from "../../core/errors";
 import { entryMatches, fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from "../../checks/knownHosts";
-import { printable } from "../../checks/text";
+import { printable } from "../../core/text";
 
 const RUNS = { numRuns: 300 };
 // eslint-disable-next-line no-control-regex

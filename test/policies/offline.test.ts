@@ -5,8 +5,8 @@
  */
 import type { ResourceValidation } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../checks/errors";
-import { readStackConfigFile } from "../../checks/cli/commands/plan";
+import { InputError } from "../../core/errors";
+import { readStackConfigFile } from "../../cli/commands/plan";
 import { runUnderMocks } from "../../infra/mockRuntime";
 import { policyResources, runPackOffline, type OfflineResource } from "../../policies/offline";
 import { hkexBothSitesCovered, hkexPolicies, sgHkexPortProtocol, sgNoOpenEgress } from "../../policies/policies";

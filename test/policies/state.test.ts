@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { run } from "../../checks/cli/commands/policy";
-import { InputError } from "../../checks/errors";
+import { run } from "../../cli/commands/policy";
+import { InputError } from "../../core/errors";
 import { loadStateDocument } from "../../policies/state";
-import { captureStdout } from "../helpers/stdout";
+import { captureStdout } from "../support/stdout";
 
 const FIXTURES = "test/fixtures/state";
 const fixture = (name: string) => join(FIXTURES, name);

@@ -12,16 +12,17 @@ import fc from "fast-check";
 import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema, normaliseConfig } from "../../checks/config";
-import { InputError } from "../../checks/errors";
+import { InputError } from "../../core/errors";
 import { loadKnownHosts } from "../../checks/knownHosts";
 import { loadUserKey } from "../../checks/keys";
 import type { Report } from "../../checks/report";
 import { runSites } from "../../checks/run";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { newUserKey, tempDir, type TestKey } from "../integration/helpers";
-import { cli, writeConfig } from "../faults/helpers";
+import { newUserKey, tempDir, type TestKey } from "../support/facility";
+import { cli, writeConfig } from "../support/cli";
 
-const CHECKS = join(__dirname, "..", "..", "checks");
+const ROOT = join(__dirname, "..", "..");
+const CHECKS = join(ROOT, "checks");
 const VALID = { user: "CP0001", identityFile: "./id", knownHostsFile: "./known_hosts", files: ["TP001"] };
 
 function sourcesBelow(dir: string): string[] {
@@ -72,8 +73,9 @@ describe("no config value turns the host-key check off", () => {
   });
 
   it("only the trust command asks the probe to accept an unpinned key", () => {
-    const users = sourcesBelow(CHECKS).filter((f) => /trustOnly:\s*true/.test(readFileSync(f, "utf8")));
-    expect(users.map((f) => f.slice(CHECKS.length + 1))).toEqual(["cli/commands/trust.ts"]);
+    const sources = ["checks", "cli", "core"].flatMap((d) => sourcesBelow(join(ROOT, d)));
+    const users = sources.filter((f) => /trustOnly:\s*true/.test(readFileSync(f, "utf8")));
+    expect(users.map((f) => f.slice(ROOT.length + 1))).toEqual(["cli/commands/trust.ts"]);
     // The probe's verifier accepts a key only on a match, or for trust (which records it and stops).
     const probe = readFileSync(join(CHECKS, "probe.ts"), "utf8");
     expect(probe.match(/return true;/g)).toHaveLength(1);

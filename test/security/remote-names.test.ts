@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../checks/report";
 import { endpointDownloadDir, runSites } from "../../checks/run";
-import { startOpenSsh, type OpenSshServer } from "../harness/sshd";
-import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../integration/helpers";
-import { allFileTexts, cli, filesBelow, firstFailure, writeConfig } from "../faults/helpers";
-import { startHostileServer, type HostileEntry, type HostileServer } from "./hostileServer";
+import { startOpenSsh, type OpenSshServer } from "../support/sshd";
+import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
+import { allFileTexts, cli, filesBelow, firstFailure, writeConfig } from "../support/cli";
+import { startHostileServer, type HostileEntry, type HostileServer } from "../support/hostileServer";
 
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;

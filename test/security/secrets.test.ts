@@ -12,8 +12,8 @@ import { utils, type ParsedKey } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../checks/report";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
-import { tempDir } from "../integration/helpers";
-import { allFileTexts, cli, mkdirp, writeConfig, type CliResult } from "../faults/helpers";
+import { tempDir } from "../support/facility";
+import { allFileTexts, cli, mkdirp, writeConfig, type CliResult } from "../support/cli";
 
 const PASSPHRASE = "Tr0ub4dor&3-hkex-secret";
 const WRONG = "not-the-passphrase-9f3a";

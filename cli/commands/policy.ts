@@ -1,0 +1,47 @@
+/**
+ * `hkex-ready policy --state FILE`: the same policy pack as `plan`, run on
+ * `pulumi stack export` (deployment v3) or `pulumi preview --json` output,
+ * so drift in a live stack is caught without the Pulumi CLI in CI.
+ */
+import { readFileSync } from "node:fs";
+import { InputError } from "../../core/errors";
+import { runPackOffline } from "../../policies/offline";
+import { loadPackConfig, packReportJson, renderPackReport } from "../../policies/report";
+import { loadStateDocument } from "../../policies/state";
+import { EXIT } from "../main";
+import { MAX_STATE_BYTES, unreadableInput } from "../../core/inputFile";
+
+export interface PolicyOptions {
+  readonly state: string;
+  readonly json?: boolean;
+  /** A --policy-pack-config file; $HKEX_POLICY_PACK_CONFIG when not given. */
+  readonly policyPackConfig?: string;
+}
+
+export async function run(opts: PolicyOptions): Promise<number> {
+  let text: string;
+  const unreadable = unreadableInput(opts.state, MAX_STATE_BYTES);
+  if (unreadable) throw new InputError({ path: "--state", message: unreadable });
+  try {
+    text = readFileSync(opts.state, "utf8");
+  } catch (err) {
+    throw new InputError({ path: "--state", message: `cannot read ${opts.state}: ${(err as Error).message}` });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new InputError({ path: "", message: `is not JSON: ${(err as Error).message}` }, opts.state);
+  }
+  const state = loadStateDocument(doc, opts.state);
+  const report = await runPackOffline(state.resources, loadPackConfig(opts.policyPackConfig));
+
+  if (opts.json) {
+    process.stdout.write(packReportJson({ format: state.format, resources: state.resources.map((r) => ({ type: r.type, urn: r.urn })) }, report));
+  } else {
+    const what = state.format === "stack-export" ? "stack export" : "preview";
+    process.stdout.write(`Read ${state.resources.length} resources from ${opts.state} (${what})\n\n`);
+    process.stdout.write(renderPackReport(report));
+  }
+  return report.verdict === "pass" ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,291 @@
+/**
+ * Progress while the checks run, on stderr so stdout stays clean for --json
+ * and --format tap:
+ *  - live: a listr2 task list (groups → endpoints → phases ticking over with
+ *    the probe's own timings) when stdout and stderr are terminals and CI is
+ *    not set;
+ *  - plain: one line per finished phase (CI, pipes, --no-progress);
+ *  - silent: --json.
+ *
+ * The probe calls onEvent from its hot path, so the callback only looks up
+ * the endpoint and settles a promise; listr2 does the drawing on its own timer.
+ */
+// listr2 is loaded only when a live task list is drawn (a terminal), not in CI or pipes.
+import type { DefaultRenderer, ListrTaskWrapper, SimpleRenderer } from "listr2";
+import type { PartNumber, SiteName } from "../catalogue";
+import type { Config } from "../checks/config";
+import type { PhaseEvent, ProbeTarget } from "../checks/probe";
+import { PHASES, type PhaseName, type PhaseResult } from "../checks/report";
+import { sessionSteps } from "../checks/session";
+
+export interface ProgressGroup {
+  readonly title: string;
+  readonly targets: readonly ProbeTarget[];
+}
+
+function targetsOf(config: Config, sites: readonly SiteName[]): ProbeTarget[] {
+  return sites.flatMap((site) => config.sites[site].targets.map((t) => ({ site, host: t.host, port: t.port })));
+}
+
+/** `check`: every endpoint of the chosen sites at once. */
+export function checkPlan(config: Config, sites: readonly SiteName[]): ProgressGroup[] {
+  return [{ title: `Readiness check: ${sites.join(" + ")}`, targets: targetsOf(config, sites) }];
+}
+
+/** `session` and `demo`: the steps in the order runSession takes them. */
+export function sessionPlan(config: Config, part?: PartNumber): ProgressGroup[] {
+  return sessionSteps(part).map((s) => ({
+    title: s.part === "precheck" ? `Pre-check: ${s.site}` : `Part ${s.part}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
+    targets: targetsOf(config, [s.site]),
+  }));
+}
+
+export type ProgressMode = "live" | "plain" | "silent";
+
+export function progressMode(
+  opts: { readonly json?: boolean; readonly progress?: boolean },
+  env: { readonly stdoutIsTTY: boolean; readonly stderrIsTTY: boolean; readonly ci: boolean },
+): ProgressMode {
+  if (opts.json) return "silent";
+  if (opts.progress === false) return "plain";
+  if (env.ci || !env.stdoutIsTTY || !env.stderrIsTTY) return "plain";
+  return "live";
+}
+
+export function processProgressEnv(): { stdoutIsTTY: boolean; stderrIsTTY: boolean; ci: boolean } {
+  const ci = process.env.CI;
+  return {
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    ci: ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false",
+  };
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  settled: boolean;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  const d: Deferred<T> = {
+    promise,
+    settled: false,
+    resolve: (v) => {
+      if (d.settled) return;
+      d.settled = true;
+      resolve(v);
+    },
+  };
+  return d;
+}
+
+export interface TrackedEndpoint {
+  readonly group: number;
+  readonly target: ProbeTarget;
+  readonly phases: ReadonlyMap<PhaseName, Deferred<PhaseResult>>;
+  /** The phase running now, for display. */
+  running?: PhaseName;
+  resolvedCount: number;
+}
+
+const keyOf = (t: ProbeTarget) => `${t.site}|${t.host}|${t.port}`;
+
+/**
+ * Routes phase events to the plan. The same endpoint can appear in several
+ * groups (primary in the pre-check and in Part 2): events go to the earliest
+ * group where it has not finished. When a group sees its first event, every
+ * earlier group is over, so whatever it never heard about is settled as "not run".
+ */
+export class ProgressTracker {
+  readonly groups: readonly { readonly title: string; readonly endpoints: readonly TrackedEndpoint[]; readonly started: Deferred<boolean> }[];
+  private readonly byKey = new Map<string, TrackedEndpoint[]>();
+  private readonly finished = deferred<void>();
+
+  constructor(plan: readonly ProgressGroup[]) {
+    this.groups = plan.map((g, group) => ({
+      title: g.title,
+      started: deferred<boolean>(),
+      endpoints: g.targets.map((target) => {
+        const e: TrackedEndpoint = { group, target, phases: new Map(PHASES.map((p) => [p, deferred<PhaseResult>()])), resolvedCount: 0 };
+        const list = this.byKey.get(keyOf(target)) ?? [];
+        list.push(e);
+        this.byKey.set(keyOf(target), list);
+        return e;
+      }),
+    }));
+  }
+
+  get done(): Promise<void> {
+    return this.finished.promise;
+  }
+
+  /** The endpoint an event belongs to, or undefined for one outside the plan. */
+  private route(e: PhaseEvent): TrackedEndpoint | undefined {
+    const list = this.byKey.get(keyOf(e.target));
+    if (!list) return undefined;
+    const phase = e.kind === "start" ? e.phase : e.result.name;
+    // An endpoint that already reported this phase is on its next run (a later group).
+    return list.find((x) => x.resolvedCount < PHASES.length && !x.phases.get(phase)!.settled);
+  }
+
+  readonly onEvent = (e: PhaseEvent): void => {
+    const entry = this.route(e);
+    if (!entry) return;
+    const g = this.groups[entry.group]!;
+    if (!g.started.settled) {
+      for (let i = 0; i < entry.group; i++) this.closeGroup(i);
+      g.started.resolve(true);
+    }
+    if (e.kind === "start") {
+      entry.running = e.phase;
+      return;
+    }
+    this.settle(entry, e.result);
+  };
+
+  private settle(entry: TrackedEndpoint, result: PhaseResult): void {
+    const d = entry.phases.get(result.name);
+    if (!d || d.settled) return;
+    d.resolve(result);
+    entry.resolvedCount++;
+    if (entry.running === result.name) entry.running = undefined;
+  }
+
+  private closeGroup(i: number): void {
+    const g = this.groups[i]!;
+    g.started.resolve(false);
+    for (const entry of g.endpoints) {
+      for (const name of PHASES) this.settle(entry, { name, status: "skip", ms: 0, cause: "not run" });
+    }
+  }
+
+  /** Settles everything still open: the run is over. */
+  finish(): void {
+    this.groups.forEach((_, i) => this.closeGroup(i));
+    this.finished.resolve();
+  }
+}
+
+export function endpointTitle(t: ProbeTarget): string {
+  return `${t.site} ${t.host}:${t.port}`;
+}
+
+/** "tcp 3 ms · banner 1 ms · hostkey FAIL": the phases reported so far. */
+export function phaseLine(results: readonly PhaseResult[]): string {
+  return results.map((r) => `${r.name} ${r.status === "pass" ? `${r.ms} ms` : r.status === "fail" ? "FAIL" : "skip"}`).join(" · ");
+}
+
+export interface Progress {
+  readonly onEvent?: (e: PhaseEvent) => void;
+  /** Settles the display; resolves once the task list has drawn its last frame. */
+  done(): Promise<void>;
+}
+
+/** The live task list. `output` is where it draws (stderr); the other stream is held back while it draws. */
+export function liveProgress(plan: readonly ProgressGroup[], output: NodeJS.WriteStream = process.stderr, held: NodeJS.WriteStream = process.stdout): Progress {
+  const { Listr, ListrLogger, ProcessOutput } = require("listr2") as typeof import("listr2");
+  const tracker = new ProgressTracker(plan);
+  type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
+  const endpointTask = (entry: TrackedEndpoint, onDone: (passed: boolean) => void) => ({
+    title: endpointTitle(entry.target),
+    task: async (_ctx: unknown, task: Wrapper) => {
+      const results: PhaseResult[] = [];
+      for (const name of PHASES) {
+        results.push(await entry.phases.get(name)!.promise);
+        const next = PHASES[results.length];
+        task.title = `${endpointTitle(entry.target)}  ${phaseLine(results)}${next && results.every((r) => r.status !== "fail") ? ` · ${next}…` : ""}`;
+      }
+      const failed = results.find((r) => r.status === "fail");
+      onDone(!failed);
+      if (results.every((r) => r.cause === "not run")) {
+        task.skip(`${endpointTitle(entry.target)}: not run`);
+        return;
+      }
+      const total = results.reduce((sum, r) => sum + r.ms, 0);
+      if (failed) {
+        task.title = `${endpointTitle(entry.target)}  FAIL at ${failed.name}  (${phaseLine(results)})`;
+        throw new Error(`${failed.name} failed after ${failed.ms} ms: ${failed.cause ?? failed.code ?? "failed"}`);
+      }
+      task.title = `${endpointTitle(entry.target)}  PASS in ${total} ms  (${phaseLine(results)})`;
+    },
+  });
+  const list = new Listr<unknown, "default", "simple">(
+    tracker.groups.map((g) => ({
+      title: g.title,
+      task: async (_ctx: unknown, task: Wrapper) => {
+        // false: a later group started, or the run ended, before this one saw an event (weather, interruption).
+        const started = await g.started.promise;
+        if (!started) {
+          task.skip(`${g.title}: not run`);
+          return;
+        }
+        let finished = 0;
+        let passed = 0;
+        const onDone = (ok: boolean) => {
+          finished++;
+          if (ok) passed++;
+          if (finished === g.endpoints.length) {
+            const status = passed === finished ? "pass" : passed > 0 ? "degraded" : "fail";
+            task.title = `${g.title}: ${status} ${passed}/${finished}`;
+          }
+        };
+        return task.newListr(
+          g.endpoints.map((entry) => endpointTask(entry, onDone)),
+          { concurrent: true, exitOnError: false },
+        );
+      },
+    })),
+    {
+      concurrent: false,
+      exitOnError: false,
+      registerSignalListeners: false,
+      rendererOptions: {
+        // Redraw on state changes only, not on a spinner timer: the probes share this event loop and time their phases.
+        lazy: true,
+        collapseSubtasks: true,
+        collapseErrors: false,
+        showErrorMessage: true,
+        logger: new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(output, held) }),
+      },
+      // Should listr2 itself decide the terminal cannot take the task list, its line renderer also writes to stderr.
+      fallbackRenderer: "simple",
+      fallbackRendererOptions: { logger: new ListrLogger({ useIcons: false, toStderr: [], processOutput: new ProcessOutput(output, held) }) },
+    },
+  );
+  // listr2 hides the cursor through signal-exit, which re-raises SIGINT/SIGTERM when it sees no other
+  // listener; the CLI's own handler is a `once`, gone by then. Holding a listener for as long as the
+  // list is drawn lets the run stop cleanly and still write its report ("interrupted", exit 130/143).
+  const hold = () => undefined;
+  process.on("SIGINT", hold);
+  process.on("SIGTERM", hold);
+  const running = list.run().catch(() => undefined);
+  return {
+    onEvent: tracker.onEvent,
+    done: async () => {
+      tracker.finish();
+      await running;
+      process.removeListener("SIGINT", hold);
+      process.removeListener("SIGTERM", hold);
+    },
+  };
+}
+
+/**
+ * The progress display for a run. `plain` makes the one-line-per-phase
+ * printer (cli/common.ts); `plan` lists the groups and endpoints in
+ * the order they will run.
+ */
+export function createProgress(
+  opts: { readonly json?: boolean; readonly progress?: boolean },
+  plain: (enabled: boolean) => ((e: PhaseEvent) => void) | undefined,
+  plan: readonly ProgressGroup[] | undefined,
+  env = processProgressEnv(),
+): Progress {
+  const mode = progressMode(opts, env);
+  if (mode === "live" && plan && plan.length > 0) return liveProgress(plan);
+  const onEvent = plain(mode !== "silent");
+  return { ...(onEvent ? { onEvent } : {}), done: async () => undefined };
+}

@@ -1,0 +1,117 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_TIMEOUTS, loadConfig, parseConfigText, parseHostEntry } from "../../checks/config";
+import { InputError } from "../../core/errors";
+
+const base = `user: CP0001
+identityFile: ./keys/id_ed25519
+knownHostsFile: ./known_hosts
+files: [TP001, TP002]
+`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parseConfigText(text, "/etc/hkex/hkex.yaml");
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as InputError).problems.map((p) => `${p.path}: ${p.message}`);
+  }
+  throw new Error("expected an InputError");
+}
+
+describe("config", () => {
+  it("applies catalogue defaults and resolves paths from the config folder", () => {
+    const c = parseConfigText(base, "/etc/hkex/hkex.yaml");
+    expect(c.identityFile).toBe("/etc/hkex/keys/id_ed25519");
+    expect(c.knownHostsFile).toBe("/etc/hkex/known_hosts");
+    expect(c.downloadDir).toBe("/etc/hkex/downloads");
+    expect(c.remoteDir).toBe(".");
+    expect(c.timeouts).toEqual(DEFAULT_TIMEOUTS);
+    expect(c.sites.primary.targets).toEqual([
+      { host: "10.151.14.141", port: 18801 },
+      { host: "10.151.14.142", port: 18801 },
+    ]);
+    expect(c.sites.secondary.targets.map((t) => t.host)).toEqual(["10.152.14.141", "10.152.14.142"]);
+  });
+
+  it("lets a config override one site and the timeouts", () => {
+    const c = parseConfigText(
+      `${base}sites:\n  secondary: { hosts: ["127.0.152.141", "127.0.152.142:2222"], port: 2200 }\ntimeouts: { connectMs: 300 }\n`,
+      "/x/c.yaml",
+    );
+    expect(c.sites.secondary.targets).toEqual([
+      { host: "127.0.152.141", port: 2200 },
+      { host: "127.0.152.142", port: 2222 },
+    ]);
+    expect(c.sites.primary.targets[0]).toEqual({ host: "10.151.14.141", port: 18801 });
+    expect(c.timeouts.connectMs).toBe(300);
+    expect(c.timeouts.transferMs).toBe(DEFAULT_TIMEOUTS.transferMs);
+  });
+
+  it("reports every problem at once, each naming its key", () => {
+    const problems = problemsOf(`user: ""
+knownHostsFile: 42
+files: []
+colour: blue
+sites:
+  primary: { hosts: [10.151.14.300, "10.151.14.141:70000"], port: 18801 }
+  secondary: { hosts: [] }
+timeouts: { connectMs: -5, transferMs: fast }
+`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "user: must not be empty",
+        "knownHostsFile: must be string, got number 42",
+        "files: must name one or two files or globs",
+        "colour: unknown key",
+        "sites.secondary.hosts: must list at least one host",
+        "timeouts.connectMs: must be at least 1 ms",
+        "timeouts.transferMs: must be number, got string \"fast\"",
+      ]),
+    );
+  });
+
+  it("checks addresses and ports after the schema passes", () => {
+    const problems = problemsOf(`${base}sites:\n  primary: { hosts: [10.151.14.300, "10.151.14.141:70000", 10.151.14.142, 10.151.14.142] }\n`);
+    expect(problems).toEqual([
+      'sites.primary.hosts[0]: "10.151.14.300" is not an IP address',
+      'sites.primary.hosts[1]: "10.151.14.141:70000" has a port out of range (1-65535)',
+      'sites.primary.hosts[3]: "10.151.14.142" is listed twice',
+    ]);
+  });
+
+  it("requires an identity unless the agent is used", () => {
+    expect(problemsOf("user: CP0001\nknownHostsFile: k\nfiles: [TP001]\n")).toEqual(["identityFile: is required unless agent: true"]);
+  });
+
+  it("rejects port 0 and out-of-range site ports", () => {
+    expect(problemsOf(`${base}sites:\n  primary: { hosts: [10.151.14.141], port: 0 }\n`)).toEqual(["sites.primary.port: must be 1-65535"]);
+  });
+
+  it("reports malformed YAML with its line", () => {
+    const problems = problemsOf("user: CP0001\nfiles: [TP001\n");
+    expect(problems[0]).toMatch(/^line \d+, column \d+: malformed YAML/);
+  });
+
+  it("rejects a YAML document that is not a mapping", () => {
+    expect(problemsOf("- a\n- b\n")).toEqual([": the config must be a YAML mapping of keys to values"]);
+  });
+
+  it("names the file when it cannot be read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    expect(() => loadConfig(join(dir, "missing.yaml"))).toThrow(/--config: cannot read .*missing\.yaml: ENOENT/);
+    writeFileSync(join(dir, "ok.yaml"), base);
+    expect(loadConfig(join(dir, "ok.yaml")).user).toBe("CP0001");
+  });
+
+  it("parses host entries with and without ports", () => {
+    expect(parseHostEntry("10.1.2.3", 18801)).toEqual({ host: "10.1.2.3", port: 18801 });
+    expect(parseHostEntry("10.1.2.3:22", 18801)).toEqual({ host: "10.1.2.3", port: 22 });
+    expect(parseHostEntry("[::1]:2222", 18801)).toEqual({ host: "::1", port: 2222 });
+    expect(parseHostEntry("::1", 18801)).toEqual({ host: "::1", port: 18801 });
+    expect(parseHostEntry("hkex.example", 18801)).toBe('"hkex.example" is not an IP address');
+    expect(parseHostEntry("bad\u0000name", 1)).toBe('"bad\\x00name" is not an IP address');
+  });
+});

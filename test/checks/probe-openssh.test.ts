@@ -1,0 +1,111 @@
+/** The checks against the real OpenSSH sshd (internal-sftp) on loopback aliases. */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runSites } from "../../checks/run";
+import { startOpenSsh, type OpenSshServer } from "../support/sshd";
+import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+describe("checks against real OpenSSH", () => {
+  const dir = tempDir("openssh");
+  let key: TestKey;
+  let primary: OpenSshServer;
+  let secondary: OpenSshServer;
+  const files = { TP001: payload(70_001, 1), TP002: payload(3, 2), "TP003.big": payload(3 * 1024 * 1024 + 17, 3) };
+
+  beforeAll(async () => {
+    key = newUserKey(dir);
+    [primary, secondary] = await Promise.all([
+      startOpenSsh({ bindHost: "127.0.151.141", authorizedKeys: [key.publicLine], files }),
+      startOpenSsh({ bindHost: "127.0.152.141", authorizedKeys: [key.publicLine], files }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([primary?.stop(), secondary?.stop()]);
+  });
+
+  function config(extra: Record<string, unknown> = {}) {
+    return makeConfig(dir, {
+      user: primary.user,
+      identityFile: key.privatePath,
+      remoteDir: primary.remoteDir,
+      sites: {
+        primary: { hosts: [`${primary.host}:${primary.port}`] },
+        secondary: { hosts: [`${secondary.host}:${secondary.port}`] },
+      },
+      ...extra,
+    });
+  }
+  const pinned = () => `${primary.knownHostsLine}\n${secondary.knownHostsLine}\n`;
+
+  it("passes every phase on both sites and downloads byte-exact files", async () => {
+    const cfg = config({ downloadDir: "./dl-all", files: ["TP001", "TP00[23]*"] });
+    const run = await runSites(contextFor(cfg, pinned()), ["primary", "secondary"], { download: true });
+    for (const e of run.endpoints) {
+      expect(e.phases.map((p) => `${p.name}:${p.status}`)).toEqual([
+        "tcp:pass", "banner:pass", "hostkey:pass", "auth:pass", "sftp:pass", "list:pass", "download:pass", "logout:pass",
+      ]);
+      expect(e.banner).toMatch(/^SSH-2\.0-OpenSSH/);
+      expect(e.hostKey?.status).toBe("match");
+    }
+    expect(run.endpoints[0]!.hostKey?.fingerprint).toBe(primary.hostKeyFingerprint);
+    expect(run.downloads).toHaveLength(6);
+    for (const d of run.downloads) {
+      const source = files[d.file as keyof typeof files];
+      expect(d.bytes).toBe(source.length);
+      expect(d.sha256).toBe(sha(source));
+      expect(sha(readFileSync(d.path))).toBe(sha(source));
+    }
+    // No temporary file is left in any download folder.
+    for (const d of run.downloads) expect(readdirSync(join(d.path, "..")).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
+  it("stops after list without --download", async () => {
+    const run = await runSites(contextFor(config({ downloadDir: "./dl-none" }), pinned()), ["primary"], { download: false });
+    const phases = run.endpoints[0]!.phases;
+    expect(phases.find((p) => p.name === "download")).toMatchObject({ status: "skip", code: "not-requested" });
+    expect(phases.find((p) => p.name === "logout")?.status).toBe("pass");
+    expect(run.endpoints[0]!.listing).toEqual(expect.arrayContaining(["TP001", "TP002"]));
+    expect(existsSync(join(dir, "dl-none"))).toBe(false);
+  });
+
+  it("fails hostkey on a changed key, with both fingerprints, and downloads nothing", async () => {
+    const other = newUserKey(dir, "other_host");
+    const wrong = `[${primary.host}]:${primary.port} ${other.publicLine}\n`;
+    const run = await runSites(contextFor(config({ downloadDir: "./dl-mismatch" }), wrong), ["primary"], { download: true });
+    const hk = run.endpoints[0]!.phases.find((p) => p.name === "hostkey")!;
+    expect(hk.status).toBe("fail");
+    expect(hk.code).toBe("hostkey-mismatch");
+    expect(hk.cause).toContain(primary.hostKeyFingerprint);
+    expect(run.endpoints[0]!.hostKey?.expected?.[0]).toMatch(/^SHA256:/);
+    expect(run.endpoints[0]!.phases.filter((p) => p.status === "skip").map((p) => p.name)).toEqual(["auth", "sftp", "list", "download", "logout"]);
+    expect(run.downloads).toEqual([]);
+    expect(existsSync(join(dir, "dl-mismatch"))).toBe(false);
+  });
+
+  it("fails hostkey when nothing is pinned", async () => {
+    const run = await runSites(contextFor(config(), ""), ["secondary"], { download: false });
+    expect(run.endpoints[0]!.phases.find((p) => p.name === "hostkey")).toMatchObject({ status: "fail", code: "hostkey-unknown" });
+  });
+
+  it("fails auth for a key the server does not know", async () => {
+    const stranger = newUserKey(dir, "stranger");
+    const run = await runSites(contextFor(config({ identityFile: stranger.privatePath }), pinned()), ["primary"], { download: false });
+    const auth = run.endpoints[0]!.phases.find((p) => p.name === "auth")!;
+    expect(auth).toMatchObject({ status: "fail", code: "auth-rejected" });
+    expect(auth.cause).toContain(`user "${primary.user}"`);
+  });
+
+  it("names a missing file and a missing folder in list, and still logs out", async () => {
+    const missingFile = await runSites(contextFor(config({ files: ["TP001", "TP404"] }), pinned()), ["primary"], { download: true });
+    const list = missingFile.endpoints[0]!.phases.find((p) => p.name === "list")!;
+    expect(list).toMatchObject({ status: "fail", code: "file-missing" });
+    expect(list.cause).toContain('"TP404" not found');
+    expect(missingFile.endpoints[0]!.phases.find((p) => p.name === "logout")?.status).toBe("pass");
+    const missingDir = await runSites(contextFor(config({ remoteDir: "/nonexistent/reports" }), pinned()), ["primary"], { download: false });
+    expect(missingDir.endpoints[0]!.phases.find((p) => p.name === "list")).toMatchObject({ status: "fail", code: "folder-missing" });
+  });
+});
