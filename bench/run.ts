@@ -152,14 +152,19 @@ class Bench {
   /** `hkex-ready check --download` on one file, as its own process; verifies the file on disk afterwards. */
   async kitDownload(file: BigFile, config: string, downloadDir: string): Promise<ProcessSample> {
     await rm(downloadDir, { recursive: true, force: true });
-    const sample = await measure(process.execPath, ["-r", NO_NATIVE, BIN, "check", "--config", config, "--site", "primary", "--download", "--json"], {
-      cwd: this.work,
-      scratchDir: this.work,
-      timeoutMs: 300_000,
-    });
+    const sample = await measure(
+      process.execPath,
+      ["-r", NO_NATIVE, BIN, "check", "--config", config, "--site", "primary", "--download", "--json"],
+      {
+        cwd: this.work,
+        scratchDir: this.work,
+        timeoutMs: 300_000,
+      },
+    );
     const report = parseReport(sample, `check --download ${file}`);
     const d = report.downloads[0];
-    if (sample.code !== 0 || report.verdict !== "pass" || !d) throw new Error(`check --download ${file} did not pass: ${sample.stdout.slice(0, 2000)}`);
+    if (sample.code !== 0 || report.verdict !== "pass" || !d)
+      throw new Error(`check --download ${file} did not pass: ${sample.stdout.slice(0, 2000)}`);
     await this.verify(file, d.path, d.sha256, d.bytes);
     return sample;
   }
@@ -179,7 +184,14 @@ class Bench {
     await writeFile(batch, `get ${file} ${out}\n`);
     const sample = await measure(
       "sftp",
-      sftpArgs({ batchFile: batch, key: this.key.privatePath, knownHosts: join(this.work, "known_hosts"), user: this.server.user, host: this.server.host, port: this.server.port }),
+      sftpArgs({
+        batchFile: batch,
+        key: this.key.privatePath,
+        knownHosts: join(this.work, "known_hosts"),
+        user: this.server.user,
+        host: this.server.host,
+        port: this.server.port,
+      }),
       { cwd: this.work, scratchDir: this.work, timeoutMs: 300_000 },
     );
     if (sample.code !== 0) throw new Error(`sftp -b get ${file} failed (exit ${sample.code}): ${sample.stderr.slice(-800)}`);
@@ -206,12 +218,21 @@ class Bench {
       log(`throughput ${i + 1}/${this.args.runs}: kit ${round(kit.at(-1)!.wallMs)} ms, sftp ${round(sftp.at(-1)!.wallMs)} ms`);
     }
     await rm(downloadDir, { recursive: true, force: true });
-    return { file: "BIG256", bytes: SIZES.BIG256, kit: summary(kit), sftp: summary(sftp), ratio: median(kit.map((s) => s.wallMs)) / median(sftp.map((s) => s.wallMs)) };
+    return {
+      file: "BIG256",
+      bytes: SIZES.BIG256,
+      kit: summary(kit),
+      sftp: summary(sftp),
+      ratio: median(kit.map((s) => s.wallMs)) / median(sftp.map((s) => s.wallMs)),
+    };
   }
 
   async memory(): Promise<Record<string, unknown>> {
     const result: Record<string, unknown> = {};
-    for (const [file, runs] of [["BIG64", 3], ["BIG1G", 2]] as const) {
+    for (const [file, runs] of [
+      ["BIG64", 3],
+      ["BIG1G", 2],
+    ] as const) {
       const { config, downloadDir } = await this.singleConfig(file);
       const samples: ProcessSample[] = [];
       for (let i = 0; i < runs; i++) {
@@ -258,13 +279,18 @@ class Bench {
     const script = await this.sequentialScript(hostPorts, knownHosts, scriptDir);
     const kitOnce = async () => {
       await rm(downloadDir, { recursive: true, force: true });
-      const s = await measure(process.execPath, ["-r", NO_NATIVE, BIN, "check", "--config", config, "--site", "all", "--download", "--json"], {
-        cwd: this.work,
-        scratchDir: this.work,
-        timeoutMs: 120_000,
-      });
+      const s = await measure(
+        process.execPath,
+        ["-r", NO_NATIVE, BIN, "check", "--config", config, "--site", "all", "--download", "--json"],
+        {
+          cwd: this.work,
+          scratchDir: this.work,
+          timeoutMs: 120_000,
+        },
+      );
       const report = parseReport(s, "four-endpoint check");
-      if (s.code !== 0 || report.verdict !== "pass" || report.downloads.length !== 8) throw new Error(`four-endpoint check did not pass: ${s.stdout.slice(0, 3000)}`);
+      if (s.code !== 0 || report.verdict !== "pass" || report.downloads.length !== 8)
+        throw new Error(`four-endpoint check did not pass: ${s.stdout.slice(0, 3000)}`);
       for (const d of report.downloads) await this.verify(d.file, d.path, d.sha256, d.bytes);
       return s;
     };
@@ -330,11 +356,15 @@ class Bench {
     const samples: ProcessSample[] = [];
     const inCheck: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const s = await measure(process.execPath, ["-r", NO_NATIVE, BIN, "check", "--config", config, "--site", "all", "--download", "--json"], {
-        cwd: this.work,
-        scratchDir: this.work,
-        timeoutMs: 60_000,
-      });
+      const s = await measure(
+        process.execPath,
+        ["-r", NO_NATIVE, BIN, "check", "--config", config, "--site", "all", "--download", "--json"],
+        {
+          cwd: this.work,
+          scratchDir: this.work,
+          timeoutMs: 60_000,
+        },
+      );
       const report = parseReport(s, "blackhole check");
       const dark = report.endpoints.find((e) => `${e.host}:${e.port}` === hostPorts.at(-1));
       const tcp = dark?.phases.find((p) => p.name === "tcp");
@@ -377,7 +407,10 @@ class Bench {
     const { config, downloadDir } = await this.singleConfig("BIG256");
     const off = { syncEveryBytes: 0, collectEveryBytes: 0 };
     const variants: { label: string; options: FetchOptions; native?: boolean }[] = [
-      { label: "32 KiB READs, 64 in flight (ssh2 fastGet defaults)", options: { tuning: { chunkSize: 32 * 1024, concurrency: 64, ...off } } },
+      {
+        label: "32 KiB READs, 64 in flight (ssh2 fastGet defaults)",
+        options: { tuning: { chunkSize: 32 * 1024, concurrency: 64, ...off } },
+      },
       { label: "255 KiB READs, 8 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 8, ...off } } },
       { label: "255 KiB READs, 16 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off } } },
       { label: "255 KiB READs, 32 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 32, ...off } } },
@@ -396,8 +429,10 @@ class Bench {
         timeoutMs: 300_000,
       });
       const out = JSON.parse(s.stdout) as { verdict: string; downloads: { sha256: string }[]; nativeBinding: boolean };
-      if (s.code !== 0 || out.downloads[0]?.sha256 !== this.shas.get("BIG256")) throw new Error(`lever "${v.label}" failed: ${s.stdout} ${s.stderr.slice(-500)}`);
-      if (out.nativeBinding !== Boolean(v.native)) throw new Error(`lever "${v.label}": native binding ${out.nativeBinding ? "in use" : "not available"}`);
+      if (s.code !== 0 || out.downloads[0]?.sha256 !== this.shas.get("BIG256"))
+        throw new Error(`lever "${v.label}" failed: ${s.stdout} ${s.stderr.slice(-500)}`);
+      if (out.nativeBinding !== Boolean(v.native))
+        throw new Error(`lever "${v.label}": native binding ${out.nativeBinding ? "in use" : "not available"}`);
       return s;
     };
     const samples = new Map<string, ProcessSample[]>(variants.map((v) => [v.label, []]));
@@ -414,7 +449,13 @@ class Bench {
       sftp: summary(sftp),
       variants: variants.map((v) => {
         const s = samples.get(v.label)!;
-        return { label: v.label, options: v.options, native: Boolean(v.native), ...summary(s), ratio: median(s.map((x) => x.wallMs)) / sftpWall };
+        return {
+          label: v.label,
+          options: v.options,
+          native: Boolean(v.native),
+          ...summary(s),
+          ratio: median(s.map((x) => x.wallMs)) / sftpWall,
+        };
       }),
     };
   }
@@ -461,12 +502,48 @@ function targets(r: {
   const worstRss = Math.max(r.throughput.kit.peakRssMiB, rss64, rss1g);
   const spread = Math.abs(rss1g - rss64) / rss64;
   return [
-    { name: "download wall time vs OpenSSH sftp (256 MiB)", value: round(r.throughput.ratio, 2), unit: "×", target: `≤ ${TARGETS.downloadRatio}×`, holds: r.throughput.ratio <= TARGETS.downloadRatio },
-    { name: "kit peak RSS (64 MiB, 256 MiB, 1 GiB)", value: round(worstRss, 1), unit: "MiB", target: `≤ ${TARGETS.peakRssMiB} MiB`, holds: worstRss <= TARGETS.peakRssMiB },
-    { name: "peak RSS 1 GiB vs 64 MiB", value: round(spread * 100, 1), unit: "%", target: `within ${TARGETS.rssSpread * 100}%`, holds: spread <= TARGETS.rssSpread },
-    { name: "time to verdict, 4 endpoints, vs sequential sftp", value: round(r.timeToVerdict.speedup, 2), unit: "× faster", target: `≥ ${TARGETS.verdictSpeedup}×`, holds: r.timeToVerdict.speedup >= TARGETS.verdictSpeedup },
-    { name: "blackholed endpoint: total / connect timeout", value: round(r.blackhole.ratio, 2), unit: "×", target: `≤ ${TARGETS.blackholeRatio}×`, holds: r.blackhole.ratio <= TARGETS.blackholeRatio },
-    { name: "hkex-ready --version", value: round(r.startup.version.medianWallMs), unit: "ms", target: `≤ ${TARGETS.versionMs} ms`, holds: r.startup.version.medianWallMs <= TARGETS.versionMs },
+    {
+      name: "download wall time vs OpenSSH sftp (256 MiB)",
+      value: round(r.throughput.ratio, 2),
+      unit: "×",
+      target: `≤ ${TARGETS.downloadRatio}×`,
+      holds: r.throughput.ratio <= TARGETS.downloadRatio,
+    },
+    {
+      name: "kit peak RSS (64 MiB, 256 MiB, 1 GiB)",
+      value: round(worstRss, 1),
+      unit: "MiB",
+      target: `≤ ${TARGETS.peakRssMiB} MiB`,
+      holds: worstRss <= TARGETS.peakRssMiB,
+    },
+    {
+      name: "peak RSS 1 GiB vs 64 MiB",
+      value: round(spread * 100, 1),
+      unit: "%",
+      target: `within ${TARGETS.rssSpread * 100}%`,
+      holds: spread <= TARGETS.rssSpread,
+    },
+    {
+      name: "time to verdict, 4 endpoints, vs sequential sftp",
+      value: round(r.timeToVerdict.speedup, 2),
+      unit: "× faster",
+      target: `≥ ${TARGETS.verdictSpeedup}×`,
+      holds: r.timeToVerdict.speedup >= TARGETS.verdictSpeedup,
+    },
+    {
+      name: "blackholed endpoint: total / connect timeout",
+      value: round(r.blackhole.ratio, 2),
+      unit: "×",
+      target: `≤ ${TARGETS.blackholeRatio}×`,
+      holds: r.blackhole.ratio <= TARGETS.blackholeRatio,
+    },
+    {
+      name: "hkex-ready --version",
+      value: round(r.startup.version.medianWallMs),
+      unit: "ms",
+      target: `≤ ${TARGETS.versionMs} ms`,
+      holds: r.startup.version.medianWallMs <= TARGETS.versionMs,
+    },
   ];
 }
 
@@ -495,7 +572,12 @@ function printResults(results: {
   out.push(
     table([
       ["measurement", "kit (hkex-ready)", "OpenSSH", "result"],
-      [`download 256 MiB, wall (${t.kit.runs} alternating runs each)`, ms(t.kit.medianWallMs), ms(t.sftp.medianWallMs), `${round(t.ratio, 2)}× sftp`],
+      [
+        `download 256 MiB, wall (${t.kit.runs} alternating runs each)`,
+        ms(t.kit.medianWallMs),
+        ms(t.sftp.medianWallMs),
+        `${round(t.ratio, 2)}× sftp`,
+      ],
       ["download 256 MiB, CPU (user+sys)", ms(t.kit.medianCpuMs), ms(t.sftp.medianCpuMs), ""],
       ["download 256 MiB, peak RSS", mib(t.kit.peakRssMiB), mib(t.sftp.peakRssMiB), ""],
       ["download 64 MiB, peak RSS", mib(results.memory.BIG64.peakRssMiB), "", ""],
@@ -517,7 +599,12 @@ function printResults(results: {
     ]),
   );
   out.push("", "Targets", "");
-  out.push(table([["target", "measured", "wanted", "holds"], ...results.targets.map((x) => [x.name, `${x.value} ${x.unit}`, x.target, x.holds ? "yes" : "NO"])]));
+  out.push(
+    table([
+      ["target", "measured", "wanted", "holds"],
+      ...results.targets.map((x) => [x.name, `${x.value} ${x.unit}`, x.target, x.holds ? "yes" : "NO"]),
+    ]),
+  );
   if (results.levers) {
     out.push("", `Levers (bench/fetch.js, 256 MiB, alternating with sftp at ${ms(results.levers.sftp.medianWallMs)})`, "");
     out.push(
@@ -569,7 +656,9 @@ async function main(): Promise<number> {
         loadAverageAfter: loadavg().map((n) => round(n, 2)),
       },
       kit: {
-        ssh2NativeBindingOnDisk: existsSync(join(REPO, "node_modules", "ssh2", "lib", "protocol", "crypto", "build", "Release", "sshcrypto.node")),
+        ssh2NativeBindingOnDisk: existsSync(
+          join(REPO, "node_modules", "ssh2", "lib", "protocol", "crypto", "build", "Release", "sshcrypto.node"),
+        ),
         ssh2NativeBindingUsed: false,
         downloadTuning: DOWNLOAD_TUNING,
         version: (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version,

@@ -98,8 +98,7 @@ export const NEXT_BUSINESS_DAY_SITE: SiteName = "primary";
 export const CIRCULAR = Object.freeze({
   reference: "PT/OEC/SEOCH/293/2024",
   date: "2024-10-21",
-  subject:
-    "Upgraded Report Retrieval Solution for Derivatives Markets – Secondary Data Centre Connectivity Sessions",
+  subject: "Upgraded Report Retrieval Solution for Derivatives Markets – Secondary Data Centre Connectivity Sessions",
   hotline: "2979 7222",
   email: "clearingpsd@hkex.com.hk",
   keyRenewal: "CPs please DO NOT renew SSH keys during the Connectivity Sessions.",

@@ -89,11 +89,17 @@ const siteSchema = z.strictObject({
 export const configSchema = z.strictObject({
   user: nonEmpty,
   identityFile: nonEmpty.optional(),
-  passphraseEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+  passphraseEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional(),
   agent: z.boolean().default(false),
   knownHostsFile: nonEmpty,
   remoteDir: nonEmpty.default("."),
-  files: z.array(nonEmpty).min(1, "must name one or two files or globs").max(2, "must name one or two files or globs (the circular asks for one or two)"),
+  files: z
+    .array(nonEmpty)
+    .min(1, "must name one or two files or globs")
+    .max(2, "must name one or two files or globs (the circular asks for one or two)"),
   downloadDir: nonEmpty.default("./downloads"),
   sites: z.strictObject({ primary: siteSchema.optional(), secondary: siteSchema.optional() }).optional(),
   timeouts: z
@@ -112,7 +118,10 @@ export const configSchema = z.strictObject({
       port: port.default(587),
       secure: z.boolean().default(false),
       user: nonEmpty.optional(),
-      passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+      passwordEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+        .optional(),
     })
     .optional(),
 });
@@ -193,7 +202,8 @@ function fileFields(raw: unknown, file: string): Partial<FileFields> {
   out.agent = r.agent === true;
   if (str(r.knownHostsFile)) out.knownHostsFile = resolve(base, str(r.knownHostsFile)!);
   const ssh = r.sshConfig as Record<string, unknown> | undefined;
-  if (ssh && typeof ssh === "object" && str(ssh.file) && str(ssh.alias)) out.sshConfig = { file: resolve(base, str(ssh.file)!), alias: str(ssh.alias)! };
+  if (ssh && typeof ssh === "object" && str(ssh.file) && str(ssh.alias))
+    out.sshConfig = { file: resolve(base, str(ssh.file)!), alias: str(ssh.alias)! };
   return out;
 }
 
@@ -277,7 +287,10 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new InputError({ path: "--config", message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    throw new InputError({
+      path: "--config",
+      message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    });
   }
   return parseConfigText(text, file);
 }

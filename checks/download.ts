@@ -98,7 +98,8 @@ function remoteError(err: unknown, what: string): PhaseError {
   if (code === 2) return new PhaseError("file-missing", `${what}: no such file`);
   if (code === 3) return new PhaseError("permission-denied", `${what}: permission denied`);
   const msg = (err as Error)?.message ?? String(err);
-  if (/No response from server|not connected|closed/i.test(msg)) return new PhaseError("connection-lost", `${what}: connection lost mid-transfer (${msg})`);
+  if (/No response from server|not connected|closed/i.test(msg))
+    return new PhaseError("connection-lost", `${what}: connection lost mid-transfer (${msg})`);
   return new PhaseError("error", `${what}: ${msg}`);
 }
 
@@ -342,7 +343,12 @@ function startRemoteCopy(args: {
       if (stopped) return;
       if (err) return fail(remoteError(err, label));
       if (n === 0) {
-        return fail(new PhaseError("size-mismatch", `${label}: the file ended at ${pos + filled} bytes, but its size was ${size} (it shrank or the transfer was cut)`));
+        return fail(
+          new PhaseError(
+            "size-mismatch",
+            `${label}: the file ended at ${pos + filled} bytes, but its size was ${size} (it shrank or the transfer was cut)`,
+          ),
+        );
       }
       received += n;
       if (collect && received - collectedAt >= collectEvery) {
@@ -375,11 +381,14 @@ function startRemoteCopy(args: {
   const finishIfDone = () => {
     if (stopped || nextWrite < size || tailState !== "done" || writing) return;
     const flushed = syncing ?? Promise.resolve();
-    flushed.then(() => {
-      if (stopped) return;
-      stopped = true;
-      resolveDone();
-    }, (err: unknown) => fail(localError(err, tmpPath)));
+    flushed.then(
+      () => {
+        if (stopped) return;
+        stopped = true;
+        resolveDone();
+      },
+      (err: unknown) => fail(localError(err, tmpPath)),
+    );
   };
 
   const pump = () => {
@@ -396,8 +405,7 @@ function startRemoteCopy(args: {
 
   const drain = async (): Promise<void> => {
     try {
-      let buf: Buffer | undefined;
-      while (!stopped && (buf = ready.get(nextWrite)) !== undefined) {
+      for (let buf = ready.get(nextWrite); !stopped && buf !== undefined; buf = ready.get(nextWrite)) {
         hash.update(buf);
         let off = 0;
         while (off < buf.length) {

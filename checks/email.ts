@@ -15,10 +15,19 @@ export function fillDate(text: string, isoDate: string): string {
   return text.replace(EMAIL_TEMPLATE.datePlaceholder, d.setLocale("en-GB").toFormat("d MMMM yyyy"));
 }
 
-export function confirmationEmail(args: { date: string; completed: boolean; reasons: readonly string[]; participant?: string }): ConfirmationEmail {
+export function confirmationEmail(args: {
+  date: string;
+  completed: boolean;
+  reasons: readonly string[];
+  participant?: string;
+}): ConfirmationEmail {
   const lines = args.completed
     ? [fillDate(EMAIL_TEMPLATE.completed, args.date)]
-    : [fillDate(EMAIL_TEMPLATE.notCompleted, args.date), "", ...(args.reasons.length > 0 ? args.reasons : ["(no reason recorded)"]).map((r) => `- ${r}`)];
+    : [
+        fillDate(EMAIL_TEMPLATE.notCompleted, args.date),
+        "",
+        ...(args.reasons.length > 0 ? args.reasons : ["(no reason recorded)"]).map((r) => `- ${r}`),
+      ];
   if (args.participant) lines.push("", args.participant);
   return { to: EMAIL_TEMPLATE.to, subject: EMAIL_TEMPLATE.subject, body: `${lines.join("\n")}\n` };
 }

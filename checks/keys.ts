@@ -31,7 +31,8 @@ export interface UserKey {
   readonly warnings: readonly string[];
 }
 
-const PUBLIC_KEY_START = /^\s*(ssh-(ed25519|rsa|dss)|ecdsa-sha2-|sk-|-----BEGIN (RSA |EC )?PUBLIC KEY-----|---- BEGIN SSH2 PUBLIC KEY ----)/;
+const PUBLIC_KEY_START =
+  /^\s*(ssh-(ed25519|rsa|dss)|ecdsa-sha2-|sk-|-----BEGIN (RSA |EC )?PUBLIC KEY-----|---- BEGIN SSH2 PUBLIC KEY ----)/;
 
 function firstKey(k: ParsedKey | ParsedKey[] | Error): ParsedKey | Error {
   return Array.isArray(k) ? (k[0] ?? new Error("no key found")) : k;
@@ -59,12 +60,16 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
     data = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable (permission denied)" : `cannot be read (${code})`;
+    const why =
+      code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable (permission denied)" : `cannot be read (${code})`;
     throw new InputError({ path: "identityFile", message: `${path} ${why}` });
   }
   const text = data.toString("latin1");
   if (PUBLIC_KEY_START.test(text)) {
-    throw new InputError({ path: "identityFile", message: `${path} is a public key; give the private key (usually the same name without .pub)` });
+    throw new InputError({
+      path: "identityFile",
+      message: `${path} is a public key; give the private key (usually the same name without .pub)`,
+    });
   }
   const warnings: string[] = [];
   const mode = statSync(path).mode & 0o777;
@@ -88,11 +93,17 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
         source: "file",
         path,
         ...publicFingerprint(path),
-        problem: { code: "passphrase-wrong", message: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key` },
+        problem: {
+          code: "passphrase-wrong",
+          message: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key`,
+        },
         warnings,
       };
     }
-    throw new InputError({ path: "identityFile", message: `${path} is not a supported private key (${msg}); use an OpenSSH or PEM ed25519, ecdsa or rsa key` });
+    throw new InputError({
+      path: "identityFile",
+      message: `${path} is not a supported private key (${msg}); use an OpenSSH or PEM ed25519, ecdsa or rsa key`,
+    });
   }
   if (parsed.getPrivatePEM() === null) {
     throw new InputError({ path: "identityFile", message: `${path} holds no private key; give the private key, not the .pub` });

@@ -18,49 +18,48 @@ export interface KnownHostEntry {
   readonly keyBlob: Buffer;
 }
 
-const KEY_TYPES = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|ssh-ed448|[a-z0-9-]+-cert-v01@openssh\.com)$/;
+const KEY_TYPES =
+  /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|ssh-ed448|[a-z0-9-]+-cert-v01@openssh\.com)$/;
 
 export function parseKnownHosts(text: string, source = "knownHostsFile"): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
   const problems: InputProblem[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const lineNo = i + 1;
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const fields = line.split(/\s+/);
-    let marker: KnownHostEntry["marker"];
-    if (fields[0]?.startsWith("@")) {
-      const m = fields.shift()!;
-      if (m === "@revoked") marker = "revoked";
-      else if (m === "@cert-authority") marker = "cert-authority";
-      else return void problems.push({ path: `${source}:${lineNo}`, message: `unknown marker "${printable(m)}"` });
-    }
-    const [hosts, keyType, b64] = fields;
-    if (!hosts || !keyType || !b64) {
-      return void problems.push({ path: `${source}:${lineNo}`, message: "expected: host-patterns key-type base64-key [comment]" });
-    }
-    if (!KEY_TYPES.test(keyType)) {
-      return void problems.push({ path: `${source}:${lineNo}`, message: `unknown key type "${printable(keyType.slice(0, 40))}"` });
-    }
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
-      return void problems.push({ path: `${source}:${lineNo}`, message: "the key is not valid base64" });
-    }
-    const keyBlob = Buffer.from(b64, "base64");
-    if (blobKeyType(keyBlob) !== keyType) {
-      return void problems.push({ path: `${source}:${lineNo}`, message: `the key data does not hold a ${keyType} key` });
-    }
-    const hostPatterns = hosts.split(",");
-    for (const p of hostPatterns) {
-      // A negated pattern ("!|1|…") is matched as the hashed entry it negates, so it must be well formed too.
-      const bare = p.startsWith("!") ? p.slice(1) : p;
-      if (bare.startsWith("|") && !/^\|1\|[A-Za-z0-9+/]+=*\|[A-Za-z0-9+/]+=*$/.test(bare)) {
-        return void problems.push({ path: `${source}:${lineNo}`, message: "malformed hashed host entry (expected |1|salt|hash)" });
-      }
-    }
-    entries.push({ line: lineNo, marker, hostPatterns, keyType, keyBlob });
-  });
+    if (line === "" || line.startsWith("#")) continue;
+    const parsed = parseKnownHostsLine(line, i + 1);
+    if (typeof parsed === "string") problems.push({ path: `${source}:${i + 1}`, message: parsed });
+    else entries.push(parsed);
+  }
   if (problems.length > 0) throw new InputError(problems);
   return entries;
+}
+
+/** One non-blank, non-comment line: its entry, or what is wrong with it. */
+function parseKnownHostsLine(line: string, lineNo: number): KnownHostEntry | string {
+  const fields = line.split(/\s+/);
+  let marker: KnownHostEntry["marker"];
+  if (fields[0]?.startsWith("@")) {
+    const m = fields.shift()!;
+    if (m === "@revoked") marker = "revoked";
+    else if (m === "@cert-authority") marker = "cert-authority";
+    else return `unknown marker "${printable(m)}"`;
+  }
+  const [hosts, keyType, b64] = fields;
+  if (!hosts || !keyType || !b64) return "expected: host-patterns key-type base64-key [comment]";
+  if (!KEY_TYPES.test(keyType)) return `unknown key type "${printable(keyType.slice(0, 40))}"`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return "the key is not valid base64";
+  const keyBlob = Buffer.from(b64, "base64");
+  if (blobKeyType(keyBlob) !== keyType) return `the key data does not hold a ${keyType} key`;
+  const hostPatterns = hosts.split(",");
+  for (const p of hostPatterns) {
+    // A negated pattern ("!|1|…") is matched as the hashed entry it negates, so it must be well formed too.
+    const bare = p.startsWith("!") ? p.slice(1) : p;
+    if (bare.startsWith("|") && !/^\|1\|[A-Za-z0-9+/]+=*\|[A-Za-z0-9+/]+=*$/.test(bare)) {
+      return "malformed hashed host entry (expected |1|salt|hash)";
+    }
+  }
+  return { line: lineNo, marker, hostPatterns, keyType, keyBlob };
 }
 
 /** The key type named inside an SSH public key blob (its first string). */
@@ -82,7 +81,10 @@ export function hostKeyName(host: string, port: number): string {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "i");
 }
 

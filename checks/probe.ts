@@ -71,10 +71,11 @@ const CLEANUP_GRACE_MS = 2000;
 function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    p.then(
-      () => (clearTimeout(timer), resolve()),
-      () => (clearTimeout(timer), resolve()),
-    );
+    const settle = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.then(settle, settle);
   });
 }
 const MAX_LISTING = 200;
@@ -163,7 +164,10 @@ function readBanner(sock: Socket, signal: AbortSignal, t: ProbeTarget): Promise<
         finish(
           total > 0
             ? new PhaseError("not-ssh", `sent "${firstLine()}" but no SSH banner within the timeout`)
-            : new PhaseError("no-banner", `no SSH banner within ${reason.message.match(/\d+ ms/)?.[0] ?? "the timeout"}: the port accepts connections but nothing speaks SSH`),
+            : new PhaseError(
+                "no-banner",
+                `no SSH banner within ${reason.message.match(/\d+ ms/)?.[0] ?? "the timeout"}: the port accepts connections but nothing speaks SSH`,
+              ),
         );
       } else finish(reason);
     };
@@ -194,7 +198,10 @@ function sshErrorToPhase(err: Error & { level?: string }, phase: PhaseName, t: P
   }
   if (/lost|closed|No response|ECONNRESET|Connection/i.test(msg) || err.level === "client-socket") {
     const when = phase === "hostkey" ? "during key exchange" : `during ${phase}`;
-    return new PhaseError(phase === "download" ? "connection-lost" : "connection-closed", `connection closed by the server ${when} (${msg})`);
+    return new PhaseError(
+      phase === "download" ? "connection-lost" : "connection-closed",
+      `connection closed by the server ${when} (${msg})`,
+    );
   }
   if (err.level === "protocol" || err.level === "handshake") return new PhaseError("kex-failed", `key exchange failed: ${msg}`);
   return new PhaseError("error", msg);
@@ -226,7 +233,13 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     fn: (signal: AbortSignal) => Promise<T>,
   ): Promise<T | undefined> => {
     if (failed && !how.evenAfterFailure) {
-      phases.push({ name, status: "skip", ms: 0, code: "earlier-phase-failed", cause: `not run: ${phases.find((p) => p.status === "fail")?.name} failed` });
+      phases.push({
+        name,
+        status: "skip",
+        ms: 0,
+        code: "earlier-phase-failed",
+        cause: `not run: ${phases.find((p) => p.status === "fail")?.name} failed`,
+      });
       opts.onEvent?.({ kind: "end", target: t, result: phases.at(-1)! });
       return undefined;
     }
@@ -234,7 +247,10 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     const ac = new AbortController();
     const phaseStarted = performance.now();
     const phaseStartedAt = hkNow();
-    const timer = setTimeout(() => ac.abort(new PhaseError(name === "download" ? "transfer-timeout" : "timeout", `${name} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => ac.abort(new PhaseError(name === "download" ? "transfer-timeout" : "timeout", `${name} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onOuterAbort = () => ac.abort(new PhaseError("interrupted", `interrupted (${String(outer?.reason ?? "abort")}) during ${name}`));
     if (outer?.aborted) onOuterAbort();
     else outer?.addEventListener("abort", onOuterAbort, { once: true });
@@ -249,14 +265,23 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     work.catch(() => undefined);
     try {
       const value = await Promise.race([work, aborted]);
-      const result: PhaseResult = { name, status: "pass", ms: Math.round(performance.now() - phaseStarted), timeoutMs, startedAt: phaseStartedAt };
+      const result: PhaseResult = {
+        name,
+        status: "pass",
+        ms: Math.round(performance.now() - phaseStarted),
+        timeoutMs,
+        startedAt: phaseStartedAt,
+      };
       phases.push(result);
       opts.onEvent?.({ kind: "end", target: t, result });
       return value;
     } catch (err) {
       let error = err instanceof PhaseError ? err : sshErrorToPhase(err as Error, name, t);
       if (error.code === "timeout" && name === "tcp") {
-        error = new PhaseError("timeout", `no answer to TCP connect within ${timeoutMs} ms: packets to ${t.host}:${t.port} are dropped or filtered`);
+        error = new PhaseError(
+          "timeout",
+          `no answer to TCP connect within ${timeoutMs} ms: packets to ${t.host}:${t.port} are dropped or filtered`,
+        );
       }
       failed ??= error;
       if (ac.signal.aborted) {
@@ -298,24 +323,28 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
 
   const { timeouts } = opts;
   try {
-    sock = await runPhase("tcp", timeouts.connectMs, {}, (signal) =>
-      new Promise<Socket>((resolve, reject) => {
-        const s = netConnect({ host: t.host, port: t.port });
-        s.setNoDelay(true);
-        // Destroying a socket that is still connecting emits no error: settle the phase here.
-        const onAbort = () => {
-          s.destroy();
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        s.once("connect", () => {
-          signal.removeEventListener("abort", onAbort);
-          s.removeAllListeners("error");
-          resolve(s);
-        });
-        s.once("error", (err) => reject(socketError(err as NodeJS.ErrnoException, t)));
-        sock = s;
-      }),
+    sock = await runPhase(
+      "tcp",
+      timeouts.connectMs,
+      {},
+      (signal) =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = netConnect({ host: t.host, port: t.port });
+          s.setNoDelay(true);
+          // Destroying a socket that is still connecting emits no error: settle the phase here.
+          const onAbort = () => {
+            s.destroy();
+            reject(signal.reason);
+          };
+          signal.addEventListener("abort", onAbort, { once: true });
+          s.once("connect", () => {
+            signal.removeEventListener("abort", onAbort);
+            s.removeAllListeners("error");
+            resolve(s);
+          });
+          s.once("error", (err) => reject(socketError(err as NodeJS.ErrnoException, t)));
+          sock = s;
+        }),
     );
     // A socket error after connect must never crash the process.
     sock?.on("error", () => undefined);
@@ -424,10 +453,18 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
       ),
     );
 
-    const files = await runPhase("list", timeouts.operationMs, {}, () => sshWait<RemoteFile[]>((ok, fail) => void listRemote(sftp!).then(ok, fail)));
+    const files = await runPhase("list", timeouts.operationMs, {}, () =>
+      sshWait<RemoteFile[]>((ok, fail) => void listRemote(sftp!).then(ok, fail)),
+    );
 
     if (!opts.download && !failed) {
-      phases.push({ name: "download", status: "skip", ms: 0, code: "not-requested", cause: opts.downloadSkipReason ?? "not requested (run with --download)" });
+      phases.push({
+        name: "download",
+        status: "skip",
+        ms: 0,
+        code: "not-requested",
+        cause: opts.downloadSkipReason ?? "not requested (run with --download)",
+      });
       opts.onEvent?.({ kind: "end", target: t, result: phases.at(-1)! });
     } else {
       // No sshWait here: a dropped connection fails the pending SFTP reads, and
@@ -489,14 +526,18 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
   }
 
   async function logout(evenAfterFailure: boolean): Promise<void> {
-    await runPhase("logout", timeouts.operationMs, { evenAfterFailure }, () =>
-      new Promise<void>((resolve, reject) => {
-        const c = client!;
-        if (pendingSshError) return reject(sshErrorToPhase(pendingSshError, "logout", t));
-        loggingOut = true;
-        c.once("close", () => resolve());
-        c.end();
-      }),
+    await runPhase(
+      "logout",
+      timeouts.operationMs,
+      { evenAfterFailure },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const c = client!;
+          if (pendingSshError) return reject(sshErrorToPhase(pendingSshError, "logout", t));
+          loggingOut = true;
+          c.once("close", () => resolve());
+          c.end();
+        }),
     );
   }
 
@@ -524,7 +565,10 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
       if (st && !st.isDirectory()) throw new PhaseError("folder-missing", `remote path "${printable(opts.remoteDir)}" is not a folder`);
       throw sshErrorToPhase(err as Error, "list", t);
     }
-    listing = entries.map((e) => printable(e.filename)).sort().slice(0, MAX_LISTING);
+    listing = entries
+      .map((e) => printable(e.filename))
+      .sort()
+      .slice(0, MAX_LISTING);
     const chosen: RemoteFile[] = [];
     const problems: string[] = [];
     for (const pattern of opts.files) {
@@ -544,11 +588,14 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
           // server resolves it inside the folder: a report folder needs nothing else.
           const link = await call<string>((cb) => sftp.readlink(path, cb)).catch(() => undefined);
           const resolved = await call<string>((cb) => sftp.realpath(path, cb)).catch(() => undefined);
-          const inside = (p: string | undefined) => p !== undefined && posix.resolve(dir, p).startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+          const inside = (p: string | undefined) =>
+            p !== undefined && posix.resolve(dir, p).startsWith(dir.endsWith("/") ? dir : `${dir}/`);
           const plainLink = link !== undefined && !link.startsWith("/") && !link.split("/").includes("..");
           const target = link ?? resolved;
           if (!plainLink || !inside(link) || !inside(resolved)) {
-            problems.push(`"${printable(e.filename)}" is a symlink leading out of the remote folder${target ? ` (to ${printable(target)})` : ""}; not followed`);
+            problems.push(
+              `"${printable(e.filename)}" is a symlink leading out of the remote folder${target ? ` (to ${printable(target)})` : ""}; not followed`,
+            );
             continue;
           }
           const st = await call<{ size: number; isFile(): boolean }>((cb) => sftp.stat(path, cb as never)).catch(() => undefined);

@@ -191,7 +191,9 @@ export function failureLines(endpoints: readonly EndpointReport[]): string[] {
   return endpoints.flatMap((e) =>
     e.phases
       .filter((p) => p.status === "fail")
-      .map((p) => `${e.part && e.part !== "precheck" ? `Part ${e.part} ` : ""}${e.site} ${e.host}:${e.port} ${p.name}: ${p.cause ?? "failed"}`),
+      .map(
+        (p) => `${e.part && e.part !== "precheck" ? `Part ${e.part} ` : ""}${e.site} ${e.host}:${e.port} ${p.name}: ${p.cause ?? "failed"}`,
+      ),
   );
 }
 

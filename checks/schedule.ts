@@ -78,7 +78,10 @@ function hostsText(p: SchedulePart): string {
 export function parseNow(value: string): Date {
   const t = DateTime.fromISO(value, { zone: HKEX_TIME_ZONE });
   if (!t.isValid) {
-    throw new InputError({ path: "--now", message: `"${value}" is not an ISO 8601 date-time (e.g. 2024-11-30T12:30 for Hong Kong time, or 2024-11-30T04:30Z)` });
+    throw new InputError({
+      path: "--now",
+      message: `"${value}" is not an ISO 8601 date-time (e.g. 2024-11-30T12:30 for Hong Kong time, or 2024-11-30T04:30Z)`,
+    });
   }
   return t.toJSDate();
 }
@@ -95,7 +98,9 @@ function todayMessages(day: ScheduleDay, t: DateTime): string[] {
   const open = parts.find((p) => t >= at(p.start) && t < at(p.end));
   const coming = parts.find((p) => t < at(p.start));
   if (open) {
-    out.push(`${open.title} window open until ${open.end} (${untilText(t, at(open.end))} left): ${open.site} data centre, ${hostsText(open)}`);
+    out.push(
+      `${open.title} window open until ${open.end} (${untilText(t, at(open.end))} left): ${open.site} data centre, ${hostsText(open)}`,
+    );
   } else if (coming) {
     out.push(
       `${coming.title} window opens at ${coming.start} (in ${untilText(t, at(coming.start))}): point the SFTP client at the ${coming.site} data centre, ${hostsText(coming)}`,
@@ -122,7 +127,15 @@ export function scheduleAt(now: Date, days: readonly SessionDay[] = SESSION_DAYS
       status: d.date < today ? "past" : d.date === today ? "today" : "upcoming",
       registrationDeadline: d.registrationDeadline,
       registration: today <= d.registrationDeadline ? "open" : "closed",
-      parts: d.parts.map((p) => ({ part: p.part, title: p.title, site: p.site, start: p.start, end: p.end, hosts: sites[p.site].hosts, port: sites[p.site].port })),
+      parts: d.parts.map((p) => ({
+        part: p.part,
+        title: p.title,
+        site: p.site,
+        start: p.start,
+        end: p.end,
+        hosts: sites[p.site].hosts,
+        port: sites[p.site].port,
+      })),
     }));
 
   const due: string[] = [];
@@ -132,7 +145,9 @@ export function scheduleAt(now: Date, days: readonly SessionDay[] = SESSION_DAYS
   for (const d of upcoming) {
     const deadline = dayLabel(d.registrationDeadline);
     if (d.registration === "open") {
-      due.push(`registration for the session of ${d.label} closes ${inDays(calendarDaysBetween(today, d.registrationDeadline))} (on or before ${deadline}, on Client Connect)`);
+      due.push(
+        `registration for the session of ${d.label} closes ${inDays(calendarDaysBetween(today, d.registrationDeadline))} (on or before ${deadline}, on Client Connect)`,
+      );
     } else {
       due.push(`registration for the session of ${d.label} closed on ${deadline}`);
     }
@@ -140,7 +155,9 @@ export function scheduleAt(now: Date, days: readonly SessionDay[] = SESSION_DAYS
   const next = upcoming[0];
   if (next) {
     const windows = next.parts.map((p) => `Part ${p.part} ${p.start}-${p.end} (${p.site})`).join(", ");
-    due.push(`${current ? "next session after today" : "next session"}: ${next.label}, ${windows}, ${inDays(calendarDaysBetween(today, next.date))}`);
+    due.push(
+      `${current ? "next session after today" : "next session"}: ${next.label}, ${windows}, ${inDays(calendarDaysBetween(today, next.date))}`,
+    );
   } else if (!current) {
     const last = view.at(-1);
     due.push(`all sessions in the catalogue are past${last ? ` (the last was ${last.label})` : ""}`);

@@ -87,7 +87,10 @@ function loadState(reportDir: string, date: string): SessionState | undefined {
   try {
     state = JSON.parse(readFileSync(file, "utf8")) as SessionState;
   } catch (err) {
-    throw new InputError({ path: "--report-dir", message: `${file} is not a readable session state (${(err as Error).message}); move it away to start afresh` });
+    throw new InputError({
+      path: "--report-dir",
+      message: `${file} is not a readable session state (${(err as Error).message}); move it away to start afresh`,
+    });
   }
   if (state.version !== 1 || !Array.isArray(state.parts)) {
     throw new InputError({ path: "--report-dir", message: `${file} is not a session state written by this kit` });
@@ -131,7 +134,9 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
     : { version: 1, date: opts.date, startedAt: hkNow(now()), parts: [], endpoints: [], downloads: [], warnings: [], superseded: [] };
   const warnings = new Set<string>([...state.warnings, ...opts.warnings]);
   if (!config.sshConfig) {
-    warnings.add("sshConfig is not set: the kit did not switch your SFTP client; make sure the primary IPs (10.151.14.141/142 in production) are in place for the next business day");
+    warnings.add(
+      "sshConfig is not set: the kit did not switch your SFTP client; make sure the primary IPs (10.151.14.141/142 in production) are in place for the next business day",
+    );
   }
 
   let interrupted: string | undefined;
@@ -141,7 +146,10 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
       interrupted ??= `interrupted by ${String(opts.signal.reason)} before ${stepName(step.part)}`;
       break;
     }
-    if (opts.weather?.effect === "cancelled" || (opts.weather?.effect === "terminate" && opts.weather.stopAt && now() >= opts.weather.stopAt)) {
+    if (
+      opts.weather?.effect === "cancelled" ||
+      (opts.weather?.effect === "terminate" && opts.weather.stopAt && now() >= opts.weather.stopAt)
+    ) {
       // Primary must be in place for the next business day even when Part 2 cannot run.
       const restore =
         step.part === 2 && config.sshConfig
@@ -168,7 +176,9 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
       const t = hkDateTime(now());
       withinWindow = t >= hkInstant(opts.date, step.window.start) && t < hkInstant(opts.date, step.window.end);
       if (!withinWindow) {
-        warnings.add(`Part ${step.part} ran at ${t.toFormat("HH:mm")} Hong Kong time, outside its published window ${step.window.start}-${step.window.end}`);
+        warnings.add(
+          `Part ${step.part} ran at ${t.toFormat("HH:mm")} Hong Kong time, outside its published window ${step.window.start}-${step.window.end}`,
+        );
       }
     }
     const label = step.part === "precheck" ? "precheck" : `part${step.part}`;
@@ -227,7 +237,10 @@ function weatherSignal(outer: AbortSignal | undefined, weather: WeatherDecision 
   const ac = new AbortController();
   const onOuter = () => ac.abort(outer?.reason);
   outer?.addEventListener("abort", onOuter, { once: true });
-  const timer = setTimeout(() => ac.abort(`session terminated at ${hkDateTime(weather.stopAt!).toFormat("HH:mm")} (${weather.warning})`), Math.max(0, weather.stopAt.getTime() - now().getTime()));
+  const timer = setTimeout(
+    () => ac.abort(`session terminated at ${hkDateTime(weather.stopAt!).toFormat("HH:mm")} (${weather.warning})`),
+    Math.max(0, weather.stopAt.getTime() - now().getTime()),
+  );
   return {
     signal: ac.signal,
     dispose: () => {
@@ -268,9 +281,11 @@ function assemble(state: SessionState, opts: SessionOptions, final: boolean, int
   }
   const fingerprints = [...new Set(state.parts.map((p) => p.userKeyFingerprint).filter((f): f is string => Boolean(f)))];
   const sameKey = fingerprints.length <= 1;
-  if (!sameKey) reasons.push(`the SSH key changed between parts (${fingerprints.join(" → ")}); keys must not be renewed during the session`);
+  if (!sameKey)
+    reasons.push(`the SSH key changed between parts (${fingerprints.join(" → ")}); keys must not be renewed during the session`);
   if (state.parts.some((p) => p.status !== "not-run" && !p.userKeyFingerprint)) {
-    const note = "the login key's fingerprint is not known (ssh-agent without identityFile), so the kit could not check that the same key was used in every part";
+    const note =
+      "the login key's fingerprint is not known (ssh-agent without identityFile), so the kit could not check that the same key was used in every part";
     if (!state.warnings.includes(note)) state.warnings.push(note);
   }
   let hostNameAtEnd: string | undefined;
@@ -279,7 +294,9 @@ function assemble(state: SessionState, opts: SessionOptions, final: boolean, int
     hostNameAtEnd = readHostName(config.sshConfig.file, config.sshConfig.alias);
     primaryRestored = config.sites.primary.targets.some((t) => t.host === hostNameAtEnd);
     if (!primaryRestored) {
-      reasons.push(`${config.sshConfig.alias} in ${config.sshConfig.file} points at ${hostNameAtEnd ?? "(no HostName)"}, not a primary address: restore primary for the next business day`);
+      reasons.push(
+        `${config.sshConfig.alias} in ${config.sshConfig.file} points at ${hostNameAtEnd ?? "(no HostName)"}, not a primary address: restore primary for the next business day`,
+      );
     }
   }
   if (interrupted) reasons.push(interrupted);

@@ -58,7 +58,14 @@ export function switchHostName(file: string, alias: string, hostName: string, pa
   if (line) line.value = hostName;
   else {
     const indent = (section.config[0] as Directive | undefined)?.before ?? "  ";
-    section.config.unshift({ type: LineType.DIRECTIVE, param: "HostName", separator: " ", value: hostName, before: indent, after: "\n" } as Directive);
+    section.config.unshift({
+      type: LineType.DIRECTIVE,
+      param: "HostName",
+      separator: " ",
+      value: hostName,
+      before: indent,
+      after: "\n",
+    } as Directive);
   }
   const backup = `${file}.bak-${hkNow(at).replace(/[:.]/g, "").replace(/\+.*$/, "")}`;
   copyFileSync(file, backup);

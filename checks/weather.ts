@@ -47,7 +47,10 @@ export function parseIssuedAt(value: string, flag = "--issued-at"): string {
 export function sessionHours(date: string): { start: string; end: string } {
   const parts = SESSION_DAYS.find((d) => d.date === date)?.parts ?? SESSION_PARTS;
   const start = parts.map((p) => p.start).sort()[0]!;
-  const end = parts.map((p) => p.end).sort().at(-1)!;
+  const end = parts
+    .map((p) => p.end)
+    .sort()
+    .at(-1)!;
   return { start, end };
 }
 

@@ -60,10 +60,16 @@ export function loadAll(configFile: string): Loaded {
       else throw err;
     }
   }
-  if (problems.length > 0 || !config) throw new InputError(problems.flatMap((p) => p.problems), config?.file ?? resolve(configFile));
+  if (problems.length > 0 || !config)
+    throw new InputError(
+      problems.flatMap((p) => p.problems),
+      config?.file ?? resolve(configFile),
+    );
   const warnings = [...key!.warnings];
   if (knownHosts.length === 0) {
-    warnings.push(`knownHostsFile: ${config.knownHostsFile} has no pinned keys; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`);
+    warnings.push(
+      `knownHostsFile: ${config.knownHostsFile} has no pinned keys; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`,
+    );
   }
   return { config, key: key!, knownHosts, warnings };
 }
@@ -129,7 +135,10 @@ export async function emit(report: Report, opts: OutputOptions, extraFiles: Reco
         writeFileAtomic(p, content);
         written.push(p);
       } catch (err) {
-        unwritten = new InputError({ path: "--report-dir", message: `cannot write ${p}: ${localWriteReason(err)}; the report is only on stdout` });
+        unwritten = new InputError({
+          path: "--report-dir",
+          message: `cannot write ${p}: ${localWriteReason(err)}; the report is only on stdout`,
+        });
         break;
       }
     }

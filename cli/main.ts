@@ -11,11 +11,8 @@ export type CommandRunner<O> = (opts: O) => Promise<number>;
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, internal: 3 });
 
-
-const siteOption = () =>
-  new Option("--site <site>", "which site to check").choices(["primary", "secondary", "all"]).default("all");
-const formatOption = () =>
-  new Option("--format <format>", "how to print the result on stdout").choices(["text", "tap"]).default("text");
+const siteOption = () => new Option("--site <site>", "which site to check").choices(["primary", "secondary", "all"]).default("all");
+const formatOption = () => new Option("--format <format>", "how to print the result on stdout").choices(["text", "tap"]).default("text");
 
 /** Adds the output options shared by check and session. */
 function withOutputs(cmd: Command): Command {
@@ -26,6 +23,7 @@ function withOutputs(cmd: Command): Command {
     .option("--no-progress", "print plain lines instead of a live task list");
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each command module takes its own options type; commander hands the options over untyped
 export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any> }>, opts: object) => Promise<void>): Command {
   const program = new Command("hkex-ready")
     .description("Readiness checks, switchover session and evidence for the HKEX derivatives SFTP facility (TCP 18801)")
@@ -57,9 +55,7 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
       .requiredOption("--report-dir <dir>", "folder for the evidence and the session state")
       .addOption(new Option("--part <n>", "run only this part (state is kept in --report-dir)").choices(["1", "2"]))
       .option("--date <yyyy-mm-dd>", "session date for the e-mail (default: today in Hong Kong)")
-      .addOption(
-        new Option("--weather <warning>", "weather warning in force").choices(["signal8", "black-rainstorm", "extreme"]),
-      )
+      .addOption(new Option("--weather <warning>", "weather warning in force").choices(["signal8", "black-rainstorm", "extreme"]))
       .option("--issued-at <HH:MM>", "when the weather warning was issued (Hong Kong time)")
       .option("--attach", "attach the evidence to confirmation.eml")
       .option("--allow-missing-part1", "with --part 2: record Part 2 even though --report-dir holds no Part 1 state"),

@@ -87,7 +87,8 @@ export async function extraOutputs(report: Report, opts: ExtraOutputOptions): Pr
   if (opts.junit) writeFlagFile("--junit", resolve(opts.junit), () => renderJunit(report));
   if (opts.prometheus) {
     const path = resolve(opts.prometheus);
-    if (!path.endsWith(".prom")) notice(`warning: --prometheus ${opts.prometheus}: node_exporter's textfile collector reads only files ending in .prom`);
+    if (!path.endsWith(".prom"))
+      notice(`warning: --prometheus ${opts.prometheus}: node_exporter's textfile collector reads only files ending in .prom`);
     writeFlagFile("--prometheus", path, () => renderPrometheus(report));
   }
   if (opts.reportDir && report.session && opts.part !== "1") {
@@ -127,23 +128,35 @@ async function writeConfirmationEml(report: Report, opts: ExtraOutputOptions, no
       notice(`sent ${EVIDENCE_FILES.eml} to ${sent.accepted.join(", ") || email.to} via ${smtpLabel(opts.smtp)}: ${sent.response}`);
     } catch (err) {
       const why = err instanceof SmtpSettingsError ? `${err.path}: ${err.message}` : (err as Error).message;
-      notice(`warning: sending ${EVIDENCE_FILES.eml} via ${smtpLabel(opts.smtp)} failed (${why}); send ${path} to ${email.to} by hand today`);
+      notice(
+        `warning: sending ${EVIDENCE_FILES.eml} via ${smtpLabel(opts.smtp)} failed (${why}); send ${path} to ${email.to} by hand today`,
+      );
     }
   }
   return path;
 }
 
 /** The weather decision for `session --weather W --issued-at HH:MM`, or undefined when no warning is given. */
-export function weatherFor(opts: { weather?: string; issuedAt?: string }, date: string, now: Date = new Date()): WeatherDecision | undefined {
+export function weatherFor(
+  opts: { weather?: string; issuedAt?: string },
+  date: string,
+  now: Date = new Date(),
+): WeatherDecision | undefined {
   if (opts.weather === undefined && opts.issuedAt === undefined) return undefined;
   if (opts.weather === undefined) {
-    throw new InputError({ path: "--issued-at", message: `goes with --weather: say which warning was issued (${WEATHER_WARNINGS.join(", ")})` });
+    throw new InputError({
+      path: "--issued-at",
+      message: `goes with --weather: say which warning was issued (${WEATHER_WARNINGS.join(", ")})`,
+    });
   }
   if (!isWeatherWarning(opts.weather)) {
     throw new InputError({ path: "--weather", message: `"${opts.weather}" is not one of ${WEATHER_WARNINGS.join(", ")}` });
   }
   if (opts.issuedAt === undefined) {
-    throw new InputError({ path: "--weather", message: "needs --issued-at HH:MM, the Hong Kong time the warning was issued (before 09:00 means it was in force at 09:00)" });
+    throw new InputError({
+      path: "--weather",
+      message: "needs --issued-at HH:MM, the Hong Kong time the warning was issued (before 09:00 means it was in force at 09:00)",
+    });
   }
   return decideWeather(opts.weather, parseIssuedAt(opts.issuedAt), date, now);
 }

@@ -35,7 +35,10 @@ export function checkPlan(config: Config, sites: readonly SiteName[]): ProgressG
 /** `session` and `demo`: the steps in the order runSession takes them. */
 export function sessionPlan(config: Config, part?: PartNumber): ProgressGroup[] {
   return sessionSteps(part).map((s) => ({
-    title: s.part === "precheck" ? `Pre-check: ${s.site}` : `Part ${s.part}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
+    title:
+      s.part === "precheck"
+        ? `Pre-check: ${s.site}`
+        : `Part ${s.part}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
     targets: targetsOf(config, [s.site]),
   }));
 }
@@ -100,7 +103,11 @@ const keyOf = (t: ProbeTarget) => `${t.site}|${t.host}|${t.port}`;
  * earlier group is over, so whatever it never heard about is settled as "not run".
  */
 export class ProgressTracker {
-  readonly groups: readonly { readonly title: string; readonly endpoints: readonly TrackedEndpoint[]; readonly started: Deferred<boolean> }[];
+  readonly groups: readonly {
+    readonly title: string;
+    readonly endpoints: readonly TrackedEndpoint[];
+    readonly started: Deferred<boolean>;
+  }[];
   private readonly byKey = new Map<string, TrackedEndpoint[]>();
   private readonly finished = deferred<void>();
 
@@ -164,7 +171,7 @@ export class ProgressTracker {
 
   /** Settles everything still open: the run is over. */
   finish(): void {
-    this.groups.forEach((_, i) => this.closeGroup(i));
+    for (const i of this.groups.keys()) this.closeGroup(i);
     this.finished.resolve();
   }
 }
@@ -185,7 +192,11 @@ export interface Progress {
 }
 
 /** The live task list. `output` is where it draws (stderr); the other stream is held back while it draws. */
-export function liveProgress(plan: readonly ProgressGroup[], output: NodeJS.WriteStream = process.stderr, held: NodeJS.WriteStream = process.stdout): Progress {
+export function liveProgress(
+  plan: readonly ProgressGroup[],
+  output: NodeJS.WriteStream = process.stderr,
+  held: NodeJS.WriteStream = process.stdout,
+): Progress {
   const { Listr, ListrLogger, ProcessOutput } = require("listr2") as typeof import("listr2");
   const tracker = new ProgressTracker(plan);
   type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
@@ -252,7 +263,9 @@ export function liveProgress(plan: readonly ProgressGroup[], output: NodeJS.Writ
       },
       // Should listr2 itself decide the terminal cannot take the task list, its line renderer also writes to stderr.
       fallbackRenderer: "simple",
-      fallbackRendererOptions: { logger: new ListrLogger({ useIcons: false, toStderr: [], processOutput: new ProcessOutput(output, held) }) },
+      fallbackRendererOptions: {
+        logger: new ListrLogger({ useIcons: false, toStderr: [], processOutput: new ProcessOutput(output, held) }),
+      },
     },
   );
   // listr2 hides the cursor through signal-exit, which re-raises SIGINT/SIGTERM when it sees no other

@@ -12,7 +12,10 @@ export interface InputProblem {
 /** Bad input: config, flags, key files, known_hosts, stack config, state file. Exit code 2. */
 export class InputError extends Error {
   readonly problems: readonly InputProblem[];
-  constructor(problems: readonly InputProblem[] | InputProblem, readonly source?: string) {
+  constructor(
+    problems: readonly InputProblem[] | InputProblem,
+    readonly source?: string,
+  ) {
     const list = Array.isArray(problems) ? problems : [problems as InputProblem];
     super(formatProblems(list, source));
     this.name = "InputError";

@@ -12,7 +12,7 @@ import { statSync } from "node:fs";
  * A folder is left to the read too, which reports EISDIR.
  */
 export function unreadableInput(path: string, maxBytes: number): string | undefined {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(path);
   } catch {

@@ -12,12 +12,7 @@ import { cidrProblem, hostCidr, isIpv4, parseIpv4Block, blockContains } from "./
 
 export const PROJECT = "hkex-sftp-readiness";
 
-export const ROUTE_TARGET_KINDS = [
-  "transitGatewayId",
-  "vpnGatewayId",
-  "networkInterfaceId",
-  "vpcPeeringConnectionId",
-] as const;
+export const ROUTE_TARGET_KINDS = ["transitGatewayId", "vpnGatewayId", "networkInterfaceId", "vpcPeeringConnectionId"] as const;
 export type RouteTargetKind = (typeof ROUTE_TARGET_KINDS)[number];
 
 const ID_PREFIX: Record<RouteTargetKind | "vpcId" | "securityGroupId" | "networkAclIds" | "routeTableIds", string> = {
@@ -90,12 +85,11 @@ const siteOverride = z
   })
   .strict();
 
-const routeTargetSchema = z.object(
-  Object.fromEntries(ROUTE_TARGET_KINDS.map((k) => [k, awsId(k).optional()])) as Record<
-    RouteTargetKind,
-    z.ZodOptional<z.ZodString>
-  >,
-).strict();
+const routeTargetSchema = z
+  .object(
+    Object.fromEntries(ROUTE_TARGET_KINDS.map((k) => [k, awsId(k).optional()])) as Record<RouteTargetKind, z.ZodOptional<z.ZodString>>,
+  )
+  .strict();
 
 const rawSchema = z
   .object({
@@ -127,10 +121,7 @@ const rawSchema = z
       })
       .strict()
       .optional(),
-    sites: z
-      .object({ primary: siteOverride.optional(), secondary: siteOverride.optional() })
-      .strict()
-      .optional(),
+    sites: z.object({ primary: siteOverride.optional(), secondary: siteOverride.optional() }).strict().optional(),
   })
   .strict();
 
@@ -279,10 +270,7 @@ export function validateSftpAccessArgs(args: SftpAccessArgs): InputProblem[] {
   }
 
   if (args.routeTableIds.length > 0 && args.routeTarget === undefined) {
-    add(
-      configPath("routeTarget"),
-      `give exactly one of ${ROUTE_TARGET_KINDS.join(", ")}; routeTableIds are set but no route target is`,
-    );
+    add(configPath("routeTarget"), `give exactly one of ${ROUTE_TARGET_KINDS.join(", ")}; routeTableIds are set but no route target is`);
   }
 
   for (const [key, ids] of [

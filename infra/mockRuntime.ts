@@ -38,7 +38,16 @@ export function mockId(type: string, seq: number): string {
   return `${prefix}-${seq.toString(16).padStart(17, "0")}`;
 }
 
-export function createMocks(record: (r: { type: string; name: string; inputs: Record<string, unknown>; id?: string; state: Record<string, unknown>; custom: boolean }) => void): pulumi.runtime.Mocks {
+export function createMocks(
+  record: (r: {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+    id?: string;
+    state: Record<string, unknown>;
+    custom: boolean;
+  }) => void,
+): pulumi.runtime.Mocks {
   let seq = 0;
   return {
     newResource(args) {

@@ -7,14 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../core/errors";
 import { hostCidr } from "./cidr";
-import {
-  EPHEMERAL_PORTS,
-  naclRuleNumbers,
-  validateSftpAccessArgs,
-  type RouteTarget,
-  type SftpAccessArgs,
-  type SiteSpec,
-} from "./config";
+import { EPHEMERAL_PORTS, naclRuleNumbers, validateSftpAccessArgs, type RouteTarget, type SftpAccessArgs, type SiteSpec } from "./config";
 
 export const SFTP_ACCESS_TYPE = "hkex:network:SftpAccess";
 
@@ -191,7 +184,9 @@ export class SftpAccess extends pulumi.ComponentResource {
           .all([
             rule.id,
             pulumi.all(
-              routes.filter((r) => r.site.name === site.name && (r.cidr === site.range || r.cidr === hostCidr(host))).map((r) => r.route.id),
+              routes
+                .filter((r) => r.site.name === site.name && (r.cidr === site.range || r.cidr === hostCidr(host)))
+                .map((r) => r.route.id),
             ),
           ])
           .apply(([ruleId, routeIds]): EndpointRow => ({ site: site.name, host, port: site.port, rule: ruleId, routes: routeIds })),

@@ -200,7 +200,10 @@ export function resolvePackConfig(config: PackConfig, policies: readonly AnyPoli
     problems.push({ path: key, message: `enforcement level must be one of ${LEVELS.join(", ")}` });
     return undefined;
   };
-  const all = levelOf("all", typeof config.all === "string" ? config.all : (config.all as { enforcementLevel?: unknown })?.enforcementLevel);
+  const all = levelOf(
+    "all",
+    typeof config.all === "string" ? config.all : (config.all as { enforcementLevel?: unknown })?.enforcementLevel,
+  );
 
   const out = new Map<string, PolicySettings>();
   for (const p of policies) {
@@ -251,7 +254,8 @@ function checkValue(path: string, v: unknown, s: Schema, problems: InputProblem[
       break;
     case "integer":
     case "number":
-      if (typeof v !== "number" || (s.type === "integer" && !Number.isInteger(v))) return void fail(`must be ${s.type === "integer" ? "an integer" : "a number"}`);
+      if (typeof v !== "number" || (s.type === "integer" && !Number.isInteger(v)))
+        return void fail(`must be ${s.type === "integer" ? "an integer" : "a number"}`);
       if (typeof s.minimum === "number" && v < s.minimum) return void fail(`must be at least ${s.minimum}`);
       if (typeof s.maximum === "number" && v > s.maximum) return void fail(`must be at most ${s.maximum}`);
       break;
@@ -261,7 +265,7 @@ function checkValue(path: string, v: unknown, s: Schema, problems: InputProblem[
     case "array":
       if (!Array.isArray(v)) return void fail("must be a list");
       if (typeof s.minItems === "number" && v.length < s.minItems) return void fail(`must have at least ${s.minItems} item(s)`);
-      v.forEach((item, i) => checkValue(`${path}[${i}]`, item, (s.items ?? {}) as Schema, problems));
+      for (const [i, item] of v.entries()) checkValue(`${path}[${i}]`, item, (s.items ?? {}) as Schema, problems);
       break;
     case "object": {
       if (v === null || typeof v !== "object" || Array.isArray(v)) return void fail("must be an object");

@@ -238,14 +238,8 @@ export const hkexBothSitesCovered: StackValidationPolicy = {
 
     const { rules, inline } = stackSgEntries(args.resources);
     const egress = [...rules, ...inline].map((o) => o.entry).filter((e) => e.direction === "egress");
-    const uncovered = endpoints.filter(
-      (ep) => !egress.some((e) => cidrContains(e.cidr, `${ep.host}/32`) && allowsTcpPort(e, ep.port)),
-    );
-    check(
-      uncovered,
-      [],
-      (m) => `Security-group egress does not cover ${missingList(m, endpoints.length)}; add a TCP egress rule to each.`,
-    );
+    const uncovered = endpoints.filter((ep) => !egress.some((e) => cidrContains(e.cidr, `${ep.host}/32`) && allowsTcpPort(e, ep.port)));
+    check(uncovered, [], (m) => `Security-group egress does not cover ${missingList(m, endpoints.length)}; add a TCP egress rule to each.`);
 
     const tables = new Map<string, { cidrs: string[]; urn: string }>();
     for (const r of args.resources) {

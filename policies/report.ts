@@ -16,12 +16,18 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
       .join("  ")
       .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
 /** The --json form of plan and policy: what the command read, then the pack's result. */
 export function packReportJson(head: Record<string, unknown>, report: PackReport): string {
-  const body = { ...head, violations: report.violations, exceptions: report.exceptions, policies: report.policies, verdict: report.verdict };
+  const body = {
+    ...head,
+    violations: report.violations,
+    exceptions: report.exceptions,
+    policies: report.policies,
+    verdict: report.verdict,
+  };
   return `${JSON.stringify(body, null, 2)}\n`;
 }
 

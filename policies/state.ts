@@ -25,7 +25,10 @@ export function loadStateDocument(doc: unknown, source = "--state"): LoadedState
   const o = doc as Record<string, unknown> | null;
   if (o !== null && typeof o === "object" && "deployment" in o) {
     if (o.version !== 3) {
-      throw new InputError({ path: "version", message: `is ${JSON.stringify(o.version)}; only deployment format version 3 is read` }, source);
+      throw new InputError(
+        { path: "version", message: `is ${JSON.stringify(o.version)}; only deployment format version 3 is read` },
+        source,
+      );
     }
     const resources = (o.deployment as Record<string, unknown> | null)?.resources ?? [];
     if (!Array.isArray(resources)) throw new InputError({ path: "deployment.resources", message: "must be a list" }, source);
@@ -53,8 +56,7 @@ export function loadStateDocument(doc: unknown, source = "--state"): LoadedState
   throw new InputError(
     {
       path: "",
-      message:
-        "is neither `pulumi stack export` output (version 3, deployment.resources) nor `pulumi preview --json` output (steps)",
+      message: "is neither `pulumi stack export` output (version 3, deployment.resources) nor `pulumi preview --json` output (steps)",
     },
     source,
   );

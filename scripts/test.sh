@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/ensure-deps.sh
+# Lint and formatting (Biome): the tree must already be formatted.
+npx --no -- biome check .
 # The CLI tests run the compiled output in dist/.
 npx --no -- tsc -p tsconfig.json
 # The tests are type-checked too (nothing emitted).

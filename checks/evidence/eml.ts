@@ -26,7 +26,7 @@ export interface EmlOptions {
 }
 
 export async function composeConfirmation(email: ConfirmationEmail, opts: EmlOptions): Promise<Buffer> {
-  const MailComposer = (require("nodemailer/lib/mail-composer") as { default?: typeof MailComposerClass } & typeof MailComposerClass);
+  const MailComposer = require("nodemailer/lib/mail-composer") as { default?: typeof MailComposerClass } & typeof MailComposerClass;
   const Composer = MailComposer.default ?? MailComposer;
   const composer = new Composer({
     from: opts.participant ? { name: opts.participant, address: opts.from } : opts.from,
@@ -42,7 +42,10 @@ export async function composeConfirmation(email: ConfirmationEmail, opts: EmlOpt
 export type SmtpSettings = NonNullable<Config["smtp"]>;
 
 export class SmtpSettingsError extends Error {
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(message);
     this.name = "SmtpSettingsError";
   }
@@ -62,7 +65,11 @@ export async function sendEml(
 ): Promise<{ accepted: string[]; response: string }> {
   let auth: { user: string; pass: string } | undefined;
   if (smtp.user) {
-    if (!smtp.passwordEnv) throw new SmtpSettingsError("smtp.passwordEnv", "smtp.user is set, so smtp.passwordEnv must name the environment variable holding the password");
+    if (!smtp.passwordEnv)
+      throw new SmtpSettingsError(
+        "smtp.passwordEnv",
+        "smtp.user is set, so smtp.passwordEnv must name the environment variable holding the password",
+      );
     const pass = env[smtp.passwordEnv];
     if (pass === undefined || pass === "") {
       throw new SmtpSettingsError("smtp.passwordEnv", `the environment variable ${smtp.passwordEnv} (smtp.passwordEnv) is not set`);

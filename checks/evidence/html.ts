@@ -136,7 +136,9 @@ function dayTimeline(report: Report): string {
   }
   for (let h = lo; h <= hi; h += 60) {
     out.push(`<line class="grid" x1="${x(h).toFixed(1)}" y1="${top - 6}" x2="${x(h).toFixed(1)}" y2="${top + rows * rowH + 2}"/>`);
-    out.push(`<text class="small" x="${x(h).toFixed(1)}" y="${top + rows * rowH + 16}" text-anchor="middle">${String(h / 60).padStart(2, "0")}:00</text>`);
+    out.push(
+      `<text class="small" x="${x(h).toFixed(1)}" y="${top + rows * rowH + 16}" text-anchor="middle">${String(h / 60).padStart(2, "0")}:00</text>`,
+    );
   }
   session.parts.forEach((p, i) => {
     const y = top + i * rowH;
@@ -147,11 +149,16 @@ function dayTimeline(report: Report): string {
     if (s.isValid && f.isValid) {
       const x1 = x(minutesOfDay(s));
       const w = Math.max(4, x(minutesOfDay(f)) - x1);
-      const what = p.status === "not-run" ? `not run${p.note ? `: ${p.note}` : ""}` : `${p.status}, ${clock(p.startedAt)}–${clock(p.finishedAt)}`;
-      out.push(`<rect class="run ${esc(p.status)}" x="${x1.toFixed(1)}" y="${y + 5}" width="${w.toFixed(1)}" height="14" rx="2"><title>${esc(`${partTitle(p.part)} on ${p.site}: ${what}`)}</title></rect>`);
+      const what =
+        p.status === "not-run" ? `not run${p.note ? `: ${p.note}` : ""}` : `${p.status}, ${clock(p.startedAt)}–${clock(p.finishedAt)}`;
+      out.push(
+        `<rect class="run ${esc(p.status)}" x="${x1.toFixed(1)}" y="${y + 5}" width="${w.toFixed(1)}" height="14" rx="2"><title>${esc(`${partTitle(p.part)} on ${p.site}: ${what}`)}</title></rect>`,
+      );
       const label = `${clock(p.startedAt, false)} ${p.status}${p.withinWindow === false ? " (outside window)" : ""}`;
       const right = x1 + w + 4 > W - 120;
-      out.push(`<text class="small" x="${(right ? x1 - 4 : x1 + w + 4).toFixed(1)}" y="${y + 16}"${right ? ' text-anchor="end"' : ""}>${esc(label)}</text>`);
+      out.push(
+        `<text class="small" x="${(right ? x1 - 4 : x1 + w + 4).toFixed(1)}" y="${y + 16}"${right ? ' text-anchor="end"' : ""}>${esc(label)}</text>`,
+      );
     }
     out.push("</g>");
     if (p.switchover) {
@@ -186,13 +193,18 @@ function partTimeline(part: EndpointReport["part"], endpoints: readonly Endpoint
   const top = 22;
   const height = top + endpoints.length * rowH + 34;
   const out: string[] = [];
-  out.push(`<svg class="part-timeline" data-part="${partKey(part)}" viewBox="0 0 ${W} ${height}" role="img" aria-label="${esc(`${partTitle(part)} phases`)}">`);
+  out.push(
+    `<svg class="part-timeline" data-part="${partKey(part)}" viewBox="0 0 ${W} ${height}" role="img" aria-label="${esc(`${partTitle(part)} phases`)}">`,
+  );
   for (let i = 0; i <= 4; i++) {
     const ms = t0 + (span * i) / 4;
     const gx = x(ms);
     out.push(`<line class="grid" x1="${gx.toFixed(1)}" y1="${top - 4}" x2="${gx.toFixed(1)}" y2="${top + endpoints.length * rowH}"/>`);
-    const label = i === 0 ? DateTime.fromMillis(ms, { zone: HKEX_TIME_ZONE }).toFormat("HH:mm:ss.SSS") : `+${duration(Math.round(ms - t0))}`;
-    out.push(`<text class="small" x="${gx.toFixed(1)}" y="${top + endpoints.length * rowH + 14}" text-anchor="${i === 0 ? "start" : i === 4 ? "end" : "middle"}">${esc(label)}</text>`);
+    const label =
+      i === 0 ? DateTime.fromMillis(ms, { zone: HKEX_TIME_ZONE }).toFormat("HH:mm:ss.SSS") : `+${duration(Math.round(ms - t0))}`;
+    out.push(
+      `<text class="small" x="${gx.toFixed(1)}" y="${top + endpoints.length * rowH + 14}" text-anchor="${i === 0 ? "start" : i === 4 ? "end" : "middle"}">${esc(label)}</text>`,
+    );
   }
   endpoints.forEach((e, i) => {
     const y = top + i * rowH;
@@ -209,11 +221,16 @@ function partTimeline(part: EndpointReport["part"], endpoints: readonly Endpoint
       const x1 = x(s);
       const w = Math.max(2, x(s + p.ms) - x1);
       const tip = `${p.name}: ${WORD[p.status]} in ${duration(p.ms)}, from ${clock(p.startedAt)}${p.cause ? ` (${p.cause})` : ""}`;
-      out.push(`<rect class="${p.status}" data-phase="${p.name}" data-status="${p.status}" x="${x1.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="14"><title>${esc(tip)}</title></rect>`);
+      out.push(
+        `<rect class="${p.status}" data-phase="${p.name}" data-status="${p.status}" x="${x1.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="14"><title>${esc(tip)}</title></rect>`,
+      );
       if (w > 44) out.push(`<text class="small" x="${(x1 + 3).toFixed(1)}" y="${y + 15}" style="fill:#fff">${esc(p.name)}</text>`);
     }
     if (skipped.length > 0) {
-      const lastEnd = Math.max(...e.phases.filter((p) => p.startedAt).map((p) => hk(p.startedAt!).toMillis() + p.ms), hk(e.startedAt).toMillis());
+      const lastEnd = Math.max(
+        ...e.phases.filter((p) => p.startedAt).map((p) => hk(p.startedAt!).toMillis() + p.ms),
+        hk(e.startedAt).toMillis(),
+      );
       const sx = Math.min(x(lastEnd) + 6, W - 150);
       out.push(`<text class="small" x="${sx.toFixed(1)}" y="${y + 28}">${esc(`not run: ${skipped.join(", ")}`)}</text>`);
     }
@@ -262,12 +279,19 @@ function matrixSection(report: Report): string {
   if (report.endpoints.length === 0) {
     return '<section id="matrix"><h2>Phase results per endpoint</h2><p>No endpoint was checked.</p></section>';
   }
-  const out: string[] = ['<section id="matrix">', "<h2>Phase results per endpoint</h2>", '<table class="matrix">', "<thead><tr><th>part</th><th>endpoint</th><th>verdict</th>"];
+  const out: string[] = [
+    '<section id="matrix">',
+    "<h2>Phase results per endpoint</h2>",
+    '<table class="matrix">',
+    "<thead><tr><th>part</th><th>endpoint</th><th>verdict</th>",
+  ];
   for (const p of PHASES) out.push(`<th>${p}</th>`);
   out.push("</tr></thead><tbody>");
   for (const e of report.endpoints) {
     out.push(`<tr data-endpoint="${esc(endpointName(e))}" data-part="${partKey(e.part)}" data-verdict="${e.verdict}">`);
-    out.push(`<td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointName(e))}</td><td>${badge(e.verdict, e.verdict === "pass" ? "PASS" : "FAIL")}</td>`);
+    out.push(
+      `<td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointName(e))}</td><td>${badge(e.verdict, e.verdict === "pass" ? "PASS" : "FAIL")}</td>`,
+    );
     for (const name of PHASES) {
       const p = e.phases.find((x) => x.name === name);
       if (!p) {
@@ -284,9 +308,11 @@ function matrixSection(report: Report): string {
   out.push("</tbody></table>");
   const failures = report.endpoints.flatMap((e) => e.phases.filter((p) => p.status === "fail").map((p) => ({ e, p })));
   if (failures.length > 0) {
-    out.push("<h3>Failures</h3><ul class=\"failures\">");
+    out.push('<h3>Failures</h3><ul class="failures">');
     for (const { e, p } of failures) {
-      out.push(`<li><b>${esc(`${partTitle(e.part)} ${endpointName(e)} ${p.name}`)}</b>: ${esc(p.cause ?? "failed")}${p.code ? ` <code>${esc(p.code)}</code>` : ""}</li>`);
+      out.push(
+        `<li><b>${esc(`${partTitle(e.part)} ${endpointName(e)} ${p.name}`)}</b>: ${esc(p.cause ?? "failed")}${p.code ? ` <code>${esc(p.code)}</code>` : ""}</li>`,
+      );
     }
     out.push("</ul>");
   }
@@ -340,9 +366,13 @@ function keysSection(report: Report): string {
   const out: string[] = ['<section id="keys">', "<h2>Keys</h2>"];
   const s = report.session;
   if (s) {
-    out.push("<h3>User key used in each part</h3><table><thead><tr><th>part</th><th>site</th><th>user key fingerprint</th></tr></thead><tbody>");
+    out.push(
+      "<h3>User key used in each part</h3><table><thead><tr><th>part</th><th>site</th><th>user key fingerprint</th></tr></thead><tbody>",
+    );
     for (const p of s.parts) {
-      out.push(`<tr data-part="${partKey(p.part)}"><td>${esc(partTitle(p.part))}</td><td>${esc(p.site)}</td><td class="mono">${esc(p.userKeyFingerprint ?? (p.status === "not-run" ? "(not run)" : "(not recorded)"))}</td></tr>`);
+      out.push(
+        `<tr data-part="${partKey(p.part)}"><td>${esc(partTitle(p.part))}</td><td>${esc(p.site)}</td><td class="mono">${esc(p.userKeyFingerprint ?? (p.status === "not-run" ? "(not run)" : "(not recorded)"))}</td></tr>`,
+      );
     }
     out.push("</tbody></table>");
     out.push(
@@ -352,10 +382,14 @@ function keysSection(report: Report): string {
     const fps = [...new Set(report.endpoints.map((e) => e.userKeyFingerprint).filter((f): f is string => Boolean(f)))];
     if (fps.length > 0) out.push(`<p>User key: <span class="mono">${esc(fps.join(", "))}</span></p>`);
   }
-  out.push("<h3>Host keys presented</h3><table><thead><tr><th>part</th><th>endpoint</th><th>type</th><th>fingerprint</th><th>against the pinned key</th></tr></thead><tbody>");
+  out.push(
+    "<h3>Host keys presented</h3><table><thead><tr><th>part</th><th>endpoint</th><th>type</th><th>fingerprint</th><th>against the pinned key</th></tr></thead><tbody>",
+  );
   for (const e of report.endpoints) {
     if (!e.hostKey) {
-      out.push(`<tr><td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointName(e))}</td><td colspan="3">(no host key: the connection did not get that far)</td></tr>`);
+      out.push(
+        `<tr><td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointName(e))}</td><td colspan="3">(no host key: the connection did not get that far)</td></tr>`,
+      );
       continue;
     }
     out.push(
@@ -374,7 +408,9 @@ function switchoverSection(report: Report): string {
   if (rows.length === 0) {
     out.push("<p>The kit did not switch the SFTP client (no <code>sshConfig</code> in the config).</p>");
   } else {
-    out.push("<table><thead><tr><th>part</th><th>at</th><th>file</th><th>alias</th><th>HostName before</th><th>after</th><th>backup</th></tr></thead><tbody>");
+    out.push(
+      "<table><thead><tr><th>part</th><th>at</th><th>file</th><th>alias</th><th>HostName before</th><th>after</th><th>backup</th></tr></thead><tbody>",
+    );
     for (const p of rows) {
       const w = p.switchover!;
       out.push(
@@ -384,7 +420,9 @@ function switchoverSection(report: Report): string {
     out.push("</tbody></table>");
   }
   if (s.primaryRestored !== undefined) {
-    out.push(`<p>At the end: HostName <span class="mono">${esc(s.hostNameAtEnd ?? "(none)")}</span>, primary restored ${badge(s.primaryRestored ? "yes" : "no", s.primaryRestored ? "yes" : "NO")}</p>`);
+    out.push(
+      `<p>At the end: HostName <span class="mono">${esc(s.hostNameAtEnd ?? "(none)")}</span>, primary restored ${badge(s.primaryRestored ? "yes" : "no", s.primaryRestored ? "yes" : "NO")}</p>`,
+    );
   }
   out.push("</section>");
   return out.join("\n");
@@ -407,20 +445,33 @@ function header(report: Report): string {
   const s = report.session;
   const title = s ? `Connectivity session of ${hk(`${s.date}T00:00`).setLocale("en-GB").toFormat("d MMMM yyyy")}` : "Readiness check";
   const out: string[] = ["<header>", `<h1>${esc(title)} ${badge(report.verdict, report.verdict.toUpperCase())}</h1>`];
-  out.push(`<p class="sub">${esc(`HKEX derivatives Report Retrieval SFTP facility, circular ${CIRCULAR.reference}. All times are Hong Kong time.`)}</p>`);
+  out.push(
+    `<p class="sub">${esc(`HKEX derivatives Report Retrieval SFTP facility, circular ${CIRCULAR.reference}. All times are Hong Kong time.`)}</p>`,
+  );
   out.push('<dl class="facts">');
   const fact = (k: string, v: string) => out.push(`<dt>${esc(k)}</dt><dd>${v}</dd>`);
   if (s) {
     fact("session", s.completed ? badge("pass", "completed") : badge("fail", "NOT completed"));
     for (const p of s.parts) {
-      fact(`${partTitle(p.part)} (${p.site})`, `${badge(p.status, p.status === "not-run" ? "not run" : p.status)}${p.note ? ` ${esc(p.note)}` : ""}`);
+      fact(
+        `${partTitle(p.part)} (${p.site})`,
+        `${badge(p.status, p.status === "not-run" ? "not run" : p.status)}${p.note ? ` ${esc(p.note)}` : ""}`,
+      );
     }
   }
-  fact("sites", report.sites.map((x) => `${esc(`${x.part !== undefined ? `${partTitle(x.part)} ` : ""}${x.site}`)} ${badge(x.status)} ${x.passed}/${x.endpoints}`).join(" · "));
+  fact(
+    "sites",
+    report.sites
+      .map((x) => `${esc(`${x.part !== undefined ? `${partTitle(x.part)} ` : ""}${x.site}`)} ${badge(x.status)} ${x.passed}/${x.endpoints}`)
+      .join(" · "),
+  );
   if (report.interrupted) fact("interrupted", `<span class="flag">${esc(report.interrupted)}</span>`);
   if (s?.weather) {
     const w = s.weather;
-    fact("weather", `${esc(`${w.warning} issued at ${w.issuedAt}`)} ${badge(w.effect)}${w.stopAt ? ` ${esc(`stop at ${clock(w.stopAt, false)}`)}` : ""}`);
+    fact(
+      "weather",
+      `${esc(`${w.warning} issued at ${w.issuedAt}`)} ${badge(w.effect)}${w.stopAt ? ` ${esc(`stop at ${clock(w.stopAt, false)}`)}` : ""}`,
+    );
   }
   fact("run", esc(`${when(report.startedAt)} – ${when(report.finishedAt)}`));
   fact("from", `<span class="mono">${esc(`${report.from.user}@${report.from.hostname}`)}</span>`);
@@ -441,7 +492,9 @@ function warningsSection(report: Report): string {
 
 /** The whole report.html. */
 export function renderHtml(report: Report): string {
-  const title = report.session ? `HKEX SFTP connectivity session ${report.session.date}: ${report.verdict.toUpperCase()}` : `HKEX SFTP readiness check: ${report.verdict.toUpperCase()}`;
+  const title = report.session
+    ? `HKEX SFTP connectivity session ${report.session.date}: ${report.verdict.toUpperCase()}`
+    : `HKEX SFTP readiness check: ${report.verdict.toUpperCase()}`;
   return [
     "<!DOCTYPE html>",
     '<html lang="en">',

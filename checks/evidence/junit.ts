@@ -20,7 +20,11 @@ export function renderJunit(report: Report): string {
     const key = `${partKey(e.part)}|${e.site}`;
     let suite = suites.get(key);
     if (!suite) {
-      suite = builder.testSuite().name(`${partTitle(e.part)} ${e.site}`).property("site", e.site).property("part", partKey(e.part));
+      suite = builder
+        .testSuite()
+        .name(`${partTitle(e.part)} ${e.site}`)
+        .property("site", e.site)
+        .property("part", partKey(e.part));
       suites.set(key, suite);
     }
     for (const p of e.phases) {
@@ -46,7 +50,8 @@ export function renderJunit(report: Report): string {
     if (!s.sameKeyThroughout) sameKey.failure(`the SSH key changed between parts: ${s.keyFingerprints.join(" -> ")}`, "key-changed");
     if (s.primaryRestored !== undefined) {
       const restored = suite.testCase().className("session").name("primary restored");
-      if (!s.primaryRestored) restored.failure(`HostName at the end is ${s.hostNameAtEnd ?? "(none)"}, not a primary address`, "primary-not-restored");
+      if (!s.primaryRestored)
+        restored.failure(`HostName at the end is ${s.hostNameAtEnd ?? "(none)"}, not a primary address`, "primary-not-restored");
     }
     for (const p of s.parts.filter((x) => x.status === "not-run")) {
       suite

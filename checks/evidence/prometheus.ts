@@ -46,7 +46,10 @@ export function renderPrometheus(report: Report): string {
     ...(withPart ? { part: partKey(e.part) } : {}),
   });
   const fam = (name: string, help: string): Family => ({ name: `${METRIC_PREFIX}_${name}`, help, samples: [] });
-  const success = fam("probe_success", "1 if the endpoint passed: no phase failed and none was skipped after a failure (a download not requested is not run), 0 otherwise.");
+  const success = fam(
+    "probe_success",
+    "1 if the endpoint passed: no phase failed and none was skipped after a failure (a download not requested is not run), 0 otherwise.",
+  );
   const probeDuration = fam("probe_duration_seconds", "Wall time of the endpoint's whole check, in seconds.");
   const phaseDuration = fam("phase_duration_seconds", "Duration of each phase that ran, in seconds; skipped phases have no sample.");
   const phaseStatus = fam("phase_status", "1 for the phase's status (pass, fail or skip), 0 for the other two.");
@@ -59,7 +62,8 @@ export function renderPrometheus(report: Report): string {
     for (const name of PHASES) {
       const p = e.phases.find((x) => x.name === name);
       if (!p) continue;
-      if (p.status !== "skip") phaseDuration.samples.push(`${phaseDuration.name}${labels({ ...base(e), phase: p.name })} ${num(p.ms / 1000)}`);
+      if (p.status !== "skip")
+        phaseDuration.samples.push(`${phaseDuration.name}${labels({ ...base(e), phase: p.name })} ${num(p.ms / 1000)}`);
       for (const s of STATUSES) {
         phaseStatus.samples.push(`${phaseStatus.name}${labels({ ...base(e), phase: p.name, status: s })} ${p.status === s ? 1 : 0}`);
       }

@@ -75,7 +75,14 @@ export function compareDownloads(downloads: readonly DownloadRecord[]): FileComp
   const byName = new Map<string, FileCopy[]>();
   for (const d of downloads) {
     const copies = byName.get(d.file) ?? [];
-    copies.push({ ...(d.part !== undefined ? { part: d.part } : {}), site: d.site, host: d.host, port: d.port, bytes: d.bytes, sha256: d.sha256 });
+    copies.push({
+      ...(d.part !== undefined ? { part: d.part } : {}),
+      site: d.site,
+      host: d.host,
+      port: d.port,
+      bytes: d.bytes,
+      sha256: d.sha256,
+    });
     byName.set(d.file, copies);
   }
   return [...byName.entries()]

@@ -10,7 +10,10 @@ import { endpointName, partTitle, phaseRows, sessionPending } from "./rows";
 
 /** A test point description may not hold an unescaped "#" (it starts a directive) or a newline. */
 export function tapDescription(text: string): string {
-  return text.replace(/[\r\n]+/g, " ").replace(/\\/g, "\\\\").replace(/#/g, "\\#");
+  return text
+    .replace(/[\r\n]+/g, " ")
+    .replace(/\\/g, "\\\\")
+    .replace(/#/g, "\\#");
 }
 
 /** YAML double-quoted scalar: safe for any cause text. */
@@ -72,7 +75,12 @@ export function renderTap(report: Report): string {
     const description = `session ${s.date} completed`;
     if (s.completed) points.push({ ok: true, description });
     else if (sessionPending(report)) points.push({ ok: true, description, skip: "Part 2 has not run yet" });
-    else points.push({ ok: false, description, diagnostics: { message: "the session did not complete", severity: "fail", reasons: s.reasons } });
+    else
+      points.push({
+        ok: false,
+        description,
+        diagnostics: { message: "the session did not complete", severity: "fail", reasons: s.reasons },
+      });
   }
   if (report.interrupted) {
     points.push({ ok: false, description: "run not interrupted", diagnostics: { message: report.interrupted, severity: "fail" } });
@@ -82,7 +90,7 @@ export function renderTap(report: Report): string {
     lines.push("1..0 # SKIP no endpoint was checked");
   } else {
     lines.push(`1..${points.length}`);
-    points.forEach((p, i) => lines.push(...renderPoint(i + 1, p)));
+    for (const [i, p] of points.entries()) lines.push(...renderPoint(i + 1, p));
   }
   lines.push(`# ${report.kind} ${report.verdict}`);
   return `${lines.join("\n")}\n`;

@@ -21,16 +21,18 @@ export function renderEndpoint(e: EndpointReport): string[] {
 
 export function renderReport(r: Report): string {
   const lines: string[] = [];
-  const sites = r.sites
-    .map((s) => `${partLabel(s.part)}${s.site} ${s.status} ${s.passed}/${s.endpoints}`)
-    .join(", ");
+  const sites = r.sites.map((s) => `${partLabel(s.part)}${s.site} ${s.status} ${s.passed}/${s.endpoints}`).join(", ");
   lines.push(`hkex-ready ${r.kind}: ${r.verdict.toUpperCase()}  (${sites})`);
   if (r.interrupted) lines.push(`  interrupted: ${r.interrupted}`);
   for (const e of r.endpoints) lines.push(...renderEndpoint(e));
   if (r.downloads.length > 0) {
     lines.push("  downloads:");
     for (const d of r.downloads) {
-      const prev = d.previous ? (d.previous.status === "identical" ? " (same as the file already there)" : ` (REPLACED a different file, sha256 ${d.previous.sha256.slice(0, 16)}…)`) : "";
+      const prev = d.previous
+        ? d.previous.status === "identical"
+          ? " (same as the file already there)"
+          : ` (REPLACED a different file, sha256 ${d.previous.sha256.slice(0, 16)}…)`
+        : "";
       lines.push(`    ${d.site} ${d.host} ${d.file}  ${d.bytes} bytes  sha256 ${d.sha256}${prev}`);
     }
   }
@@ -39,7 +41,9 @@ export function renderReport(r: Report): string {
     lines.push(`  session ${s.date}: ${s.completed ? "completed" : "NOT completed"}`);
     for (const p of s.parts) {
       const sw = p.switchover ? `  HostName ${p.switchover.before ?? "(none)"} → ${p.switchover.after}` : "";
-      lines.push(`    ${partLabel(p.part).trim() || p.part} on ${p.site}: ${p.status}${p.withinWindow === false ? " (outside the published window)" : ""}${sw}`);
+      lines.push(
+        `    ${partLabel(p.part).trim() || p.part} on ${p.site}: ${p.status}${p.withinWindow === false ? " (outside the published window)" : ""}${sw}`,
+      );
     }
     for (const reason of s.reasons) lines.push(`    reason: ${reason}`);
   }

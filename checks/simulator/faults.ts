@@ -46,7 +46,11 @@ export const FAULTS: readonly FaultDescription[] = Object.freeze([
     layer: "tcp",
     description: "SYNs are never answered, like a firewall that drops: connect() hangs until the client's own timeout",
   },
-  { fault: "non-ssh-banner", layer: "banner", description: 'answers "HTTP/1.1 400 Bad Request" and closes, as a wrong service on the port would' },
+  {
+    fault: "non-ssh-banner",
+    layer: "banner",
+    description: 'answers "HTTP/1.1 400 Bad Request" and closes, as a wrong service on the port would',
+  },
   {
     fault: "close-during-kex",
     layer: "hostkey",
@@ -101,13 +105,25 @@ function catalogueHosts(sites: SiteTable): string[] {
 }
 
 /** Checks a host-to-fault map; every problem is reported at once under `path`. */
-export function validateFaults(faults: Readonly<Record<string, string>>, sites: SiteTable = HKEX_SITES, path = "faults"): Record<string, Fault> {
+export function validateFaults(
+  faults: Readonly<Record<string, string>>,
+  sites: SiteTable = HKEX_SITES,
+  path = "faults",
+): Record<string, Fault> {
   const hosts = catalogueHosts(sites);
   const problems: InputProblem[] = [];
   const out: Record<string, Fault> = {};
   for (const [host, fault] of Object.entries(faults)) {
-    if (!hosts.includes(host)) problems.push({ path: `${path}.${printable(host)}`, message: `unknown host "${printable(host)}" (the endpoints are ${hosts.join(", ")})` });
-    else if (!isFault(fault)) problems.push({ path: `${path}.${printable(host)}`, message: `unknown fault "${printable(fault)}" (one of ${FAULT_NAMES.join(", ")})` });
+    if (!hosts.includes(host))
+      problems.push({
+        path: `${path}.${printable(host)}`,
+        message: `unknown host "${printable(host)}" (the endpoints are ${hosts.join(", ")})`,
+      });
+    else if (!isFault(fault))
+      problems.push({
+        path: `${path}.${printable(host)}`,
+        message: `unknown fault "${printable(fault)}" (one of ${FAULT_NAMES.join(", ")})`,
+      });
     else out[host] = fault;
   }
   if (problems.length > 0) throw new InputError(problems);
@@ -126,9 +142,15 @@ export function parseFaultFlags(values: readonly string[], sites: SiteTable = HK
     if (eq < 0 || host === "" || fault === "") {
       problems.push({ path: "--fault", message: `"${printable(value)}" is not host=fault (e.g. ${hosts.at(-1) ?? "<host>"}=refuse)` });
     } else if (!hosts.includes(host)) {
-      problems.push({ path: "--fault", message: `"${printable(value)}": unknown host "${printable(host)}" (the endpoints are ${hosts.join(", ")})` });
+      problems.push({
+        path: "--fault",
+        message: `"${printable(value)}": unknown host "${printable(host)}" (the endpoints are ${hosts.join(", ")})`,
+      });
     } else if (!isFault(fault)) {
-      problems.push({ path: "--fault", message: `"${printable(value)}": unknown fault "${printable(fault)}" (one of ${FAULT_NAMES.join(", ")})` });
+      problems.push({
+        path: "--fault",
+        message: `"${printable(value)}": unknown fault "${printable(fault)}" (one of ${FAULT_NAMES.join(", ")})`,
+      });
     } else if (host in out && out[host] !== fault) {
       problems.push({ path: "--fault", message: `"${printable(value)}": ${host} already has fault "${out[host]}"` });
     } else {

@@ -122,7 +122,10 @@ function listenerModeFor(fault: Fault | "none"): ListenerMode {
   return fault === "down" ? "closed" : fault === "blackhole" ? "blackhole" : "listening";
 }
 
-function validateOptions(opts: SimulatorOptions, sites: SiteTable): {
+function validateOptions(
+  opts: SimulatorOptions,
+  sites: SiteTable,
+): {
   keys: ParsedKey[];
   hostKeys: Record<SiteName, string>;
   faults: Record<string, Fault>;
@@ -219,7 +222,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const serverFor = (ep: Endpoint, variant: HostKeyVariant): SshServer => {
     const existing = ep.servers[variant];
     if (existing) return existing;
-    const key = variant === "changed" ? (altHostKeys[ep.view.site] ??= generateHostKey(`hkex-sftp-simulator ${ep.view.site} (changed)`)) : hostKeys[ep.view.site];
+    if (variant === "changed") altHostKeys[ep.view.site] ??= generateHostKey(`hkex-sftp-simulator ${ep.view.site} (changed)`);
+    const key = variant === "changed" ? altHostKeys[ep.view.site]! : hostKeys[ep.view.site];
     const srv = makeSshServer(key, variant);
     srv.on("connection", (client, info) => {
       // ssh2 does not say which socket a connection came on; the peer address does, within one endpoint.
@@ -263,7 +267,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         return;
       default:
         ep.accepted.set(peer, { socket, fault });
-        serverFor(ep, fault === "hostkey-changed" ? "changed" : fault === "no-common-algorithm" ? "legacy-kex" : "pinned").injectSocket(socket);
+        serverFor(ep, fault === "hostkey-changed" ? "changed" : fault === "no-common-algorithm" ? "legacy-kex" : "pinned").injectSocket(
+          socket,
+        );
     }
   };
 
@@ -288,7 +294,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         try {
           await ep.listener.switchTo("listening");
         } catch (err) {
-          throw new Error(`could not listen on ${hostPortEntry(ep.view.bindHost, ep.view.port)} (${describeBindError(err)})`, { cause: err });
+          throw new Error(`could not listen on ${hostPortEntry(ep.view.bindHost, ep.view.port)} (${describeBindError(err)})`, {
+            cause: err,
+          });
         }
         bound.push(ep);
         ep.view.port = ep.listener.boundPort;
@@ -324,7 +332,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   // Every endpoint now has its port; the listener-level faults take effect.
   const bound = endpoints;
   try {
-    await Promise.all(bound.filter((ep) => isListenerFault(ep.view.fault)).map((ep) => ep.listener.switchTo(listenerModeFor(ep.view.fault))));
+    await Promise.all(
+      bound.filter((ep) => isListenerFault(ep.view.fault)).map((ep) => ep.listener.switchTo(listenerModeFor(ep.view.fault))),
+    );
   } catch (err) {
     await Promise.all(bound.map((ep) => ep.listener.close().catch(() => {})));
     throw err;
@@ -334,8 +344,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     SITE_NAMES.map((name): [SiteName, SiteDefinition] => {
       const eps = endpoints.filter((e) => e.view.site === name);
       const first = eps[0];
-      const range = first === undefined ? sites[name].range : first.view.bindHost === LOCALHOST ? `${LOCALHOST}/32` : `${first.view.bindHost.split(".").slice(0, 3).join(".")}.0/24`;
-      return [name, Object.freeze({ ...sites[name], hosts: Object.freeze(eps.map((e) => e.view.bindHost)), port: first?.view.port ?? requestedPort, range })];
+      const range =
+        first === undefined
+          ? sites[name].range
+          : first.view.bindHost === LOCALHOST
+            ? `${LOCALHOST}/32`
+            : `${first.view.bindHost.split(".").slice(0, 3).join(".")}.0/24`;
+      return [
+        name,
+        Object.freeze({
+          ...sites[name],
+          hosts: Object.freeze(eps.map((e) => e.view.bindHost)),
+          port: first?.view.port ?? requestedPort,
+          range,
+        }),
+      ];
     }),
   ) as unknown as SiteTable;
 
@@ -358,7 +381,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       ) as Record<SiteName, ConfigSite>,
     setFault(host, fault) {
       const targets = endpoints.filter((e) => e.view.host === host);
-      if (targets.length === 0) throw new InputError({ path: "host", message: `unknown host "${printable(host)}" (the endpoints are ${plan.map((e) => e.host).join(", ")})` });
+      if (targets.length === 0)
+        throw new InputError({
+          path: "host",
+          message: `unknown host "${printable(host)}" (the endpoints are ${plan.map((e) => e.host).join(", ")})`,
+        });
       if (fault !== "none") validateFaults({ [host]: fault }, sites);
       if (closed) throw new Error("the simulator is closed");
       for (const ep of targets) ep.view.fault = fault;

@@ -91,8 +91,7 @@ const ROUTE_TARGET_INPUTS = ["transitGatewayId", "gatewayId", "networkInterfaceI
 
 /** One row per planned AWS resource, in the order a reader checks them: group, rules, NACLs, routes, paths. */
 export function planRows(resources: readonly CapturedResource[], args: SftpAccessArgs): PlanRow[] {
-  const siteOf = (dest: string) =>
-    args.sites.find((s) => cidrContains(s.range, dest.includes("/") ? dest : `${dest}/32`))?.name ?? "-";
+  const siteOf = (dest: string) => args.sites.find((s) => cidrContains(s.range, dest.includes("/") ? dest : `${dest}/32`))?.name ?? "-";
   const str = (v: unknown) => (v === undefined || v === null ? "-" : String(v));
   const ports = (i: Record<string, unknown>) =>
     i.fromPort === i.toPort ? `tcp/${str(i.fromPort)}` : `tcp/${str(i.fromPort)}-${str(i.toPort)}`;
@@ -107,19 +106,69 @@ export function planRows(resources: readonly CapturedResource[], args: SftpAcces
       case "aws:ec2/securityGroup:SecurityGroup":
         return [{ order: 0, kind, site: "-", destination: "-", port: "-", target: `in ${str(i.vpcId)}`, resource: r.name }];
       case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
-        return [{ order: 1, kind, site: siteOf(str(i.cidrIpv4)), destination: str(i.cidrIpv4), port: `${str(i.ipProtocol)}/${str(i.fromPort)}${i.fromPort === i.toPort ? "" : `-${str(i.toPort)}`}`, target: groupName(i.securityGroupId), resource: r.name }];
+        return [
+          {
+            order: 1,
+            kind,
+            site: siteOf(str(i.cidrIpv4)),
+            destination: str(i.cidrIpv4),
+            port: `${str(i.ipProtocol)}/${str(i.fromPort)}${i.fromPort === i.toPort ? "" : `-${str(i.toPort)}`}`,
+            target: groupName(i.securityGroupId),
+            resource: r.name,
+          },
+        ];
       case "aws:ec2/networkAclRule:NetworkAclRule":
-        return [{ order: i.egress ? 2 : 3, kind: `${kind} ${i.egress ? "egress" : "ingress"} #${str(i.ruleNumber)}`, site: siteOf(str(i.cidrBlock)), destination: str(i.cidrBlock), port: ports(i), target: str(i.networkAclId), resource: r.name }];
+        return [
+          {
+            order: i.egress ? 2 : 3,
+            kind: `${kind} ${i.egress ? "egress" : "ingress"} #${str(i.ruleNumber)}`,
+            site: siteOf(str(i.cidrBlock)),
+            destination: str(i.cidrBlock),
+            port: ports(i),
+            target: str(i.networkAclId),
+            resource: r.name,
+          },
+        ];
       case "aws:ec2/route:Route": {
         const via = ROUTE_TARGET_INPUTS.map((k) => i[k]).find((v) => v !== undefined);
-        return [{ order: 4, kind, site: siteOf(str(i.destinationCidrBlock)), destination: str(i.destinationCidrBlock), port: "-", target: `${str(i.routeTableId)} via ${str(via)}`, resource: r.name }];
+        return [
+          {
+            order: 4,
+            kind,
+            site: siteOf(str(i.destinationCidrBlock)),
+            destination: str(i.destinationCidrBlock),
+            port: "-",
+            target: `${str(i.routeTableId)} via ${str(via)}`,
+            resource: r.name,
+          },
+        ];
       }
       case "aws:ec2/networkInsightsPath:NetworkInsightsPath":
-        return [{ order: 5, kind, site: siteOf(str(i.destinationIp)), destination: str(i.destinationIp), port: `${str(i.protocol)}/${str(i.destinationPort)}`, target: `from ${str(i.source)}`, resource: r.name }];
+        return [
+          {
+            order: 5,
+            kind,
+            site: siteOf(str(i.destinationIp)),
+            destination: str(i.destinationIp),
+            port: `${str(i.protocol)}/${str(i.destinationPort)}`,
+            target: `from ${str(i.source)}`,
+            resource: r.name,
+          },
+        ];
       default: {
         const path = resources.find((p) => p.id === i.networkInsightsPathId);
         const dest = str(path?.inputs.destinationIp);
-        return [{ order: 6, kind, site: siteOf(dest), destination: dest, port: path ? `${str(path.inputs.protocol)}/${str(path.inputs.destinationPort)}` : "-", target: `path ${path?.name ?? str(i.networkInsightsPathId)}`, resource: r.name }];
+        return [
+          {
+            order: 6,
+            kind,
+            site: siteOf(dest),
+            destination: dest,
+            port: path ? `${str(path.inputs.protocol)}/${str(path.inputs.destinationPort)}` : "-",
+            target: `path ${path?.name ?? str(i.networkInsightsPathId)}`,
+            resource: r.name,
+          },
+        ];
       }
     }
   });

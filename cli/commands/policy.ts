@@ -37,7 +37,9 @@ export async function run(opts: PolicyOptions): Promise<number> {
   const report = await runPackOffline(state.resources, loadPackConfig(opts.policyPackConfig));
 
   if (opts.json) {
-    process.stdout.write(packReportJson({ format: state.format, resources: state.resources.map((r) => ({ type: r.type, urn: r.urn })) }, report));
+    process.stdout.write(
+      packReportJson({ format: state.format, resources: state.resources.map((r) => ({ type: r.type, urn: r.urn })) }, report),
+    );
   } else {
     const what = state.format === "stack-export" ? "stack export" : "preview";
     process.stdout.write(`Read ${state.resources.length} resources from ${opts.state} (${what})\n\n`);

@@ -69,7 +69,9 @@ export async function run(opts: SessionCommandOptions): Promise<number> {
       const out = opts.format === "tap" ? process.stderr : process.stdout;
       out.write(`evidence: ${written.join(", ")}\n`);
       if (files["confirmation-email.txt"]) {
-        out.write(`send ${join(opts.reportDir, "confirmation-email.txt")} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`);
+        out.write(
+          `send ${join(opts.reportDir, "confirmation-email.txt")} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`,
+        );
       }
     }
     return exitCodeForSignal(stop.interrupted(), report.verdict);

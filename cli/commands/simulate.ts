@@ -57,7 +57,10 @@ function ensureKey(path: string, comment: string, flag: string): string {
 /** Writes a file this command owns; refuses to replace one it did not write. */
 function writeOwned(path: string, body: string): void {
   if (existsSync(path) && !readFileSync(path, "utf8").startsWith(MARK)) {
-    throw new InputError({ path: "--dir", message: `${path} exists and was not written by hkex-ready simulate; remove it or choose another --dir` });
+    throw new InputError({
+      path: "--dir",
+      message: `${path} exists and was not written by hkex-ready simulate; remove it or choose another --dir`,
+    });
   }
   writeFileSync(path, `${MARK}\n${body}`);
 }

@@ -15,7 +15,10 @@ export interface TrustOptions {
 
 export async function run(opts: TrustOptions): Promise<number> {
   const loaded = loadAll(opts.config);
-  printWarnings(loaded.warnings.filter((w) => !w.startsWith("knownHostsFile:")), false);
+  printWarnings(
+    loaded.warnings.filter((w) => !w.startsWith("knownHostsFile:")),
+    false,
+  );
   const stop = interruptSignal();
   try {
     const sites = opts.site === "all" ? SITE_NAMES : [opts.site];
@@ -49,7 +52,10 @@ export async function run(opts: TrustOptions): Promise<number> {
       }
     }
     appendKnownHosts(loaded.config.knownHostsFile, lines);
-    if (lines.length > 0) process.stdout.write(`wrote ${lines.length} key(s) to ${loaded.config.knownHostsFile}; compare the fingerprints with those HKEX published before you rely on them\n`);
+    if (lines.length > 0)
+      process.stdout.write(
+        `wrote ${lines.length} key(s) to ${loaded.config.knownHostsFile}; compare the fingerprints with those HKEX published before you rely on them\n`,
+      );
     return problems > 0 || stop.interrupted() ? 1 : 0;
   } finally {
     stop.dispose();

@@ -68,13 +68,15 @@ timeouts: { connectMs: -5, transferMs: fast }
         "colour: unknown key",
         "sites.secondary.hosts: must list at least one host",
         "timeouts.connectMs: must be at least 1 ms",
-        "timeouts.transferMs: must be number, got string \"fast\"",
+        'timeouts.transferMs: must be number, got string "fast"',
       ]),
     );
   });
 
   it("checks addresses and ports after the schema passes", () => {
-    const problems = problemsOf(`${base}sites:\n  primary: { hosts: [10.151.14.300, "10.151.14.141:70000", 10.151.14.142, 10.151.14.142] }\n`);
+    const problems = problemsOf(
+      `${base}sites:\n  primary: { hosts: [10.151.14.300, "10.151.14.141:70000", 10.151.14.142, 10.151.14.142] }\n`,
+    );
     expect(problems).toEqual([
       'sites.primary.hosts[0]: "10.151.14.300" is not an IP address',
       'sites.primary.hosts[1]: "10.151.14.141:70000" has a port out of range (1-65535)',

@@ -20,10 +20,10 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 /** What OpenSSH's internal-sftp answers in one READ, and so the chunk the default tuning ends up using. */
 const CHUNK = 255 * 1024;
 const SIZES: Record<string, number> = {
-  "empty": 0,
+  empty: 0,
   "one-byte": 1,
   "chunk-minus-1": CHUNK - 1,
-  "chunk": CHUNK,
+  chunk: CHUNK,
   "chunk-plus-1": CHUNK + 1,
   "odd-multi": 3 * CHUNK + 12_345,
 };
@@ -47,10 +47,13 @@ function outOfOrder(answered: number[][]) {
     answered.push(order);
     return withRead(real, ((handle, buf, off, len, pos, cb) =>
       real.read(handle, buf, off, len, pos, (err, bytes, data, at) => {
-        setTimeout(() => {
-          order.push(pos);
-          cb(err, bytes, data, at);
-        }, (n++ * 7) % 5);
+        setTimeout(
+          () => {
+            order.push(pos);
+            cb(err, bytes, data, at);
+          },
+          (n++ * 7) % 5,
+        );
       })) as SFTPWrapper["read"]);
   };
 }

@@ -29,7 +29,9 @@ describe("user key", () => {
   it("loads an unencrypted ed25519 key and fingerprints it like ssh-keygen", () => {
     const path = keygen("plain", ["-t", "ed25519", "-N", ""]);
     const key = loadUserKey({ identityFile: path, agent: false });
-    const expected = execFileSync("ssh-keygen", ["-l", "-f", `${path}.pub`]).toString().split(" ")[1];
+    const expected = execFileSync("ssh-keygen", ["-l", "-f", `${path}.pub`])
+      .toString()
+      .split(" ")[1];
     expect(key.fingerprint).toBe(expected);
     expect(key.type).toBe("ssh-ed25519");
     expect(key.problem).toBeUndefined();
@@ -37,13 +39,18 @@ describe("user key", () => {
   });
 
   it("loads PEM rsa and OpenSSH ecdsa keys", () => {
-    expect(loadUserKey({ identityFile: keygen("rsa", ["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", ""]), agent: false }).type).toBe("ssh-rsa");
+    expect(loadUserKey({ identityFile: keygen("rsa", ["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", ""]), agent: false }).type).toBe(
+      "ssh-rsa",
+    );
     expect(loadUserKey({ identityFile: keygen("ecdsa", ["-t", "ecdsa", "-N", ""]), agent: false }).type).toBe("ecdsa-sha2-nistp256");
   });
 
   it("decrypts with the passphrase from the named environment variable", () => {
     const path = keygen("enc", ["-t", "ed25519", "-N", "s3cret-pass"]);
-    const ok = loadUserKey({ identityFile: path, agent: false, passphraseEnv: "HKEX_KEY_PASSPHRASE" }, { HKEX_KEY_PASSPHRASE: "s3cret-pass" });
+    const ok = loadUserKey(
+      { identityFile: path, agent: false, passphraseEnv: "HKEX_KEY_PASSPHRASE" },
+      { HKEX_KEY_PASSPHRASE: "s3cret-pass" },
+    );
     expect(ok.problem).toBeUndefined();
     const missing = loadUserKey({ identityFile: path, agent: false, passphraseEnv: "HKEX_KEY_PASSPHRASE" }, {});
     expect(missing.problem?.code).toBe("passphrase-missing");
@@ -64,7 +71,9 @@ describe("user key", () => {
   it("rejects a missing file, a public key and an unsupported format, naming identityFile", () => {
     expect(problem(() => loadUserKey({ identityFile: join(dir, "nope"), agent: false }))).toMatch(/^identityFile: .*nope does not exist$/);
     const pub = `${keygen("forpub", ["-t", "ed25519", "-N", ""])}.pub`;
-    expect(problem(() => loadUserKey({ identityFile: pub, agent: false }))).toMatch(/^identityFile: .* is a public key; give the private key/);
+    expect(problem(() => loadUserKey({ identityFile: pub, agent: false }))).toMatch(
+      /^identityFile: .* is a public key; give the private key/,
+    );
     const junk = join(dir, "junk");
     writeFileSync(junk, "hello, not a key\n", { mode: 0o600 });
     expect(problem(() => loadUserKey({ identityFile: junk, agent: false }))).toMatch(/^identityFile: .* is not a supported private key/);

@@ -39,9 +39,7 @@ describe("known_hosts", () => {
   });
 
   it("honours wildcards, negation, comma lists and @revoked", () => {
-    const entries = parseKnownHosts(
-      [`[10.151.14.*]:18801,!10.151.14.142 ${a.line}`, `@revoked * ${b.line}`, "# comment", ""].join("\n"),
-    );
+    const entries = parseKnownHosts([`[10.151.14.*]:18801,!10.151.14.142 ${a.line}`, `@revoked * ${b.line}`, "# comment", ""].join("\n"));
     expect(entryMatches(entries[0]!, "10.151.14.141", 18801)).toBe(true);
     expect(verifyHostKey(entries, "10.151.14.141", 18801, b.blob).status).toBe("revoked");
     const neg = parseKnownHosts(`[10.151.14.141]:18801,![10.151.14.141]:18801 ${a.line}`);
@@ -56,7 +54,16 @@ describe("known_hosts", () => {
 
   it("names the line of every malformed entry", () => {
     try {
-      parseKnownHosts([`[h]:1 ${a.line}`, "justonefield", "host ssh-ed25519 !!!notbase64", "host ssh-rsa " + a.line.split(" ")[1], "@bogus host " + a.line, "|1|x host2 ssh-ed25519 AAAA"].join("\n"));
+      parseKnownHosts(
+        [
+          `[h]:1 ${a.line}`,
+          "justonefield",
+          "host ssh-ed25519 !!!notbase64",
+          `host ssh-rsa ${a.line.split(" ")[1]}`,
+          `@bogus host ${a.line}`,
+          "|1|x host2 ssh-ed25519 AAAA",
+        ].join("\n"),
+      );
       throw new Error("expected an error");
     } catch (err) {
       expect(err).toBeInstanceOf(InputError);
@@ -65,7 +72,7 @@ describe("known_hosts", () => {
         "knownHostsFile:3: the key is not valid base64",
         "knownHostsFile:4: the key data does not hold a ssh-rsa key",
         'knownHostsFile:5: unknown marker "@bogus"',
-        "knownHostsFile:6: unknown key type \"host2\"",
+        'knownHostsFile:6: unknown key type "host2"',
       ]);
     }
   });

@@ -46,7 +46,14 @@ describe("checks against real OpenSSH", () => {
     const run = await runSites(contextFor(cfg, pinned()), ["primary", "secondary"], { download: true });
     for (const e of run.endpoints) {
       expect(e.phases.map((p) => `${p.name}:${p.status}`)).toEqual([
-        "tcp:pass", "banner:pass", "hostkey:pass", "auth:pass", "sftp:pass", "list:pass", "download:pass", "logout:pass",
+        "tcp:pass",
+        "banner:pass",
+        "hostkey:pass",
+        "auth:pass",
+        "sftp:pass",
+        "list:pass",
+        "download:pass",
+        "logout:pass",
       ]);
       expect(e.banner).toMatch(/^SSH-2\.0-OpenSSH/);
       expect(e.hostKey?.status).toBe("match");
@@ -81,7 +88,13 @@ describe("checks against real OpenSSH", () => {
     expect(hk.code).toBe("hostkey-mismatch");
     expect(hk.cause).toContain(primary.hostKeyFingerprint);
     expect(run.endpoints[0]!.hostKey?.expected?.[0]).toMatch(/^SHA256:/);
-    expect(run.endpoints[0]!.phases.filter((p) => p.status === "skip").map((p) => p.name)).toEqual(["auth", "sftp", "list", "download", "logout"]);
+    expect(run.endpoints[0]!.phases.filter((p) => p.status === "skip").map((p) => p.name)).toEqual([
+      "auth",
+      "sftp",
+      "list",
+      "download",
+      "logout",
+    ]);
     expect(run.downloads).toEqual([]);
     expect(existsSync(join(dir, "dl-mismatch"))).toBe(false);
   });
@@ -105,7 +118,9 @@ describe("checks against real OpenSSH", () => {
     expect(list).toMatchObject({ status: "fail", code: "file-missing" });
     expect(list.cause).toContain('"TP404" not found');
     expect(missingFile.endpoints[0]!.phases.find((p) => p.name === "logout")?.status).toBe("pass");
-    const missingDir = await runSites(contextFor(config({ remoteDir: "/nonexistent/reports" }), pinned()), ["primary"], { download: false });
+    const missingDir = await runSites(contextFor(config({ remoteDir: "/nonexistent/reports" }), pinned()), ["primary"], {
+      download: false,
+    });
     expect(missingDir.endpoints[0]!.phases.find((p) => p.name === "list")).toMatchObject({ status: "fail", code: "folder-missing" });
   });
 });

@@ -28,11 +28,19 @@ const EXPECTED: Record<Fault, { phase: PhaseName; code: CauseCode; cause: RegExp
   down: { phase: "tcp", code: "refused", cause: /connection refused by 127\.0\.151\.141:\d+/ },
   refuse: { phase: "banner", code: "connection-closed", cause: /connection reset by 127\.0\.151\.141:\d+/ },
   silent: { phase: "banner", code: "no-banner", cause: /no SSH banner within 2000 ms/ },
-  blackhole: { phase: "tcp", code: "timeout", cause: /no answer to TCP connect within 1000 ms: packets to 127\.0\.151\.141:\d+ are dropped or filtered/ },
+  blackhole: {
+    phase: "tcp",
+    code: "timeout",
+    cause: /no answer to TCP connect within 1000 ms: packets to 127\.0\.151\.141:\d+ are dropped or filtered/,
+  },
   "non-ssh-banner": { phase: "banner", code: "not-ssh", cause: /sent "HTTP\/1\.1 400 Bad Request" and closed: not an SSH server/ },
   "close-during-kex": { phase: "hostkey", code: "connection-closed", cause: /connection closed by the server during key exchange/ },
   "no-common-algorithm": { phase: "hostkey", code: "no-common-algorithm", cause: /key exchange failed: .*no matching/i },
-  "hostkey-changed": { phase: "hostkey", code: "hostkey-mismatch", cause: /host key mismatch: 127\.0\.151\.141:\d+ presented SHA256:\S+, pinned SHA256:/ },
+  "hostkey-changed": {
+    phase: "hostkey",
+    code: "hostkey-mismatch",
+    cause: /host key mismatch: 127\.0\.151\.141:\d+ presented SHA256:\S+, pinned SHA256:/,
+  },
   "reject-auth": { phase: "auth", code: "auth-rejected", cause: /server rejected publickey login for user "CP0001" with key SHA256:/ },
   "sftp-refused": { phase: "sftp", code: "sftp-refused", cause: /the server refused the SFTP subsystem/ },
   "folder-missing": { phase: "list", code: "folder-missing", cause: /remote folder "\." does not exist/ },
@@ -41,7 +49,12 @@ const EXPECTED: Record<Fault, { phase: PhaseName; code: CauseCode; cause: RegExp
   "drop-mid-transfer": { phase: "download", code: "connection-lost", cause: /^TP001: connection lost mid-transfer/ },
   "stall-mid-transfer": { phase: "download", code: "transfer-timeout", cause: /download timed out after 4000 ms/ },
   "grow-during-download": { phase: "download", code: "size-mismatch", cause: /TP001: the file grew during the download/ },
-  "symlink-escape": { phase: "list", code: "symlink-escape", cause: /"TP003" is a symlink leading out of the remote folder .*not followed/, files: ["TP003"] },
+  "symlink-escape": {
+    phase: "list",
+    code: "symlink-escape",
+    cause: /"TP003" is a symlink leading out of the remote folder .*not followed/,
+    files: ["TP003"],
+  },
 };
 
 describe("simulator fault switches", () => {
@@ -94,7 +107,9 @@ describe("simulator fault switches", () => {
         // Nothing partial is left behind under any name.
         const folder = join(dir, downloadDir.slice(2));
         if (existsSync(folder)) {
-          const leftovers = readdirSync(folder, { recursive: true }).map(String).filter((f) => f.includes(".partial"));
+          const leftovers = readdirSync(folder, { recursive: true })
+            .map(String)
+            .filter((f) => f.includes(".partial"));
           expect(leftovers).toEqual([]);
         }
       } finally {
@@ -107,7 +122,10 @@ describe("simulator fault switches", () => {
     await sim.setFault("10.152.14.142", "blackhole");
     try {
       const events: string[] = [];
-      const ctx = { ...context(["TP001"], "./dl-degraded"), onEvent: (e: PhaseEvent) => e.kind === "end" && events.push(`${e.target.host}:${e.target.port} ${e.result.name}`) };
+      const ctx = {
+        ...context(["TP001"], "./dl-degraded"),
+        onEvent: (e: PhaseEvent) => e.kind === "end" && events.push(`${e.target.host}:${e.target.port} ${e.result.name}`),
+      };
       const run = await runSites(ctx, ["secondary"], { download: true });
       const { buildReport } = await import("../../checks/run.js");
       const report = buildReport({ kind: "check", startedAt: "", endpoints: run.endpoints, downloads: run.downloads, warnings: [] });

@@ -14,8 +14,24 @@ describe("schedule", () => {
       ["2024-11-30", "Saturday 30 November 2024", "2024-11-20", "upcoming", "open"],
     ]);
     expect(s.days[0]!.parts).toEqual([
-      { part: 1, title: "Part 1 - Secondary Data Centre", site: "secondary", start: "12:00", end: "14:00", hosts: ["10.152.14.141", "10.152.14.142"], port: 18801 },
-      { part: 2, title: "Part 2 - Primary Data Centre", site: "primary", start: "15:00", end: "17:00", hosts: ["10.151.14.141", "10.151.14.142"], port: 18801 },
+      {
+        part: 1,
+        title: "Part 1 - Secondary Data Centre",
+        site: "secondary",
+        start: "12:00",
+        end: "14:00",
+        hosts: ["10.152.14.141", "10.152.14.142"],
+        port: 18801,
+      },
+      {
+        part: 2,
+        title: "Part 2 - Primary Data Centre",
+        site: "primary",
+        start: "15:00",
+        end: "17:00",
+        hosts: ["10.151.14.141", "10.151.14.142"],
+        port: 18801,
+      },
     ]);
   });
 
@@ -28,7 +44,9 @@ describe("schedule", () => {
     expect(at("2024-11-03T23:00").due[0]).toContain("closes in 3 days");
     expect(at("2024-11-05T09:00").due[0]).toContain("closes tomorrow");
     expect(at("2024-11-06T23:59").due[0]).toContain("closes today");
-    expect(at("2024-11-07T00:00").due[0]).toBe("registration for the session of Saturday 16 November 2024 closed on Wednesday 6 November 2024");
+    expect(at("2024-11-07T00:00").due[0]).toBe(
+      "registration for the session of Saturday 16 November 2024 closed on Wednesday 6 November 2024",
+    );
   });
 
   it("reads --now in Hong Kong time unless it carries an offset", () => {
@@ -43,12 +61,16 @@ describe("schedule", () => {
     expect(morning[1]).toBe(
       "Part 1 - Secondary Data Centre window opens at 12:00 (in 4 h): point the SFTP client at the secondary data centre, 10.152.14.141, 10.152.14.142 port 18801",
     );
-    expect(morning.at(-1)).toBe("next session after today: Saturday 30 November 2024, Part 1 12:00-14:00 (secondary), Part 2 15:00-17:00 (primary), in 14 days");
+    expect(morning.at(-1)).toBe(
+      "next session after today: Saturday 30 November 2024, Part 1 12:00-14:00 (secondary), Part 2 15:00-17:00 (primary), in 14 days",
+    );
     expect(at("2024-11-16T11:15").due[0]).toMatch(/^Part 1 - Secondary Data Centre window opens at 12:00 \(in 45 min\)/);
     expect(at("2024-11-16T12:30").due[0]).toBe(
       "Part 1 - Secondary Data Centre window open until 14:00 (1 h 30 min left): secondary data centre, 10.152.14.141, 10.152.14.142 port 18801",
     );
-    expect(at("2024-11-16T14:30").due[0]).toMatch(/^Part 2 - Primary Data Centre window opens at 15:00 \(in 30 min\): point the SFTP client at the primary data centre, 10\.151\.14\.141/);
+    expect(at("2024-11-16T14:30").due[0]).toMatch(
+      /^Part 2 - Primary Data Centre window opens at 15:00 \(in 30 min\): point the SFTP client at the primary data centre, 10\.151\.14\.141/,
+    );
     expect(at("2024-11-16T16:59").due[0]).toMatch(/^Part 2 - Primary Data Centre window open until 17:00 \(1 min left\)/);
     expect(at("2024-11-16T17:00").due[0]).toBe(
       "today's session is over: keep the primary IP addresses for the next business day, and send the confirmation e-mail to clearingpsd@hkex.com.hk today",
@@ -67,7 +89,9 @@ describe("schedule", () => {
   it("renders the calendar as text", () => {
     const text = renderSchedule(at("2024-11-16T12:30"));
     expect(text).toContain("now: Saturday 16 November 2024 12:30");
-    expect(text).toContain("  Saturday 16 November 2024  (TODAY)\n    registration on or before Wednesday 6 November 2024 (closed)\n    12:00-14:00  Part 1 - Secondary Data Centre: 10.152.14.141, 10.152.14.142 port 18801\n");
+    expect(text).toContain(
+      "  Saturday 16 November 2024  (TODAY)\n    registration on or before Wednesday 6 November 2024 (closed)\n    12:00-14:00  Part 1 - Secondary Data Centre: 10.152.14.141, 10.152.14.142 port 18801\n",
+    );
     expect(text).toContain("due now:\n  - Part 1 - Secondary Data Centre window open until 14:00");
   });
 

@@ -24,7 +24,13 @@ describe("session under the weather rules", () => {
   it("cancels the whole day: no part runs, nothing is contacted, the e-mail gives the circular's reason", async () => {
     const weather = decideWeather("signal8", "08:10", DAY, new Date("2024-11-30T09:30:00+08:00"));
     const before = site.sim.stats().connections;
-    const report = await runSession({ ...context(), reportDir: join(site.dir, "cancelled"), date: DAY, weather, now: clock("2024-11-30T12:01:00+08:00") });
+    const report = await runSession({
+      ...context(),
+      reportDir: join(site.dir, "cancelled"),
+      date: DAY,
+      weather,
+      now: clock("2024-11-30T12:01:00+08:00"),
+    });
     expect(site.sim.stats().connections).toBe(before);
     const s = report.session!;
     expect(s.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:not-run", "1:not-run", "2:not-run"]);
@@ -67,7 +73,13 @@ describe("session under the weather rules", () => {
 
   it("runs as normal under a Black Rainstorm Warning issued during the session", async () => {
     const weather = decideWeather("black-rainstorm", "12:10", DAY, new Date("2024-11-30T12:15:00+08:00"));
-    const report = await runSession({ ...context(), reportDir: join(site.dir, "rainstorm"), date: DAY, weather, now: clock("2024-11-30T12:20:00+08:00") });
+    const report = await runSession({
+      ...context(),
+      reportDir: join(site.dir, "rainstorm"),
+      date: DAY,
+      weather,
+      now: clock("2024-11-30T12:20:00+08:00"),
+    });
     expect(report.session!.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:pass", "1:pass", "2:pass"]);
     expect(report.session!.completed).toBe(true);
     expect(report.session!.weather?.effect).toBe("continue");

@@ -44,7 +44,12 @@ describe("session against real OpenSSH", () => {
     });
     return { config, sshConfig, reportDir: join(dir, `${name}-evidence`) };
   }
-  const context = (config: Config) => ({ config, key: loadUserKey(config, {}), knownHosts: parseKnownHosts(readFileSync(join(dir, "known_hosts"), "utf8")), warnings: [] });
+  const context = (config: Config) => ({
+    config,
+    key: loadUserKey(config, {}),
+    knownHosts: parseKnownHosts(readFileSync(join(dir, "known_hosts"), "utf8")),
+    warnings: [],
+  });
 
   it("runs pre-check, Part 1 on secondary and Part 2 on primary, switching the client and back", async () => {
     const { config, sshConfig, reportDir } = setup("whole");
@@ -60,7 +65,12 @@ describe("session against real OpenSSH", () => {
     expect(s.completed).toBe(true);
     expect(s.email.body).toBe(`${fillDate(EMAIL_TEMPLATE.completed, "2024-11-30")}\n`);
     // The pre-check lists but does not download; each part downloads both files.
-    expect(report.downloads.map((d) => `${d.part}:${d.site}:${d.file}`)).toEqual(["1:secondary:TP001", "1:secondary:TP002", "2:primary:TP001", "2:primary:TP002"]);
+    expect(report.downloads.map((d) => `${d.part}:${d.site}:${d.file}`)).toEqual([
+      "1:secondary:TP001",
+      "1:secondary:TP002",
+      "2:primary:TP001",
+      "2:primary:TP002",
+    ]);
     expect(report.endpoints.find((e) => e.part === "precheck")!.phases.find((p) => p.name === "download")).toMatchObject({
       status: "skip",
       code: "not-requested",
@@ -79,7 +89,9 @@ describe("session against real OpenSSH", () => {
     expect(two.session!.parts.map((p) => p.part)).toEqual(["precheck", 1, 2]);
     expect(two.session!.completed).toBe(true);
     expect(two.verdict).toBe("pass");
-    await expect(runSession({ ...context(config), reportDir, date: "2024-12-01", part: 2 })).rejects.toThrow(/holds the session of 2024-11-30, not 2024-12-01/);
+    await expect(runSession({ ...context(config), reportDir, date: "2024-12-01", part: 2 })).rejects.toThrow(
+      /holds the session of 2024-11-30, not 2024-12-01/,
+    );
   });
 
   it("judges a part run again on its new attempt, keeping the earlier one as evidence", async () => {
@@ -113,7 +125,10 @@ describe("session against real OpenSSH", () => {
   it("fails the session when the key was renewed between parts", async () => {
     const { config, reportDir } = setup("renewed");
     await runSession({ ...context(config), reportDir, date: "2024-11-30", part: 1 });
-    const renewed = { ...context(config), key: { ...loadUserKey(config, {}), fingerprint: "SHA256:renewedkeyrenewedkeyrenewedkeyrenewedkey00" } };
+    const renewed = {
+      ...context(config),
+      key: { ...loadUserKey(config, {}), fingerprint: "SHA256:renewedkeyrenewedkeyrenewedkeyrenewedkey00" },
+    };
     const two = await runSession({ ...renewed, reportDir, date: "2024-11-30", part: 2 });
     expect(two.session!.sameKeyThroughout).toBe(false);
     expect(two.session!.completed).toBe(false);

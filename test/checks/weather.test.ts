@@ -65,7 +65,9 @@ describe("decideWeather", () => {
     const s8 = decideWeather("signal8", "12:30", DAY, EVENING);
     expect(s8.effect).toBe("terminate");
     expect(s8.stopAt?.toISOString()).toBe("2024-11-30T04:45:00.000Z");
-    expect(s8.reason).toContain("after the start of the Connectivity Session (12:00): HKEX terminated the session at 12:45, 15 minutes thereafter");
+    expect(s8.reason).toContain(
+      "after the start of the Connectivity Session (12:00): HKEX terminated the session at 12:45, 15 minutes thereafter",
+    );
     const ex = decideWeather("extreme", "15:10", DAY, EVENING);
     expect(ex.effect).toBe("terminate");
     expect(ex.stopAt?.toISOString()).toBe("2024-11-30T07:25:00.000Z");
@@ -94,18 +96,23 @@ describe("decideWeather", () => {
 
   it("follows the rules for every minute of the day", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.constantFrom("signal8", "extreme", "black-rainstorm" as const), (h, m, w) => {
-        const at = `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
-        const d = decideWeather(w, at, DAY, EVENING);
-        const minutes = h * 60 + m;
-        if (minutes < 12 * 60) expect(d.effect).toBe("cancelled");
-        else if (w === "black-rainstorm" || minutes >= 17 * 60) expect(d.effect).toBe("continue");
-        else {
-          expect(d.effect).toBe("terminate");
-          expect(d.stopAt!.getTime() - new Date(`${DAY}T${at}:00+08:00`).getTime()).toBe(15 * 60_000);
-        }
-        expect(d.issuedAt).toBe(at);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.constantFrom("signal8", "extreme", "black-rainstorm" as const),
+        (h, m, w) => {
+          const at = `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
+          const d = decideWeather(w, at, DAY, EVENING);
+          const minutes = h * 60 + m;
+          if (minutes < 12 * 60) expect(d.effect).toBe("cancelled");
+          else if (w === "black-rainstorm" || minutes >= 17 * 60) expect(d.effect).toBe("continue");
+          else {
+            expect(d.effect).toBe("terminate");
+            expect(d.stopAt!.getTime() - new Date(`${DAY}T${at}:00+08:00`).getTime()).toBe(15 * 60_000);
+          }
+          expect(d.issuedAt).toBe(at);
+        },
+      ),
     );
   });
 });
@@ -119,7 +126,9 @@ describe("--weather and --issued-at", () => {
   it("needs both flags together", () => {
     expect(inputError(() => weatherFor({ issuedAt: "10:00" }, DAY, EVENING)).problems[0]!.path).toBe("--issued-at");
     expect(inputError(() => weatherFor({ weather: "signal8" }, DAY, EVENING)).problems[0]!.path).toBe("--weather");
-    expect(inputError(() => weatherFor({ weather: "snow", issuedAt: "10:00" }, DAY, EVENING)).message).toContain('"snow" is not one of signal8, black-rainstorm, extreme');
+    expect(inputError(() => weatherFor({ weather: "snow", issuedAt: "10:00" }, DAY, EVENING)).message).toContain(
+      '"snow" is not one of signal8, black-rainstorm, extreme',
+    );
     expect(weatherFor({}, DAY, EVENING)).toBeUndefined();
     expect(weatherFor({ weather: "extreme", issuedAt: "13:05" }, DAY, EVENING)).toMatchObject({ effect: "terminate", issuedAt: "13:05" });
   });

@@ -50,7 +50,9 @@ describe("hkex-ready", () => {
         process.stderr.write("PULUMI_MODULES=" + pulumi.length + " CODE=" + code + "\\n");
       });`;
     const r = await new Promise<string>((resolve) =>
-      execFile(process.execPath, ["-e", script.replace("CONFIG", config)], { env: { ...process.env, CI: "true" } }, (_e, _o, stderr) => resolve(stderr)),
+      execFile(process.execPath, ["-e", script.replace("CONFIG", config)], { env: { ...process.env, CI: "true" } }, (_e, _o, stderr) =>
+        resolve(stderr),
+      ),
     );
     expect(r).toContain("PULUMI_MODULES=0 CODE=0");
   });
@@ -65,7 +67,10 @@ describe("hkex-ready", () => {
 
   it("exits 2 with every config problem as key: message, and no stack trace", async () => {
     const bad = join(dir, "bad.yaml");
-    writeFileSync(bad, "user: CP0001\nidentityFile: ./nope\nknownHostsFile: ./known_hosts\nfiles: [TP001]\nsites:\n  primary: { hosts: [10.151.14.999] }\ncolour: blue\n");
+    writeFileSync(
+      bad,
+      "user: CP0001\nidentityFile: ./nope\nknownHostsFile: ./known_hosts\nfiles: [TP001]\nsites:\n  primary: { hosts: [10.151.14.999] }\ncolour: blue\n",
+    );
     const r = await cli(["check", "--config", bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`hkex-ready: ${bad}: colour: unknown key`);
@@ -84,7 +89,16 @@ describe("hkex-ready", () => {
     expect(report.kind).toBe("check");
     expect(report.endpoints).toHaveLength(4);
     expect(report.sites.map((s) => `${s.site}:${s.status}`)).toEqual(["primary:pass", "secondary:pass"]);
-    expect(report.endpoints[0]!.phases.map((p) => p.name)).toEqual(["tcp", "banner", "hostkey", "auth", "sftp", "list", "download", "logout"]);
+    expect(report.endpoints[0]!.phases.map((p) => p.name)).toEqual([
+      "tcp",
+      "banner",
+      "hostkey",
+      "auth",
+      "sftp",
+      "list",
+      "download",
+      "logout",
+    ]);
     expect(report.downloads).toEqual([]);
   });
 
@@ -111,7 +125,10 @@ describe("hkex-ready", () => {
     const r = await cli(["check", "--config", config, "--junit", join(file, "j.xml"), "--prometheus", join(file, "x.prom")]);
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^hkex-ready check: PASS/);
-    for (const [flag, name] of [["--junit", "j.xml"], ["--prometheus", "x.prom"]]) {
+    for (const [flag, name] of [
+      ["--junit", "j.xml"],
+      ["--prometheus", "x.prom"],
+    ]) {
       expect(r.stderr).toContain(`hkex-ready: ${flag}: cannot write ${join(file, name!)}: `);
     }
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
@@ -129,8 +146,12 @@ describe("hkex-ready", () => {
     expect(email).toContain(fillDate(EMAIL_TEMPLATE.completed, hkDate()));
     // The throwaway private key never reaches the output.
     const secret = readFileSync(join(out, "sandbox", "id_ed25519"), "utf8");
-    const keyBody = secret.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
-    for (const text of [r.stdout, r.stderr, readFileSync(join(out, "report.json"), "utf8"), email]) expect(text).not.toContain(keyBody.slice(0, 40));
+    const keyBody = secret
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("");
+    for (const text of [r.stdout, r.stderr, readFileSync(join(out, "report.json"), "utf8"), email])
+      expect(text).not.toContain(keyBody.slice(0, 40));
   });
 
   it("runs the demo with a fault: exit 1 and the did-NOT-complete e-mail with the reason", async () => {

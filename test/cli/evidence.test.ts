@@ -70,18 +70,26 @@ describe("hkex-ready evidence and monitoring", () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(r.stderr).not.toMatch(PLAIN_LINE);
-    for (const f of ["report.html", "report.json", "confirmation.eml", "junit.xml", "confirmation-email.txt"]) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ["report.html", "report.json", "confirmation.eml", "junit.xml", "confirmation-email.txt"])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain('<section id="timeline">');
     expect(html).toContain('<table class="matrix">');
-    expect(readFileSync(join(out, "junit.xml"), "utf8")).toMatch(/<testsuites name="hkex-ready session \d{4}-\d{2}-\d{2}" tests="51" failures="0"/);
+    expect(readFileSync(join(out, "junit.xml"), "utf8")).toMatch(
+      /<testsuites name="hkex-ready session \d{4}-\d{2}-\d{2}" tests="51" failures="0"/,
+    );
     const mail = await simpleParser(readFileSync(join(out, "confirmation.eml")));
     expect(mail.text).toBe(report.session!.email.body);
     expect(mail.attachments.map((a) => a.filename)).toEqual(["report.json", "report.html"]);
     // The throwaway private key is in none of the evidence.
     const secret = readFileSync(join(out, "sandbox", "id_ed25519"), "utf8");
-    const keyBody = secret.split("\n").filter((l) => l && !l.startsWith("-----")).join("").slice(0, 40);
-    for (const f of ["report.html", "report.json", "confirmation.eml", "junit.xml"]) expect(readFileSync(join(out, f), "utf8")).not.toContain(keyBody);
+    const keyBody = secret
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("")
+      .slice(0, 40);
+    for (const f of ["report.html", "report.json", "confirmation.eml", "junit.xml"])
+      expect(readFileSync(join(out, f), "utf8")).not.toContain(keyBody);
   });
 
   it("check --format tap prints only TAP on stdout, progress lines on stderr, and writes --junit and --prometheus", async () => {
@@ -101,14 +109,20 @@ describe("hkex-ready evidence and monitoring", () => {
     const metrics = readFileSync(prom, "utf8");
     const ep = sim.endpoints.find((e) => e.host === "10.152.14.142")!;
     expect(metrics).toContain(`hkex_sftp_probe_success{site="secondary",host="${ep.bindHost}",port="${ep.port}"} 1`);
-    expect(metrics).toMatch(new RegExp(`hkex_sftp_phase_duration_seconds\\{site="secondary",host="${ep.bindHost.replace(/\./g, "\\.")}",port="${ep.port}",phase="auth"\\} \\d`));
+    expect(metrics).toMatch(
+      new RegExp(
+        `hkex_sftp_phase_duration_seconds\\{site="secondary",host="${ep.bindHost.replace(/\./g, "\\.")}",port="${ep.port}",phase="auth"\\} \\d`,
+      ),
+    );
   });
 
   it("rejects --issued-at without --weather, a bad time, and --weather without a time, naming the flag, before reading the config", async () => {
     const missing = join(dir, "no-such-config.yaml");
     const a = await cli(["session", "--config", missing, "--report-dir", join(dir, "w1"), "--issued-at", "10:00"]);
     expect(a.code).toBe(2);
-    expect(a.stderr).toBe("hkex-ready: --issued-at: goes with --weather: say which warning was issued (signal8, black-rainstorm, extreme)\n");
+    expect(a.stderr).toBe(
+      "hkex-ready: --issued-at: goes with --weather: say which warning was issued (signal8, black-rainstorm, extreme)\n",
+    );
     const b = await cli(["session", "--config", missing, "--report-dir", join(dir, "w1"), "--weather", "signal8", "--issued-at", "25:00"]);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('--issued-at: "25:00" is not a Hong Kong time in HH:MM form (00:00-23:59)');
@@ -122,12 +136,28 @@ describe("hkex-ready evidence and monitoring", () => {
   it("session --weather signal8 --issued-at 08:00 cancels the day: nothing contacted, the e-mail says why", async () => {
     const before = sim.stats().connections;
     const out = join(dir, "cancelled");
-    const r = await cli(["session", "--config", config, "--report-dir", out, "--date", "2024-11-30", "--weather", "signal8", "--issued-at", "08:00"]);
+    const r = await cli([
+      "session",
+      "--config",
+      config,
+      "--report-dir",
+      out,
+      "--date",
+      "2024-11-30",
+      "--weather",
+      "signal8",
+      "--issued-at",
+      "08:00",
+    ]);
     expect(r.code).toBe(1);
     expect(sim.stats().connections).toBe(before);
-    expect(r.stderr).toContain("hkex-ready: weather: Typhoon Signal No. 8 (or above) issued at 08:00 and in force at 9:00 a.m. Hong Kong time on 30 November 2024");
+    expect(r.stderr).toContain(
+      "hkex-ready: weather: Typhoon Signal No. 8 (or above) issued at 08:00 and in force at 9:00 a.m. Hong Kong time on 30 November 2024",
+    );
     const email = readFileSync(join(out, "confirmation-email.txt"), "utf8");
-    expect(email).toContain("- Part 1 (Secondary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 08:00 and in force at 9:00 a.m.");
+    expect(email).toContain(
+      "- Part 1 (Secondary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 08:00 and in force at 9:00 a.m.",
+    );
     expect(existsSync(join(out, "report.html"))).toBe(true);
     expect(existsSync(join(out, "confirmation.eml"))).toBe(true);
   });
@@ -162,7 +192,10 @@ describe("hkex-ready evidence and monitoring", () => {
   it("on a terminal, SIGINT still stops the run cleanly: exit 130 and the report says interrupted", async () => {
     const out = tempDir("demo-sigint");
     const command = `stty cols 160 rows 60; exec '${process.execPath}' '${BIN}' demo --report-dir '${out}' --fault 10.152.14.141=stall-mid-transfer --fault 10.152.14.142=stall-mid-transfer`;
-    const child = spawn("script", ["-q", "-e", "-c", command, "/dev/null"], { env: { ...withoutCi(process.env), TERM: "xterm" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("script", ["-q", "-e", "-c", command, "/dev/null"], {
+      env: { ...withoutCi(process.env), TERM: "xterm" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let screen = "";
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
@@ -181,7 +214,10 @@ describe("hkex-ready evidence and monitoring", () => {
     expect(await exited).toBe(130);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as Report;
     expect(report.interrupted).toBe("interrupted by SIGINT during Part 1");
-    expect(report.endpoints.filter((e) => e.part === 1).map((e) => e.phases.find((p) => p.name === "download")!.code)).toEqual(["interrupted", "interrupted"]);
+    expect(report.endpoints.filter((e) => e.part === 1).map((e) => e.phases.find((p) => p.name === "download")!.code)).toEqual([
+      "interrupted",
+      "interrupted",
+    ]);
     expect(existsSync(join(out, "report.html"))).toBe(true);
   });
 });

@@ -47,9 +47,17 @@ describe("plan (command module)", () => {
     expect(lines.filter((l) => l.startsWith("sg egress "))).toHaveLength(4);
     expect(lines.filter((l) => /^nacl (egress|ingress) #20[01] /.test(l))).toHaveLength(4);
     expect(lines.filter((l) => l.startsWith("route "))).toHaveLength(4);
-    expect(lines).toContainEqual(expect.stringMatching(/^sg egress +secondary +10\.152\.14\.142\/32 +tcp\/18801 +hkex-sftp-sg \(new\) +hkex-sftp-egress-secondary-10-152-14-142$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^nacl ingress #201 +secondary +10\.152\.14\.0\/24 +tcp\/1024-65535 +acl-0a1b2c3d4e5f60789 /));
-    expect(lines).toContainEqual(expect.stringMatching(/^route +primary +10\.151\.14\.0\/24 +- +rtb-0b1c2d3e4f5a60789 via tgw-0a1b2c3d4e5f60789 /));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^sg egress +secondary +10\.152\.14\.142\/32 +tcp\/18801 +hkex-sftp-sg \(new\) +hkex-sftp-egress-secondary-10-152-14-142$/,
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^nacl ingress #201 +secondary +10\.152\.14\.0\/24 +tcp\/1024-65535 +acl-0a1b2c3d4e5f60789 /),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^route +primary +10\.151\.14\.0\/24 +- +rtb-0b1c2d3e4f5a60789 via tgw-0a1b2c3d4e5f60789 /),
+    );
     expect(lines).toContain("Verdict: PASS (0 mandatory, 0 advisory violation(s))");
   });
 
@@ -58,10 +66,9 @@ describe("plan (command module)", () => {
     expect(await run({ stackConfig: "test/fixtures/stacks/Pulumi.primary-only.yaml", json: true })).toBe(1);
     const report = JSON.parse(out.text());
     expect(report.verdict).toBe("fail");
-    expect(report.resources.filter((r: { kind: string }) => r.kind === "sg egress").map((r: { destination: string }) => r.destination)).toEqual([
-      "10.151.14.141/32",
-      "10.151.14.142/32",
-    ]);
+    expect(
+      report.resources.filter((r: { kind: string }) => r.kind === "sg egress").map((r: { destination: string }) => r.destination),
+    ).toEqual(["10.151.14.141/32", "10.151.14.142/32"]);
     expect(report.violations.map((v: { enforcementLevel: string; policy: string }) => `${v.enforcementLevel} ${v.policy}`)).toEqual([
       "mandatory ec2-hkex-both-sites-covered",
       "mandatory ec2-hkex-both-sites-covered",

@@ -9,8 +9,20 @@ const tty = { stdoutIsTTY: true, stderrIsTTY: true, ci: false };
 
 const config = {
   sites: {
-    primary: { name: "primary", targets: [{ host: "10.151.14.141", port: 18801 }, { host: "10.151.14.142", port: 18801 }] },
-    secondary: { name: "secondary", targets: [{ host: "10.152.14.141", port: 18801 }, { host: "10.152.14.142", port: 18801 }] },
+    primary: {
+      name: "primary",
+      targets: [
+        { host: "10.151.14.141", port: 18801 },
+        { host: "10.151.14.142", port: 18801 },
+      ],
+    },
+    secondary: {
+      name: "secondary",
+      targets: [
+        { host: "10.152.14.141", port: 18801 },
+        { host: "10.152.14.142", port: 18801 },
+      ],
+    },
   },
 } as unknown as Config;
 

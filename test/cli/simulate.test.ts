@@ -25,7 +25,10 @@ afterEach(() => {
 function refused(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host, port });
-    s.on("connect", () => (s.destroy(), resolve(false)));
+    s.on("connect", () => {
+      s.destroy();
+      resolve(false);
+    });
     s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
   });
 }
@@ -45,7 +48,10 @@ describe("hkex-ready simulate", () => {
   it("writes a key, known_hosts and a config that log in and list, then stops on SIGINT and returns 0", async () => {
     const dir = tempDir();
     const out: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+    vi.spyOn(process.stdout, "write").mockImplementation((s) => {
+      out.push(String(s));
+      return true;
+    });
     const running = run({ dir, port: 0, fault: ["10.151.14.142=refuse"] });
     const configFile = join(dir, "hkex.yaml");
     for (let i = 0; i < 100 && !out.join("").includes("hkex-ready check --config"); i++) await new Promise((r) => setTimeout(r, 20));

@@ -53,7 +53,10 @@ function sample(): Sample {
 /** A small deterministic generator, so a failing sequence of faults can be replayed. */
 function lcg(seed: number): () => number {
   let x = seed >>> 0;
-  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
 }
 
 describe("endurance", () => {
@@ -112,51 +115,47 @@ describe("endurance", () => {
     expect(after.heap, label).toBeLessThanOrEqual(base.heap + HEAP_SLACK_BYTES);
   }
 
-  it(
-    `${CLEAN_RUNS} sessions back to back, then ${FAULTED_RUNS} with a random fault: descriptors, handles and heap stay bounded`,
-    async () => {
-      let base: Sample | undefined;
-      for (let i = 1; i <= CLEAN_RUNS; i++) {
+  it(`${CLEAN_RUNS} sessions back to back, then ${FAULTED_RUNS} with a random fault: descriptors, handles and heap stay bounded`, async () => {
+    let base: Sample | undefined;
+    for (let i = 1; i <= CLEAN_RUNS; i++) {
+      const report = await session();
+      expect(report.verdict, `clean run ${i}`).toBe("pass");
+      if (i === BASELINE_AFTER) {
+        await settled();
+        base = sample();
+      }
+    }
+    await settled();
+    const afterClean = sample();
+    expectWithinBound(afterClean, base!, `after ${CLEAN_RUNS} clean sessions`);
+
+    const random = lcg(20241130);
+    const faults: readonly Fault[] = FAULT_NAMES;
+    const seen = new Set<string>();
+    for (let i = 1; i <= FAULTED_RUNS; i++) {
+      const fault = faults[Math.floor(random() * faults.length)]!;
+      const ep = sim.endpoints[Math.floor(random() * sim.endpoints.length)]!;
+      seen.add(fault);
+      await sim.setFault(ep.host, fault);
+      try {
         const report = await session();
-        expect(report.verdict, `clean run ${i}`).toBe("pass");
-        if (i === BASELINE_AFTER) {
-          await settled();
-          base = sample();
+        if (fault === "symlink-escape") {
+          // The escaping link is TP003, which the config does not ask for: nothing to refuse, nothing followed.
+          expect(report.downloads.map((d) => d.file).filter((f) => f === "TP003")).toEqual([]);
+          continue;
         }
+        const failed = report.endpoints.filter((e) => e.host === ep.bindHost && e.port === ep.port && e.verdict === "fail");
+        expect(failed.length, `faulted run ${i}: ${fault} on ${ep.host}`).toBeGreaterThan(0);
+        expect(report.verdict).toBe("fail");
+      } finally {
+        await sim.setFault(ep.host, "none");
       }
-      await settled();
-      const afterClean = sample();
-      expectWithinBound(afterClean, base!, `after ${CLEAN_RUNS} clean sessions`);
+    }
+    expect(seen.size).toBeGreaterThan(faults.length / 2);
+    await settled();
+    expectWithinBound(sample(), base!, `after ${FAULTED_RUNS} faulted sessions`);
 
-      const random = lcg(20241130);
-      const faults: readonly Fault[] = FAULT_NAMES;
-      const seen = new Set<string>();
-      for (let i = 1; i <= FAULTED_RUNS; i++) {
-        const fault = faults[Math.floor(random() * faults.length)]!;
-        const ep = sim.endpoints[Math.floor(random() * sim.endpoints.length)]!;
-        seen.add(fault);
-        await sim.setFault(ep.host, fault);
-        try {
-          const report = await session();
-          if (fault === "symlink-escape") {
-            // The escaping link is TP003, which the config does not ask for: nothing to refuse, nothing followed.
-            expect(report.downloads.map((d) => d.file).filter((f) => f === "TP003")).toEqual([]);
-            continue;
-          }
-          const failed = report.endpoints.filter((e) => e.host === ep.bindHost && e.port === ep.port && e.verdict === "fail");
-          expect(failed.length, `faulted run ${i}: ${fault} on ${ep.host}`).toBeGreaterThan(0);
-          expect(report.verdict).toBe("fail");
-        } finally {
-          await sim.setFault(ep.host, "none");
-        }
-      }
-      expect(seen.size).toBeGreaterThan(faults.length / 2);
-      await settled();
-      expectWithinBound(sample(), base!, `after ${FAULTED_RUNS} faulted sessions`);
-
-      expect(rejections).toEqual([]);
-      expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
-    },
-    170_000,
-  );
+    expect(rejections).toEqual([]);
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  }, 170_000);
 });

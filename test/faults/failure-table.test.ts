@@ -20,7 +20,10 @@ function causeCodes(): string[] {
 
 function table(): { phases: string[]; codes: string[]; todo: string }[] {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("## What each failure means"), readme.indexOf("\n## ", readme.indexOf("## What each failure means") + 3));
+  const section = readme.slice(
+    readme.indexOf("## What each failure means"),
+    readme.indexOf("\n## ", readme.indexOf("## What each failure means") + 3),
+  );
   return section
     .split("\n")
     .filter((l) => l.startsWith("| ") && !l.startsWith("| phase ") && !l.startsWith("|---"))

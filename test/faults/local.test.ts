@@ -81,7 +81,11 @@ describe("local faults during a download", () => {
 
   const ep = () => sim.endpoints[0]!;
   function context(downloadDir: string, files: string[] = ["TP001", "TP002"]) {
-    return simulatorContext(dir, sim, key, { files, downloadDir, timeouts: { connectMs: 1000, handshakeMs: 3000, operationMs: 3000, transferMs: 10_000 } });
+    return simulatorContext(dir, sim, key, {
+      files,
+      downloadDir,
+      timeouts: { connectMs: 1000, handshakeMs: 3000, operationMs: 3000, transferMs: 10_000 },
+    });
   }
   const folderOf = (downloadDir: string) => endpointDownloadDir(downloadDir, undefined, "primary", ep().bindHost, ep().port);
 
@@ -212,7 +216,16 @@ describe("local faults during a download", () => {
     it("check: the result is still printed, then one line naming --report-dir and why; exit 2, no stack trace", async () => {
       writeFileSync(join(dir, "in-the-way"), "a file\n");
       const target = join(dir, "in-the-way", "evidence");
-      const r = await cli(["check", "--config", cliConfig("evidence-blocked"), "--site", "primary", "--report-dir", target, "--no-progress"]);
+      const r = await cli([
+        "check",
+        "--config",
+        cliConfig("evidence-blocked"),
+        "--site",
+        "primary",
+        "--report-dir",
+        target,
+        "--no-progress",
+      ]);
       expect(r.code).toBe(2);
       expect(r.stdout).toMatch(/^hkex-ready check: PASS/m);
       expect(r.stderr).toContain(
@@ -240,7 +253,9 @@ describe("local faults during a download", () => {
       const report = JSON.parse(r.stdout) as Report;
       expect(report.session!.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:pass", "1:pass", "2:pass"]);
       expect(report.warnings.join("\n")).toMatch(/session-state\.json could not be written to .* \((ENOSPC|ENOTDIR)\)/);
-      expect(r.stderr).toMatch(/^hkex-ready: --report-dir: cannot write .*report\.json: (ENOSPC \(disk full\)|ENOTDIR .*); the report is only on stdout$/m);
+      expect(r.stderr).toMatch(
+        /^hkex-ready: --report-dir: cannot write .*report\.json: (ENOSPC \(disk full\)|ENOTDIR .*); the report is only on stdout$/m,
+      );
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
       expect(temporaryFiles(disk)).toEqual([]);
     });

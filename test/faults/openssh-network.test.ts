@@ -7,7 +7,17 @@
  * permissions apply). Each gives the exact phase and cause within its timeout.
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../checks/config";
@@ -41,7 +51,11 @@ function descendants(pid: number): number[] {
   const todo = [pid];
   while (todo.length > 0) {
     const p = todo.pop()!;
-    for (const [child, parent] of parentOf) if (parent === p) (out.push(child), todo.push(child));
+    for (const [child, parent] of parentOf) {
+      if (parent !== p) continue;
+      out.push(child);
+      todo.push(child);
+    }
   }
   return out;
 }
@@ -94,7 +108,12 @@ describe("network and server faults against real OpenSSH", () => {
       startOpenSsh({ bindHost: "127.0.151.141", authorizedKeys: [key.publicLine, encryptedPublic], files }),
       startOpenSsh({ bindHost: "127.0.151.142", authorizedKeys: [key.publicLine], files, sftpSubsystem: false }),
       // A login other than root, so that file modes are enforced on the server.
-      startOpenSsh({ bindHost: "127.0.152.141", authorizedKeys: [key.publicLine], files: { TP001: payload(100, 4), TP002: payload(10, 5) }, user: "nobody" }),
+      startOpenSsh({
+        bindHost: "127.0.152.141",
+        authorizedKeys: [key.publicLine],
+        files: { TP001: payload(100, 4), TP002: payload(10, 5) },
+        user: "nobody",
+      }),
     ]);
     // nobody must be able to reach its served folder and read its authorized_keys.
     chmodSync(dirname(restricted.remoteDir), 0o755);
@@ -107,7 +126,12 @@ describe("network and server faults against real OpenSSH", () => {
 
   let n = 0;
   /** A config whose primary site is the given host:port entries; known_hosts pins `pins`. */
-  function context(hosts: string[], pins: string, extra: Record<string, unknown> = {}, runExtra: Partial<RunContext> = {}): RunContext & { config: Config } {
+  function context(
+    hosts: string[],
+    pins: string,
+    extra: Record<string, unknown> = {},
+    runExtra: Partial<RunContext> = {},
+  ): RunContext & { config: Config } {
     const config = makeConfig(dir, {
       user: server.user,
       identityFile: key.privatePath,
@@ -161,7 +185,12 @@ describe("network and server faults against real OpenSSH", () => {
     const banner = (await readBanner(server.host, server.port, 2000))!;
     expect(banner).toMatch(/^SSH-2\.0-OpenSSH/);
     // The banner line and a few bytes of KEXINIT get through, then the line is cut.
-    const cut = await proxy({ targetHost: server.host, targetPort: server.port, mode: "drop-after-bytes", dropAfterBytes: banner.length + 2 + 16 });
+    const cut = await proxy({
+      targetHost: server.host,
+      targetPort: server.port,
+      mode: "drop-after-bytes",
+      dropAfterBytes: banner.length + 2 + 16,
+    });
     const run = await runSites(context([at(cut)], pinFor(cut.host, cut.port)), ["primary"], { download: true });
     const f = expectFailure(run, "hostkey", "connection-closed");
     expect(f.cause).toMatch(/connection closed by the server during key exchange/);
@@ -205,7 +234,11 @@ describe("network and server faults against real OpenSSH", () => {
   });
 
   it("SFTP subsystem refused: sftp fails with sftp-refused, then logs out", async () => {
-    const run = await runSites(context([at(noSftp)], pinFor(noSftp.host, noSftp.port, noSftp), { remoteDir: noSftp.remoteDir }), ["primary"], { download: true });
+    const run = await runSites(
+      context([at(noSftp)], pinFor(noSftp.host, noSftp.port, noSftp), { remoteDir: noSftp.remoteDir }),
+      ["primary"],
+      { download: true },
+    );
     const f = expectFailure(run, "sftp", "sftp-refused");
     expect(f.cause).toMatch(/the server refused the SFTP subsystem/);
     expect(run.endpoints[0]!.phases.find((p) => p.name === "logout")?.status).toBe("pass");
@@ -226,7 +259,9 @@ describe("network and server faults against real OpenSSH", () => {
     const closedDir = join(restricted.remoteDir, "closed");
     mkdirSync(closedDir, { mode: 0o000 });
     chmodSync(closedDir, 0o000);
-    const folder = await runSites(context([at(restricted)], pins, { user: "nobody", remoteDir: closedDir }), ["primary"], { download: true });
+    const folder = await runSites(context([at(restricted)], pins, { user: "nobody", remoteDir: closedDir }), ["primary"], {
+      download: true,
+    });
     expect(expectFailure(folder, "list", "permission-denied").cause).toContain("permission denied");
   });
 
@@ -293,11 +328,16 @@ describe("network and server faults against real OpenSSH", () => {
   it("a file that grows between the listing and the download: download size-mismatch", async () => {
     const path = join(server.remoteDir, "TP002");
     try {
-      const ctx = context([at(server)], pinFor(server.host, server.port), { files: ["TP002"] }, {
-        onEvent: (e: PhaseEvent) => {
-          if (e.kind === "start" && e.phase === "download") appendFileSync(path, "one more line\n");
+      const ctx = context(
+        [at(server)],
+        pinFor(server.host, server.port),
+        { files: ["TP002"] },
+        {
+          onEvent: (e: PhaseEvent) => {
+            if (e.kind === "start" && e.phase === "download") appendFileSync(path, "one more line\n");
+          },
         },
-      });
+      );
       const run = await runSites(ctx, ["primary"], { download: true });
       expect(expectFailure(run, "download", "size-mismatch").cause).toBe("TP002: size changed from 5000 (listing) to 5014 bytes (open)");
       noLeftovers(ctx);
@@ -308,7 +348,9 @@ describe("network and server faults against real OpenSSH", () => {
 
   it("one host of two down: the site is degraded (not passed, not failed); both down: failed", async () => {
     const [free1, free2] = await Promise.all([pickFreePort("127.0.151.142"), pickFreePort("127.0.152.142")]);
-    const one = await runSites(context([at(server), `127.0.151.142:${free1}`], pinFor(server.host, server.port)), ["primary"], { download: true });
+    const one = await runSites(context([at(server), `127.0.151.142:${free1}`], pinFor(server.host, server.port)), ["primary"], {
+      download: true,
+    });
     expect(one.endpoints.map((e) => e.verdict)).toEqual(["pass", "fail"]);
     expect(one.endpoints[1]!.phases[0]).toMatchObject({ name: "tcp", status: "fail", code: "refused" });
     const report = buildReport({ kind: "check", startedAt: "", endpoints: one.endpoints, downloads: one.downloads, warnings: [] });
@@ -331,10 +373,20 @@ describe("network and server faults against real OpenSSH", () => {
     const c = expectFailure(changed, "hostkey", "hostkey-mismatch");
     const pinnedFp = fingerprintOfPublicKey(other.publicLine);
     expect(c.cause).toContain(`presented ${server.hostKeyFingerprint}, pinned ${pinnedFp}`);
-    expect(changed.endpoints[0]!.hostKey).toMatchObject({ status: "mismatch", fingerprint: server.hostKeyFingerprint, expected: [pinnedFp] });
+    expect(changed.endpoints[0]!.hostKey).toMatchObject({
+      status: "mismatch",
+      fingerprint: server.hostKeyFingerprint,
+      expected: [pinnedFp],
+    });
     for (const run of [unknown, changed]) {
       expect(run.downloads).toEqual([]);
-      expect(run.endpoints[0]!.phases.filter((p) => p.status === "skip").map((p) => p.name)).toEqual(["auth", "sftp", "list", "download", "logout"]);
+      expect(run.endpoints[0]!.phases.filter((p) => p.status === "skip").map((p) => p.name)).toEqual([
+        "auth",
+        "sftp",
+        "list",
+        "download",
+        "logout",
+      ]);
     }
     expect(existsSync(changedCtx.config.downloadDir)).toBe(false);
   });

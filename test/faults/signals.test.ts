@@ -60,7 +60,17 @@ describe("interrupted mid-transfer", () => {
     const older = "yesterday's TP001\n";
     writeFileSync(join(folder, "TP001"), older);
     const reportDir = join(dir, "report-check");
-    const run = startCli(["check", "--config", config("check", "10.151.14.141", "10.152.14.142"), "--site", "primary", "--download", "--no-progress", "--report-dir", reportDir]);
+    const run = startCli([
+      "check",
+      "--config",
+      config("check", "10.151.14.141", "10.152.14.142"),
+      "--site",
+      "primary",
+      "--download",
+      "--no-progress",
+      "--report-dir",
+      reportDir,
+    ]);
     await waitUntil(hasPartial(folder));
     expect(run.stderr()).toMatch(/primary \S+ list \d+ ms/);
     run.child.kill("SIGINT");
@@ -69,7 +79,11 @@ describe("interrupted mid-transfer", () => {
     const report = JSON.parse(readFileSync(join(reportDir, "report.json"), "utf8")) as Report;
     expect(report.interrupted).toBe("interrupted by SIGINT");
     expect(report.verdict).toBe("fail");
-    expect(firstFailure(report.endpoints[0]!.phases)).toMatchObject({ name: "download", code: "interrupted", cause: "interrupted (SIGINT) during download" });
+    expect(firstFailure(report.endpoints[0]!.phases)).toMatchObject({
+      name: "download",
+      code: "interrupted",
+      cause: "interrupted (SIGINT) during download",
+    });
     expect(report.downloads).toEqual([]);
     expect(r.stdout).toContain("interrupted: interrupted by SIGINT");
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
@@ -84,7 +98,16 @@ describe("interrupted mid-transfer", () => {
     const ep = endpoint("10.152.14.141");
     const folder = endpointDownloadDir(root, "part1", "secondary", ep.bindHost, ep.port);
     const reportDir = join(dir, "report-session");
-    const run = startCli(["session", "--config", config("session", "10.151.14.142", "10.152.14.141"), "--report-dir", reportDir, "--date", "2024-11-30", "--no-progress"]);
+    const run = startCli([
+      "session",
+      "--config",
+      config("session", "10.151.14.142", "10.152.14.141"),
+      "--report-dir",
+      reportDir,
+      "--date",
+      "2024-11-30",
+      "--no-progress",
+    ]);
     await waitUntil(hasPartial(folder));
     run.child.kill("SIGTERM");
     const r = await run.exited;

@@ -55,7 +55,12 @@ describe("simulator: host keys, passphrases and site verdicts", () => {
     const ep = sim.endpoints[0]!;
     // Pinned for the other primary host and for port 22 only: neither applies to this host:port.
     const other = sim.endpoints[1]!;
-    const pins = `${sim.knownHosts().split("\n").find((l) => l.startsWith(`[${other.bindHost}]:${other.port} `))}\n${ep.bindHost} ${sim.knownHosts().split("\n")[0]!.split(" ").slice(1).join(" ")}\n`;
+    const pins = `${sim
+      .knownHosts()
+      .split("\n")
+      .find((l) =>
+        l.startsWith(`[${other.bindHost}]:${other.port} `),
+      )}\n${ep.bindHost} ${sim.knownHosts().split("\n")[0]!.split(" ").slice(1).join(" ")}\n`;
     const ctx = context(pins);
     const run = await runSites(ctx, ["primary"], { download: true });
     const e = run.endpoints[0]!;
@@ -80,7 +85,12 @@ describe("simulator: host keys, passphrases and site verdicts", () => {
       const presented = e.hostKey!.fingerprint;
       expect(presented).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
       expect(presented).not.toBe(sim.hostKeyFingerprints.primary);
-      expect(e.hostKey).toEqual({ type: "ssh-ed25519", fingerprint: presented, status: "mismatch", expected: [sim.hostKeyFingerprints.primary] });
+      expect(e.hostKey).toEqual({
+        type: "ssh-ed25519",
+        fingerprint: presented,
+        status: "mismatch",
+        expected: [sim.hostKeyFingerprints.primary],
+      });
       expect(firstFailure(e.phases)!.cause).toBe(
         `host key mismatch: ${ep.bindHost}:${ep.port} presented ${presented}, pinned ${sim.hostKeyFingerprints.primary}; do not trust it, call the DCASS hotline`,
       );
@@ -99,7 +109,9 @@ describe("simulator: host keys, passphrases and site verdicts", () => {
     };
     const missing = firstFailure((await attempt({})).endpoints[0]!.phases)!;
     expect(missing).toMatchObject({ name: "auth", code: "passphrase-missing" });
-    expect(missing.cause).toBe("cannot log in: the key is encrypted and the environment variable SIM_PASSPHRASE (passphraseEnv) is not set");
+    expect(missing.cause).toBe(
+      "cannot log in: the key is encrypted and the environment variable SIM_PASSPHRASE (passphraseEnv) is not set",
+    );
     expect(withinTimeout(missing)).toBe(true);
     const wrong = firstFailure((await attempt({ SIM_PASSPHRASE: "pass phrasf" })).endpoints[0]!.phases)!;
     expect(wrong).toMatchObject({ name: "auth", code: "passphrase-wrong" });
@@ -142,7 +154,9 @@ describe("simulator: host keys, passphrases and site verdicts", () => {
         expect(report.verdict).toBe("fail");
         const bad = report.endpoints.find((e) => e.port === down.port)!;
         expect(firstFailure(bad.phases)).toMatchObject({ name: "tcp", code: "refused" });
-        expect(report.downloads.map((d) => `${d.port}:${d.file}`)).toEqual([`${sim.endpoints.find((e) => e.host === "10.152.14.141")!.port}:TP001`]);
+        expect(report.downloads.map((d) => `${d.port}:${d.file}`)).toEqual([
+          `${sim.endpoints.find((e) => e.host === "10.152.14.141")!.port}:TP001`,
+        ]);
         const text = await cli(["check", "--config", config, "--site", "secondary"]);
         expect(text.code).toBe(1);
         expect(text.stdout).toMatch(/^hkex-ready check: FAIL {2}\(secondary degraded 1\/2\)$/m);
@@ -162,7 +176,10 @@ describe("simulator: host keys, passphrases and site verdicts", () => {
           { site: "primary", status: "pass", endpoints: 2, passed: 2 },
           { site: "secondary", status: "fail", endpoints: 2, passed: 0 },
         ]);
-        expect(report.endpoints.filter((e) => e.site === "secondary").map((e) => firstFailure(e.phases)?.code)).toEqual(["refused", "refused"]);
+        expect(report.endpoints.filter((e) => e.site === "secondary").map((e) => firstFailure(e.phases)?.code)).toEqual([
+          "refused",
+          "refused",
+        ]);
       } finally {
         await Promise.all([sim.setFault("10.152.14.141", "none"), sim.setFault("10.152.14.142", "none")]);
       }

@@ -1,15 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  blockContains,
-  blocksOverlap,
-  cidrContains,
-  cidrProblem,
-  cidrsOverlap,
-  hostCidr,
-  isIpv4,
-  parseIpv4Block,
-} from "../../infra/cidr";
+import { blockContains, blocksOverlap, cidrContains, cidrProblem, cidrsOverlap, hostCidr, isIpv4, parseIpv4Block } from "../../infra/cidr";
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join("."));
 const toLong = (ip: string) => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);

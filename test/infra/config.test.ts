@@ -52,7 +52,12 @@ describe("parseStackConfig: normalisation", () => {
 
   it("keeps one route target kind and the reachability settings", () => {
     const args = parseStackConfig(
-      config({ ...base, routeTableIds: [RTB], routeTarget: { vpnGatewayId: "vgw-0a1b2c3d4e5f60789" }, reachability: { sourceId: "i-0a1b2c3d4e5f60789" } }),
+      config({
+        ...base,
+        routeTableIds: [RTB],
+        routeTarget: { vpnGatewayId: "vgw-0a1b2c3d4e5f60789" },
+        reachability: { sourceId: "i-0a1b2c3d4e5f60789" },
+      }),
     );
     expect(args.routeTarget).toEqual({ kind: "vpnGatewayId", id: "vgw-0a1b2c3d4e5f60789" });
     expect(args.reachability).toEqual({ sourceId: "i-0a1b2c3d4e5f60789", analyze: false });
@@ -91,7 +96,9 @@ describe("parseStackConfig: every problem names its config key", () => {
   });
 
   it("two target kinds", () => {
-    expect(problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { transitGatewayId: TGW, networkInterfaceId: "eni-0a1b2c3d4e5f60789" } })).toEqual([
+    expect(
+      problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { transitGatewayId: TGW, networkInterfaceId: "eni-0a1b2c3d4e5f60789" } }),
+    ).toEqual([
       {
         path: `${NS}:routeTarget`,
         message:
@@ -180,8 +187,13 @@ describe("parseStackConfig: every problem names its config key", () => {
   });
 
   it("an unknown key, malformed JSON and a malformed id", () => {
-    expect(problemsOf({ ...base, routeTables: [RTB] })[0]).toMatchObject({ path: `${NS}:routeTables`, message: expect.stringMatching(/^is not a known config key/) });
-    expect(problemsOf({ ...base, [`${NS}:networkAclIds`]: "[acl-1" })).toEqual([{ path: `${NS}:networkAclIds`, message: "is not valid JSON: [acl-1" }]);
+    expect(problemsOf({ ...base, routeTables: [RTB] })[0]).toMatchObject({
+      path: `${NS}:routeTables`,
+      message: expect.stringMatching(/^is not a known config key/),
+    });
+    expect(problemsOf({ ...base, [`${NS}:networkAclIds`]: "[acl-1" })).toEqual([
+      { path: `${NS}:networkAclIds`, message: "is not valid JSON: [acl-1" },
+    ]);
     expect(problemsOf({ vpcId: "vpc-xyz" })).toEqual([{ path: `${NS}:vpcId`, message: "must be an AWS id like vpc-0123456789abcdef0" }]);
   });
 

@@ -70,22 +70,57 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
       description: "HKEX SFTP secondary (Secondary Data Centre) 10.152.14.142:18801",
       tags: { "hkex:component": "hkex-sftp" },
     });
-    expect(ofType(rs, T.egress).map((r) => r.inputs.cidrIpv4).sort()).toEqual([
-      "10.151.14.141/32",
-      "10.151.14.142/32",
-      "10.152.14.141/32",
-      "10.152.14.142/32",
-    ]);
+    expect(
+      ofType(rs, T.egress)
+        .map((r) => r.inputs.cidrIpv4)
+        .sort(),
+    ).toEqual(["10.151.14.141/32", "10.151.14.142/32", "10.152.14.141/32", "10.152.14.142/32"]);
   });
 
   it("numbers NACL rules from the base, egress 18801 out and ephemeral ports back in", () => {
     const rules = ofType(rs, T.nacl).map((r) => r.inputs);
     expect(rules).toEqual(
       expect.arrayContaining([
-        { networkAclId: "acl-0a1b2c3d4e5f60789", ruleNumber: 300, egress: true, protocol: "tcp", ruleAction: "allow", cidrBlock: "10.151.14.0/24", fromPort: 18801, toPort: 18801 },
-        { networkAclId: "acl-0a1b2c3d4e5f60789", ruleNumber: 300, egress: false, protocol: "tcp", ruleAction: "allow", cidrBlock: "10.151.14.0/24", fromPort: 1024, toPort: 65535 },
-        { networkAclId: "acl-0a1b2c3d4e5f60789", ruleNumber: 301, egress: true, protocol: "tcp", ruleAction: "allow", cidrBlock: "10.152.14.0/24", fromPort: 18801, toPort: 18801 },
-        { networkAclId: "acl-0a1b2c3d4e5f60789", ruleNumber: 301, egress: false, protocol: "tcp", ruleAction: "allow", cidrBlock: "10.152.14.0/24", fromPort: 1024, toPort: 65535 },
+        {
+          networkAclId: "acl-0a1b2c3d4e5f60789",
+          ruleNumber: 300,
+          egress: true,
+          protocol: "tcp",
+          ruleAction: "allow",
+          cidrBlock: "10.151.14.0/24",
+          fromPort: 18801,
+          toPort: 18801,
+        },
+        {
+          networkAclId: "acl-0a1b2c3d4e5f60789",
+          ruleNumber: 300,
+          egress: false,
+          protocol: "tcp",
+          ruleAction: "allow",
+          cidrBlock: "10.151.14.0/24",
+          fromPort: 1024,
+          toPort: 65535,
+        },
+        {
+          networkAclId: "acl-0a1b2c3d4e5f60789",
+          ruleNumber: 301,
+          egress: true,
+          protocol: "tcp",
+          ruleAction: "allow",
+          cidrBlock: "10.152.14.0/24",
+          fromPort: 18801,
+          toPort: 18801,
+        },
+        {
+          networkAclId: "acl-0a1b2c3d4e5f60789",
+          ruleNumber: 301,
+          egress: false,
+          protocol: "tcp",
+          ruleAction: "allow",
+          cidrBlock: "10.152.14.0/24",
+          fromPort: 1024,
+          toPort: 65535,
+        },
       ]),
     );
     // Rule numbers are unique per NACL and direction.
@@ -94,7 +129,11 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
   });
 
   it("routes each site range through the transit gateway in every table", () => {
-    expect(ofType(rs, T.route).map((r) => r.inputs).sort((a, b) => `${a.routeTableId}${a.destinationCidrBlock}`.localeCompare(`${b.routeTableId}${b.destinationCidrBlock}`))).toEqual([
+    expect(
+      ofType(rs, T.route)
+        .map((r) => r.inputs)
+        .sort((a, b) => `${a.routeTableId}${a.destinationCidrBlock}`.localeCompare(`${b.routeTableId}${b.destinationCidrBlock}`)),
+    ).toEqual([
       { routeTableId: "rtb-0a1b2c3d4e5f60789", destinationCidrBlock: "10.151.14.0/24", transitGatewayId: "tgw-0a1b2c3d4e5f60789" },
       { routeTableId: "rtb-0a1b2c3d4e5f60789", destinationCidrBlock: "10.152.14.0/24", transitGatewayId: "tgw-0a1b2c3d4e5f60789" },
       { routeTableId: "rtb-0b1c2d3e4f5a60789", destinationCidrBlock: "10.151.14.0/24", transitGatewayId: "tgw-0a1b2c3d4e5f60789" },
@@ -135,7 +174,10 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
   });
 
   it("keeps URNs stable, so renaming code never replaces live rules", () => {
-    const urns = rs.filter((r) => [T.sg, T.egress].includes(r.type) || !r.custom).map((r) => r.urn).sort();
+    const urns = rs
+      .filter((r) => [T.sg, T.egress].includes(r.type) || !r.custom)
+      .map((r) => r.urn)
+      .sort();
     expect(urns).toEqual([
       "urn:pulumi:dev::hkex-sftp-readiness::hkex:network:SftpAccess$aws:ec2/securityGroup:SecurityGroup::hkex-sftp-sg",
       "urn:pulumi:dev::hkex-sftp-readiness::hkex:network:SftpAccess$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::hkex-sftp-egress-primary-10-151-14-141",
@@ -144,7 +186,11 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
       "urn:pulumi:dev::hkex-sftp-readiness::hkex:network:SftpAccess$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::hkex-sftp-egress-secondary-10-152-14-142",
       "urn:pulumi:dev::hkex-sftp-readiness::hkex:network:SftpAccess::hkex-sftp",
     ]);
-    expect(ofType(rs, T.nacl).map((r) => r.name).sort()).toEqual([
+    expect(
+      ofType(rs, T.nacl)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
       "hkex-sftp-acl-0a1b2c3d4e5f60789-egress-primary",
       "hkex-sftp-acl-0a1b2c3d4e5f60789-egress-secondary",
       "hkex-sftp-acl-0a1b2c3d4e5f60789-ingress-primary",
@@ -172,13 +218,14 @@ describe("SftpAccess on an existing group with /32 routes over a VPN gateway", a
   });
 
   it("routes each endpoint /32 through the gateway as a Route's gatewayId", () => {
-    expect(ofType(rs, T.route).map((r) => r.inputs.destinationCidrBlock).sort()).toEqual([
-      "10.151.14.141/32",
-      "10.151.14.142/32",
-      "10.152.14.141/32",
-      "10.152.14.142/32",
-    ]);
-    expect(ofType(rs, T.route).every((r) => r.inputs.gatewayId === "vgw-0a1b2c3d4e5f60789" && Object.keys(r.inputs).length === 3)).toBe(true);
+    expect(
+      ofType(rs, T.route)
+        .map((r) => r.inputs.destinationCidrBlock)
+        .sort(),
+    ).toEqual(["10.151.14.141/32", "10.151.14.142/32", "10.152.14.141/32", "10.152.14.142/32"]);
+    expect(ofType(rs, T.route).every((r) => r.inputs.gatewayId === "vgw-0a1b2c3d4e5f60789" && Object.keys(r.inputs).length === 3)).toBe(
+      true,
+    );
     expect((run.outputs.endpoints as { routes: string[] }[]).map((e) => e.routes.length)).toEqual([1, 1, 1, 1]);
   });
 
@@ -194,7 +241,9 @@ describe("each route target kind", () => {
     ["networkInterfaceId", "eni-0a1b2c3d4e5f60789", "networkInterfaceId"],
     ["vpcPeeringConnectionId", "pcx-0a1b2c3d4e5f60789", "vpcPeeringConnectionId"],
   ])("%s", async (kind, id, input) => {
-    const run = await runUnderMocks(config({ vpcId: "vpc-0a1b2c3d4e5f60789", routeTableIds: ["rtb-0a1b2c3d4e5f60789"], routeTarget: { [kind]: id } }));
+    const run = await runUnderMocks(
+      config({ vpcId: "vpc-0a1b2c3d4e5f60789", routeTableIds: ["rtb-0a1b2c3d4e5f60789"], routeTarget: { [kind]: id } }),
+    );
     expect(ofType(run.resources, T.route).map((r) => r.inputs[input])).toEqual([id, id]);
   });
 });
@@ -202,7 +251,9 @@ describe("each route target kind", () => {
 describe("validation and mocks", () => {
   it("rejects bad config before registering any resource", async () => {
     const before = pulumi.runtime.getMonitor();
-    await expect(runUnderMocks(config({ vpcId: "vpc-0a1b2c3d4e5f60789", routeTableIds: ["rtb-0a1b2c3d4e5f60789"] }))).rejects.toThrow(InputError);
+    await expect(runUnderMocks(config({ vpcId: "vpc-0a1b2c3d4e5f60789", routeTableIds: ["rtb-0a1b2c3d4e5f60789"] }))).rejects.toThrow(
+      InputError,
+    );
     expect(before).not.toBe(pulumi.runtime.getMonitor());
     const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
     expect(monitor.getRegisteredResources().size).toBe(0);
@@ -210,7 +261,11 @@ describe("validation and mocks", () => {
 
   it("fails any provider function call the program did not declare", async () => {
     const recorded: string[] = [];
-    await pulumi.runtime.setMocks(createMocks((r) => recorded.push(r.type)), NS, "dev");
+    await pulumi.runtime.setMocks(
+      createMocks((r) => recorded.push(r.type)),
+      NS,
+      "dev",
+    );
     await expect(aws.ec2.getVpc({ id: "vpc-0a1b2c3d4e5f60789" })).rejects.toThrow("Mock not implemented: aws:ec2/getVpc:getVpc");
     expect(recorded).toEqual([]);
   });

@@ -84,13 +84,27 @@ describe("bad input: config, keys, known_hosts, client config", () => {
     expectInputError(check(raw("\u0000\u0001binary")), /malformed YAML|must be a YAML mapping/);
     // Found by the property test: an alias without its anchor used to escape as an internal error.
     expectInputError(check(raw("user: *nope\nfiles: [TP001]\n")), "yaml: malformed YAML: Unresolved alias");
-    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(", ")}]`,
+      ),
+    ].join("\n");
     expectInputError(check(raw(`${bomb}\n`)), /yaml: malformed YAML: .*alias/i);
   });
 
   it("unknown keys, at any depth: each named", () => {
     const cfg = config({ StrictHostKeyChecking: "no", timeouts: { connectMS: 100 }, sites: { tertiary: { hosts: ["127.0.0.1"] } } });
-    expectInputError(check(cfg), `${cfg}: StrictHostKeyChecking: unknown key`, `${cfg}: timeouts.connectMS: unknown key`, `${cfg}: sites.tertiary: unknown key`);
+    expectInputError(
+      check(cfg),
+      `${cfg}: StrictHostKeyChecking: unknown key`,
+      `${cfg}: timeouts.connectMS: unknown key`,
+      `${cfg}: sites.tertiary: unknown key`,
+    );
   });
 
   it("wrong types: the key and what it got", () => {
@@ -107,7 +121,10 @@ describe("bad input: config, keys, known_hosts, client config", () => {
 
   it("an IP that is not an IP, a port out of range, an empty site", () => {
     const cfg = config({
-      sites: { primary: { hosts: ["hkex.example", "10.151.14.256", "10.151.14.141:0", "10.151.14.142:65536"], port: 70000 }, secondary: { hosts: [] } },
+      sites: {
+        primary: { hosts: ["hkex.example", "10.151.14.256", "10.151.14.141:0", "10.151.14.142:65536"], port: 70000 },
+        secondary: { hosts: [] },
+      },
     });
     expectInputError(
       check(cfg),
@@ -116,7 +133,8 @@ describe("bad input: config, keys, known_hosts, client config", () => {
       `sites.primary.port: must be 1-65535`,
       `sites.secondary.hosts: must list at least one host`,
     );
-    expectInputError(check(config({ sites: { primary: { hosts: ["10.151.14.141:0", "10.151.14.142:65536"] } } })),
+    expectInputError(
+      check(config({ sites: { primary: { hosts: ["10.151.14.141:0", "10.151.14.142:65536"] } } })),
       `sites.primary.hosts[0]: "10.151.14.141:0" has a port out of range (1-65535)`,
       `sites.primary.hosts[1]: "10.151.14.142:65536" has a port out of range (1-65535)`,
     );
@@ -152,7 +170,12 @@ describe("bad input: config, keys, known_hosts, client config", () => {
       const r = asRoot
         ? (() => {
             try {
-              const stdout = execFileSync(process.execPath, [join(REPO, "bin", "hkex-ready.js"), "check", "--config", cfg], { uid: 65534, gid: 65534, encoding: "utf8", stdio: "pipe" });
+              const stdout = execFileSync(process.execPath, [join(REPO, "bin", "hkex-ready.js"), "check", "--config", cfg], {
+                uid: 65534,
+                gid: 65534,
+                encoding: "utf8",
+                stdio: "pipe",
+              });
               return { code: 0, signal: null, stdout, stderr: "" };
             } catch (err) {
               const e = err as { status: number; stdout: string; stderr: string };
@@ -164,14 +187,22 @@ describe("bad input: config, keys, known_hosts, client config", () => {
     });
 
     it("a public key where the private key belongs", () => {
-      expectInputError(check(config({ identityFile: `${key.privatePath}.pub` })), `identityFile: ${key.privatePath}.pub is a public key; give the private key`);
+      expectInputError(
+        check(config({ identityFile: `${key.privatePath}.pub` })),
+        `identityFile: ${key.privatePath}.pub is a public key; give the private key`,
+      );
     });
 
     it("unsupported formats: PKCS#8, DSA, plain junk", () => {
       const pk8 = join(dir, "pkcs8.pem");
       execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", pk8], { stdio: "ignore" });
       chmodSync(pk8, 0o600);
-      expectInputError(check(config({ identityFile: pk8 })), new RegExp(`identityFile: ${pk8} is not a supported private key \\(Unsupported key format\\); use an OpenSSH or PEM ed25519, ecdsa or rsa key`));
+      expectInputError(
+        check(config({ identityFile: pk8 })),
+        new RegExp(
+          `identityFile: ${pk8} is not a supported private key \\(Unsupported key format\\); use an OpenSSH or PEM ed25519, ecdsa or rsa key`,
+        ),
+      );
       const dsa = join(dir, "id_dsa");
       execFileSync("ssh-keygen", ["-q", "-t", "dsa", "-N", "", "-f", dsa], { stdio: "ignore" });
       expectInputError(check(config({ identityFile: dsa })), `identityFile: ${dsa} is a ssh-dss key; supported: ed25519, ecdsa, rsa`);
@@ -184,10 +215,16 @@ describe("bad input: config, keys, known_hosts, client config", () => {
   it("a malformed known_hosts line: the file and line named; a FIFO does not hang", () => {
     const blob = key.publicLine.split(" ")[1];
     writeFileSync(join(dir, "kh-bad"), `# pinned\n[127.0.0.1]:${port} ssh-ed25519 ${blob}\n127.0.0.2 ssh-ed25519\n`);
-    expectInputError(check(config({ knownHostsFile: "./kh-bad" })), "knownHostsFile:3: expected: host-patterns key-type base64-key [comment]");
+    expectInputError(
+      check(config({ knownHostsFile: "./kh-bad" })),
+      "knownHostsFile:3: expected: host-patterns key-type base64-key [comment]",
+    );
     // Found by the property test: a negated hashed pattern that is not |1|salt|hash crashed the host-key check.
     writeFileSync(join(dir, "kh-negated"), `!|,[127.0.0.1]:${port} ssh-ed25519 ${blob}\n`);
-    expectInputError(check(config({ knownHostsFile: "./kh-negated" })), "knownHostsFile:1: malformed hashed host entry (expected |1|salt|hash)");
+    expectInputError(
+      check(config({ knownHostsFile: "./kh-negated" })),
+      "knownHostsFile:1: malformed hashed host entry (expected |1|salt|hash)",
+    );
     const fifo = join(dir, "kh.fifo");
     execFileSync("mkfifo", [fifo]);
     expectInputError(check(config({ knownHostsFile: fifo })), `knownHostsFile: ${fifo} is not a regular file`);
@@ -195,8 +232,14 @@ describe("bad input: config, keys, known_hosts, client config", () => {
 
   it("an sshConfig alias that is not in the file, a missing file, a FIFO", () => {
     writeFileSync(join(dir, "ssh_config"), "Host hkex-rr\n  HostName 10.151.14.141\n");
-    expectInputError(check(config({ sshConfig: { file: "./ssh_config", alias: "hkex-other" } })), `sshConfig.alias: "hkex-other" is not a Host in ${join(dir, "ssh_config")}`);
-    expectInputError(check(config({ sshConfig: { file: "./no_ssh_config", alias: "hkex-rr" } })), `sshConfig.file: cannot read ${join(dir, "no_ssh_config")}: ENOENT`);
+    expectInputError(
+      check(config({ sshConfig: { file: "./ssh_config", alias: "hkex-other" } })),
+      `sshConfig.alias: "hkex-other" is not a Host in ${join(dir, "ssh_config")}`,
+    );
+    expectInputError(
+      check(config({ sshConfig: { file: "./no_ssh_config", alias: "hkex-rr" } })),
+      `sshConfig.file: cannot read ${join(dir, "no_ssh_config")}: ENOENT`,
+    );
     const fifo = join(dir, "ssh_config.fifo");
     execFileSync("mkfifo", [fifo]);
     expectInputError(check(config({ sshConfig: { file: fifo, alias: "hkex-rr" } })), `sshConfig.file: ${fifo} is not a regular file`);
@@ -204,14 +247,21 @@ describe("bad input: config, keys, known_hosts, client config", () => {
 
   it("every problem at once, across config, key and known_hosts", () => {
     writeFileSync(join(dir, "kh-junk"), "junk\n");
-    const cfg = config({ identityFile: `${key.privatePath}.pub`, knownHostsFile: "./kh-junk", sshConfig: { file: "./ssh_config", alias: "nope" } });
+    const cfg = config({
+      identityFile: `${key.privatePath}.pub`,
+      knownHostsFile: "./kh-junk",
+      sshConfig: { file: "./ssh_config", alias: "nope" },
+    });
     expectInputError(check(cfg), "identityFile: ", "knownHostsFile:1: ", "sshConfig.alias: ");
   });
 
   it("bad flags: site, part, date, weather", () => {
     expectInputError(check(config(), "--site", "tertiary"), /--site.*tertiary/);
     expectInputError(cliSync(["session", "--config", config(), "--report-dir", dir, "--part", "3"]), /--part.*3/);
-    expectInputError(cliSync(["session", "--config", config(), "--report-dir", dir, "--date", "30/11/2024"]), `--date: "30/11/2024" is not a date in yyyy-mm-dd form`);
+    expectInputError(
+      cliSync(["session", "--config", config(), "--report-dir", dir, "--date", "30/11/2024"]),
+      `--date: "30/11/2024" is not a date in yyyy-mm-dd form`,
+    );
   });
 });
 
@@ -242,7 +292,9 @@ describe("a group/other-readable key: a warning, as OpenSSH gives, and the check
     // Asynchronously: the simulator runs in this process.
     const r = await cli(["check", "--config", cfg, "--site", "primary"]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`hkex-ready: warning: identityFile: ${key.privatePath} is readable by group or others (mode 0644); OpenSSH would refuse it: chmod 600 ${key.privatePath}`);
+    expect(r.stderr).toContain(
+      `hkex-ready: warning: identityFile: ${key.privatePath} is readable by group or others (mode 0644); OpenSSH would refuse it: chmod 600 ${key.privatePath}`,
+    );
     expect(r.stdout).toMatch(/^hkex-ready check: PASS/m);
     expect(r.stdout).toContain(`warning: identityFile: ${key.privatePath} is readable by group or others`);
   });
@@ -263,7 +315,10 @@ describe("bad input for plan and policy", () => {
     expectInputError(plan(bad), `${bad}: is not valid YAML`);
     expectInputError(plan(write("Pulumi.list.yaml", "- a\n- b\n")), "must be a YAML mapping");
     expectInputError(plan(write("Pulumi.cfg.yaml", "config: [a, b]\n")), "config: must be a mapping of config keys");
-    expectInputError(plan(write("Pulumi.json.yaml", stringify({ config: { "hkex-sftp-readiness:routeTableIds": "rtb-not-a-list" } }))), "hkex-sftp-readiness:routeTableIds: is not valid JSON");
+    expectInputError(
+      plan(write("Pulumi.json.yaml", stringify({ config: { "hkex-sftp-readiness:routeTableIds": "rtb-not-a-list" } }))),
+      "hkex-sftp-readiness:routeTableIds: is not valid JSON",
+    );
     const types = write(
       "Pulumi.types.yaml",
       stringify({
@@ -282,7 +337,10 @@ describe("bad input for plan and policy", () => {
       `${types}: hkex-sftp-readiness:sites.tertiary: is not a known setting`,
       `${types}: hkex-sftp-readiness:colour: is not a known config key`,
     );
-    expectInputError(plan(write("Pulumi.secret.yaml", "config:\n  hkex-sftp-readiness:vpcId:\n    secure: AAABAD\n")), "hkex-sftp-readiness:vpcId: is a secret");
+    expectInputError(
+      plan(write("Pulumi.secret.yaml", "config:\n  hkex-sftp-readiness:vpcId:\n    secure: AAABAD\n")),
+      "hkex-sftp-readiness:vpcId: is a secret",
+    );
     expectInputError(plan(join(dir, "Pulumi.none.yaml")), `--stack-config: cannot read ${join(dir, "Pulumi.none.yaml")}`);
   });
 
@@ -305,7 +363,13 @@ describe("bad input for plan and policy", () => {
     execFileSync("mkfifo", [fifo]);
     expectInputError(plan(fifo), `--stack-config: ${fifo} is not a regular file`);
     expectInputError(policy(fifo), `--state: ${fifo} is not a regular file`);
-    const pack = cliSync(["policy", "--state", join(REPO, "test", "fixtures", "state", readdirSync(join(REPO, "test", "fixtures", "state"))[0]!), "--policy-pack-config", fifo]);
+    const pack = cliSync([
+      "policy",
+      "--state",
+      join(REPO, "test", "fixtures", "state", readdirSync(join(REPO, "test", "fixtures", "state"))[0]!),
+      "--policy-pack-config",
+      fifo,
+    ]);
     expectInputError(pack, `${fifo}: ${fifo} is not a regular file`);
   });
 });

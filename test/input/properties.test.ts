@@ -41,7 +41,9 @@ const nasty = fc.oneof(
 );
 
 const keyBlobOf = (publicLine: string) => Buffer.from(publicLine.split(" ")[1]!, "base64");
-const KEYS = [0, 1, 2].map(() => utils.generateKeyPairSync("ed25519")).map((k) => ({ line: k.public.split(" ").slice(0, 2).join(" "), blob: keyBlobOf(k.public) }));
+const KEYS = [0, 1, 2]
+  .map(() => utils.generateKeyPairSync("ed25519"))
+  .map((k) => ({ line: k.public.split(" ").slice(0, 2).join(" "), blob: keyBlobOf(k.public) }));
 
 describe("config", () => {
   it("any text: a Config or an InputError, never a crash", () => {
@@ -55,7 +57,21 @@ describe("config", () => {
 
   it("any YAML-shaped value under any key: a Config or an InputError", () => {
     const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(null, -1, 0, 1e300, "", "10.151.14.141", [], {}));
-    const known = fc.constantFrom("user", "identityFile", "passphraseEnv", "agent", "knownHostsFile", "remoteDir", "files", "downloadDir", "sites", "timeouts", "sshConfig", "email", "smtp");
+    const known = fc.constantFrom(
+      "user",
+      "identityFile",
+      "passphraseEnv",
+      "agent",
+      "knownHostsFile",
+      "remoteDir",
+      "files",
+      "downloadDir",
+      "sites",
+      "timeouts",
+      "sshConfig",
+      "email",
+      "smtp",
+    );
     fc.assert(
       fc.property(fc.dictionary(fc.oneof(known, nasty), value, { maxKeys: 8 }), (raw) => {
         inputOutcome(() => normaliseConfig(raw, "/etc/hkex/hkex.yaml"));
@@ -72,24 +88,41 @@ describe("config", () => {
       fc.tuple(fc.ipV4(), fc.oneof(fc.integer({ min: 65536, max: 10_000_000 }), fc.constant(0))).map(([ip, p]) => `${ip}:${p}`),
     );
     fc.assert(
-      fc.property(fc.array(fc.oneof(goodHost.map((g) => ({ good: g })), badHost.map((b) => ({ bad: b }))), { minLength: 1, maxLength: 5 }), (hosts) => {
-        const entries = hosts.map((h) => ("good" in h ? (h.good[1] === undefined ? h.good[0] : `${h.good[0]}:${h.good[1]}`) : h.bad));
-        const unique = new Set(entries).size === entries.length && new Set(hosts.filter((h) => "good" in h).map((h) => ("good" in h ? `${h.good[0]}:${h.good[1] ?? 18801}` : ""))).size === hosts.filter((h) => "good" in h).length;
-        fc.pre(unique);
-        const out = inputOutcome(() =>
-          normaliseConfig({ user: "CP0001", identityFile: "k", knownHostsFile: "kh", files: ["TP001"], sites: { primary: { hosts: entries } } }, "/x/c.yaml"),
-        );
-        const bad = hosts.flatMap((h, i) => ("bad" in h ? [i] : []));
-        if (bad.length === 0) {
-          expect(out).not.toBeInstanceOf(InputError);
-          if (out instanceof InputError) return;
-          expect(out.sites.primary.targets).toEqual(hosts.map((h) => ("good" in h ? { host: h.good[0], port: h.good[1] ?? 18801 } : undefined)));
-        } else {
-          expect(out).toBeInstanceOf(InputError);
-          const paths = (out as InputError).problems.map((p) => p.path);
-          for (const i of bad) expect(paths).toContain(`sites.primary.hosts[${i}]`);
-        }
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            goodHost.map((g) => ({ good: g })),
+            badHost.map((b) => ({ bad: b })),
+          ),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (hosts) => {
+          const entries = hosts.map((h) => ("good" in h ? (h.good[1] === undefined ? h.good[0] : `${h.good[0]}:${h.good[1]}`) : h.bad));
+          const unique =
+            new Set(entries).size === entries.length &&
+            new Set(hosts.filter((h) => "good" in h).map((h) => ("good" in h ? `${h.good[0]}:${h.good[1] ?? 18801}` : ""))).size ===
+              hosts.filter((h) => "good" in h).length;
+          fc.pre(unique);
+          const out = inputOutcome(() =>
+            normaliseConfig(
+              { user: "CP0001", identityFile: "k", knownHostsFile: "kh", files: ["TP001"], sites: { primary: { hosts: entries } } },
+              "/x/c.yaml",
+            ),
+          );
+          const bad = hosts.flatMap((h, i) => ("bad" in h ? [i] : []));
+          if (bad.length === 0) {
+            expect(out).not.toBeInstanceOf(InputError);
+            if (out instanceof InputError) return;
+            expect(out.sites.primary.targets).toEqual(
+              hosts.map((h) => ("good" in h ? { host: h.good[0], port: h.good[1] ?? 18801 } : undefined)),
+            );
+          } else {
+            expect(out).toBeInstanceOf(InputError);
+            const paths = (out as InputError).problems.map((p) => p.path);
+            for (const i of bad) expect(paths).toContain(`sites.primary.hosts[${i}]`);
+          }
+        },
+      ),
       RUNS,
     );
   });
@@ -118,9 +151,13 @@ describe("known_hosts", () => {
     nasty.filter((s) => s.length > 0 && !/\s/.test(s)),
   );
   const line = fc.oneof(
-    fc.tuple(fc.constantFrom("", "@revoked ", "@cert-authority ", "@bogus "), fc.array(hostPattern, { minLength: 1, maxLength: 3 }), fc.constantFrom(...KEYS.map((k) => k.line), "ssh-rsa AAAA", "ssh-ed25519 !!", "x y")).map(
-      ([marker, hosts, key]) => `${marker}${hosts.join(",")} ${key}`,
-    ),
+    fc
+      .tuple(
+        fc.constantFrom("", "@revoked ", "@cert-authority ", "@bogus "),
+        fc.array(hostPattern, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(...KEYS.map((k) => k.line), "ssh-rsa AAAA", "ssh-ed25519 !!", "x y"),
+      )
+      .map(([marker, hosts, key]) => `${marker}${hosts.join(",")} ${key}`),
     nasty,
   );
 
@@ -139,13 +176,17 @@ describe("known_hosts", () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.tuple(fc.constantFrom("", "@revoked ", "@cert-authority "), fc.array(hostPattern, { minLength: 1, maxLength: 3 }), fc.constantFrom(theirs.line, ours.line)),
+          fc.tuple(
+            fc.constantFrom("", "@revoked ", "@cert-authority "),
+            fc.array(hostPattern, { minLength: 1, maxLength: 3 }),
+            fc.constantFrom(theirs.line, ours.line),
+          ),
           { maxLength: 6 },
         ),
         fc.integer({ min: 1, max: 65535 }),
         (lines, port) => {
           const text = lines.map(([m, h, k]) => `${m}${h.join(",")} ${k}`).join("\n");
-          let entries;
+          let entries: ReturnType<typeof parseKnownHosts>;
           try {
             entries = parseKnownHosts(text);
           } catch (err) {
@@ -153,7 +194,9 @@ describe("known_hosts", () => {
             return;
           }
           const v = verifyHostKey(entries, "127.0.151.141", port, ours.blob);
-          const pinnedHere = entries.some((e) => e.marker === undefined && e.keyBlob.equals(ours.blob) && entryMatches(e, "127.0.151.141", port));
+          const pinnedHere = entries.some(
+            (e) => e.marker === undefined && e.keyBlob.equals(ours.blob) && entryMatches(e, "127.0.151.141", port),
+          );
           const revoked = entries.some((e) => e.marker === "revoked" && e.keyBlob.equals(ours.blob));
           expect(v.fingerprint).toBe(fingerprint(ours.blob));
           if (v.status === "match") expect(pinnedHere && !revoked).toBe(true);
@@ -172,12 +215,17 @@ describe("known_hosts", () => {
 
   it("lines written by trust read back as a match for that host and port only", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 65535 }), (host, port, other) => {
-        const entries = parseKnownHosts(knownHostsLine(host, port, KEYS[2]!.blob));
-        expect(verifyHostKey(entries, host, port, KEYS[2]!.blob).status).toBe("match");
-        expect(verifyHostKey(entries, host, port, KEYS[0]!.blob).status).toBe("mismatch");
-        if (other !== port) expect(verifyHostKey(entries, host, other, KEYS[2]!.blob).status).toBe("unknown");
-      }),
+      fc.property(
+        fc.oneof(fc.ipV4(), fc.ipV6()),
+        fc.integer({ min: 1, max: 65535 }),
+        fc.integer({ min: 1, max: 65535 }),
+        (host, port, other) => {
+          const entries = parseKnownHosts(knownHostsLine(host, port, KEYS[2]!.blob));
+          expect(verifyHostKey(entries, host, port, KEYS[2]!.blob).status).toBe("match");
+          expect(verifyHostKey(entries, host, port, KEYS[0]!.blob).status).toBe("mismatch");
+          if (other !== port) expect(verifyHostKey(entries, host, other, KEYS[2]!.blob).status).toBe("unknown");
+        },
+      ),
       RUNS,
     );
   });
@@ -186,7 +234,21 @@ describe("known_hosts", () => {
 describe("remote file names", () => {
   const name = fc.oneof(
     nasty,
-    fc.constantFrom("..", ".", "../x", "/etc/passwd", "TP001/../../x", "a\\b", "TP\u0000001", "TP\u001b[31m", "TP\u0085", "\u009b31m", "x".repeat(256), "é".repeat(128), "TP001"),
+    fc.constantFrom(
+      "..",
+      ".",
+      "../x",
+      "/etc/passwd",
+      "TP001/../../x",
+      "a\\b",
+      "TP\u0000001",
+      "TP\u001b[31m",
+      "TP\u0085",
+      "\u009b31m",
+      "x".repeat(256),
+      "é".repeat(128),
+      "TP001",
+    ),
     fc.string({ unit: "binary", maxLength: 40 }),
   );
 
@@ -221,14 +283,31 @@ describe("remote file names", () => {
 
   it("downloadVerified refuses an unsafe name before it touches the server or the disk", async () => {
     const dir = mkdtempSync(join(tmpdir(), "names-"));
-    const untouchable = new Proxy({}, { get: () => { throw new Error("the server must not be asked"); } }) as never;
+    const untouchable = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("the server must not be asked");
+        },
+      },
+    ) as never;
     await fc.assert(
-      fc.asyncProperty(name.filter((n) => unsafeNameReason(n) !== undefined), async (n) => {
-        const err = await downloadVerified({ sftp: untouchable, remotePath: `/r/${n}`, name: n, localDir: dir, expectedSize: 1, signal: new AbortController().signal }).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(PhaseError);
-        expect((err as PhaseError).code).toBe("unsafe-name");
-        expect((err as PhaseError).message).not.toMatch(CONTROL);
-      }),
+      fc.asyncProperty(
+        name.filter((n) => unsafeNameReason(n) !== undefined),
+        async (n) => {
+          const err = await downloadVerified({
+            sftp: untouchable,
+            remotePath: `/r/${n}`,
+            name: n,
+            localDir: dir,
+            expectedSize: 1,
+            signal: new AbortController().signal,
+          }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(PhaseError);
+          expect((err as PhaseError).code).toBe("unsafe-name");
+          expect((err as PhaseError).message).not.toMatch(CONTROL);
+        },
+      ),
       { numRuns: 100 },
     );
     expect(readdirSync(dir)).toEqual([]);

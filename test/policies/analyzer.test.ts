@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the analyzer protocol classes come from untyped generated protobuf code
 /**
  * The pack as the Pulumi CLI runs it: the compiled policies/index.ts started
  * from policies/, spoken to over the analyzer gRPC protocol the CLI uses.
@@ -67,7 +68,9 @@ describe("the policy pack under the analyzer protocol", () => {
       securityGroupId: UNKNOWN,
     });
     const res = await rpc("analyze", req);
-    expect(res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]])).toEqual([
+    expect(
+      res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]]),
+    ).toEqual([
       [
         "ec2-security-group-hkex-tcp-18801-only",
         "mandatory",

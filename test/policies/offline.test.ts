@@ -29,7 +29,15 @@ describe("pack config", () => {
     expect(advisory.verdict).toBe("pass");
 
     const all = await runPackOffline(broken, { all: "advisory", [sgHkexPortProtocol.name]: { enforcementLevel: "mandatory" } });
-    expect(all.policies.map((p) => p.enforcementLevel)).toEqual(["mandatory", "advisory", "advisory", "advisory", "advisory", "advisory", "advisory"]);
+    expect(all.policies.map((p) => p.enforcementLevel)).toEqual([
+      "mandatory",
+      "advisory",
+      "advisory",
+      "advisory",
+      "advisory",
+      "advisory",
+      "advisory",
+    ]);
     expect(all.verdict).toBe("fail");
 
     const disabled = await runPackOffline(broken, { [sgHkexPortProtocol.name]: "disabled" });
@@ -85,7 +93,17 @@ describe("exceptions", () => {
 
 describe("during a preview, with values still unknown", () => {
   const noop = () => undefined;
-  const base = { urn: "urn:x", name: "r", opts: {} as never, stackTags: new Map(), isType: () => false, asType: () => undefined, notApplicable: (() => { throw new Error("n/a"); }) as never };
+  const base = {
+    urn: "urn:x",
+    name: "r",
+    opts: {} as never,
+    stackTags: new Map(),
+    isType: () => false,
+    asType: () => undefined,
+    notApplicable: (() => {
+      throw new Error("n/a");
+    }) as never,
+  };
 
   it("a resource policy reads what is known and skips what is not", () => {
     const reported: string[] = [];
@@ -94,24 +112,42 @@ describe("during a preview, with values still unknown", () => {
       {
         ...base,
         type: TYPES.egress,
-        props: unknownCheckingProxy({ securityGroupId: unknownStringValue, cidrIpv4: "10.151.14.141/32", ipProtocol: "-1", description: unknownStringValue }),
+        props: unknownCheckingProxy({
+          securityGroupId: unknownStringValue,
+          cidrIpv4: "10.151.14.141/32",
+          ipProtocol: "-1",
+          description: unknownStringValue,
+        }),
         getConfig: () => ({}) as never,
       },
       (m) => reported.push(m),
     );
-    expect(reported).toEqual(["Security-group egress to 10.151.14.141/32 allows all protocols; egress toward HKEX must allow only TCP port 18801."]);
+    expect(reported).toEqual([
+      "Security-group egress to 10.151.14.141/32 allows all protocols; egress toward HKEX must allow only TCP port 18801.",
+    ]);
   });
 
   it("a stack policy finds a new group's rules through property dependencies", async () => {
     const stack: OfflineResource[] = goodStack().map((r) => {
       if (r.type === TYPES.sg) return { ...r, outputs: { arn: unknownStringValue } };
-      if (r.type === TYPES.egress) return { ...r, inputs: { ...r.inputs, securityGroupId: unknownStringValue }, propertyDependencies: { securityGroupId: [goodStack()[0].urn] } };
+      if (r.type === TYPES.egress)
+        return {
+          ...r,
+          inputs: { ...r.inputs, securityGroupId: unknownStringValue },
+          propertyDependencies: { securityGroupId: [goodStack()[0].urn] },
+        };
       return r;
     });
-    stack.push({ ...egressRule("0.0.0.0/0", { securityGroupId: unknownStringValue }, "open"), propertyDependencies: { securityGroupId: [stack[0].urn] } });
+    stack.push({
+      ...egressRule("0.0.0.0/0", { securityGroupId: unknownStringValue }, "open"),
+      propertyDependencies: { securityGroupId: [stack[0].urn] },
+    });
     const resources = policyResources(stack).map((r) => ({ ...r, props: unknownCheckingProxy(r.props) }));
     const reported: string[] = [];
-    await sgNoOpenEgress.validateStack({ resources, stackTags: new Map(), getConfig: () => ({}) as never, notApplicable: noop as never }, (m) => reported.push(m));
+    await sgNoOpenEgress.validateStack(
+      { resources, stackTags: new Map(), getConfig: () => ({}) as never, notApplicable: noop as never },
+      (m) => reported.push(m),
+    );
     expect(reported).toEqual([
       "Security group hkex-sftp-sg carries HKEX egress rules and also allows egress to 0.0.0.0/0 (open); remove that rule so the group reaches only the HKEX endpoints.",
     ]);

@@ -61,9 +61,9 @@ describe("policy metadata", () => {
 
 describe(sgHkexPortProtocol.name, () => {
   it("fails an all-protocols rule", async () => {
-    expect(await messages(sgHkexPortProtocol, changed(goodStack(), P141, { ipProtocol: "-1", fromPort: undefined, toPort: undefined }))).toEqual([
-      `Security-group egress to 10.151.14.141/32 allows all protocols; ${FIX}`,
-    ]);
+    expect(
+      await messages(sgHkexPortProtocol, changed(goodStack(), P141, { ipProtocol: "-1", fromPort: undefined, toPort: undefined })),
+    ).toEqual([`Security-group egress to 10.151.14.141/32 allows all protocols; ${FIX}`]);
   });
 
   it("fails a port range", async () => {
@@ -133,7 +133,9 @@ describe(sgNoOpenEgress.name, () => {
 
   it("fails an open inline block on an HKEX group, found through the group's id", async () => {
     const stack = goodStack().map((r) =>
-      r.type === TYPES.sg ? { ...r, outputs: { ...r.outputs, egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] } } : r,
+      r.type === TYPES.sg
+        ? { ...r, outputs: { ...r.outputs, egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] } }
+        : r,
     );
     expect(await messages(sgNoOpenEgress, stack)).toEqual([
       `Security group ${SG_ID} carries HKEX egress rules and also allows egress to 0.0.0.0/0 (inline in hkex-sftp-sg); remove that rule so the group reaches only the HKEX endpoints.`,
@@ -193,7 +195,12 @@ describe(hkexBothSitesCovered.name, () => {
 
   it("fails a rule on the wrong port for coverage and accepts /32 routes", async () => {
     const stack = changed(
-      [...without(goodStack(), `${RTB_B}-`), route(RTB_B, "10.151.14.141/32"), route(RTB_B, "10.151.14.142/32"), route(RTB_B, "10.152.14.0/24")],
+      [
+        ...without(goodStack(), `${RTB_B}-`),
+        route(RTB_B, "10.151.14.141/32"),
+        route(RTB_B, "10.151.14.142/32"),
+        route(RTB_B, "10.152.14.0/24"),
+      ],
       "hkex-sftp-egress-10-152-14-142-32",
       { fromPort: 22, toPort: 22 },
     );
@@ -263,7 +270,13 @@ describe(sgNoMixedRules.name, () => {
   it("takes the provider's read-back of standalone rules for what it is", async () => {
     const stack = goodStack().map((r) =>
       r.type === TYPES.sg
-        ? { ...r, outputs: { ...r.outputs, egress: [{ protocol: "tcp", fromPort: 18801, toPort: 18801, cidrBlocks: ["10.151.14.141/32"], description: "x" }] } }
+        ? {
+            ...r,
+            outputs: {
+              ...r.outputs,
+              egress: [{ protocol: "tcp", fromPort: 18801, toPort: 18801, cidrBlocks: ["10.151.14.141/32"], description: "x" }],
+            },
+          }
         : r,
     );
     expect(await messages(sgNoMixedRules, stack)).toEqual([]);

@@ -39,7 +39,11 @@ export function resource(
 
 const dashed = (s: string) => s.replace(/[./]/g, "-");
 
-export function egressRule(cidr: string, overrides: Record<string, unknown> = {}, name = `hkex-sftp-egress-${dashed(cidr)}`): OfflineResource {
+export function egressRule(
+  cidr: string,
+  overrides: Record<string, unknown> = {},
+  name = `hkex-sftp-egress-${dashed(cidr)}`,
+): OfflineResource {
   return resource(T.egress, name, {
     securityGroupId: SG_ID,
     ipProtocol: "tcp",
@@ -75,9 +79,14 @@ export function route(table: string, cidr: string, overrides: Record<string, unk
 }
 
 export const securityGroup = (more: Record<string, unknown> = {}): OfflineResource =>
-  resource(T.sg, "hkex-sftp-sg", { vpcId: "vpc-0a1b2c3d4e5f60789", description: "HKEX SFTP", ...more }, {
-    outputs: { arn: `arn:aws:ec2:ap-east-1:123456789012:security-group/${SG_ID}`, egress: [], ingress: [] },
-  });
+  resource(
+    T.sg,
+    "hkex-sftp-sg",
+    { vpcId: "vpc-0a1b2c3d4e5f60789", description: "HKEX SFTP", ...more },
+    {
+      outputs: { arn: `arn:aws:ec2:ap-east-1:123456789012:security-group/${SG_ID}`, egress: [], ingress: [] },
+    },
+  );
 
 export function goodStack(): OfflineResource[] {
   return [

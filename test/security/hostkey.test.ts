@@ -35,12 +35,38 @@ function sourcesBelow(dir: string): string[] {
 describe("no config value turns the host-key check off", () => {
   it("the schema accepts exactly the documented keys", () => {
     expect(Object.keys(configSchema.shape).sort()).toEqual(
-      ["agent", "downloadDir", "email", "files", "identityFile", "knownHostsFile", "passphraseEnv", "remoteDir", "sites", "smtp", "sshConfig", "timeouts", "user"].sort(),
+      [
+        "agent",
+        "downloadDir",
+        "email",
+        "files",
+        "identityFile",
+        "knownHostsFile",
+        "passphraseEnv",
+        "remoteDir",
+        "sites",
+        "smtp",
+        "sshConfig",
+        "timeouts",
+        "user",
+      ].sort(),
     );
   });
 
   it("any extra key, at the top or inside timeouts/sites, is refused by name", () => {
-    const tempting = fc.constantFrom("StrictHostKeyChecking", "strictHostKeyChecking", "hostKeyChecking", "insecure", "skipHostKeyCheck", "trust", "trustOnly", "acceptNewHostKeys", "UserKnownHostsFile", "hostVerifier", "algorithms");
+    const tempting = fc.constantFrom(
+      "StrictHostKeyChecking",
+      "strictHostKeyChecking",
+      "hostKeyChecking",
+      "insecure",
+      "skipHostKeyCheck",
+      "trust",
+      "trustOnly",
+      "acceptNewHostKeys",
+      "UserKnownHostsFile",
+      "hostVerifier",
+      "algorithms",
+    );
     const key = fc.oneof(tempting, fc.string({ minLength: 1, maxLength: 12 }));
     const value = fc.oneof(fc.constantFrom("no", "off", false, 0, "accept-new", null, true), fc.jsonValue({ maxDepth: 1 }));
     fc.assert(
@@ -79,7 +105,9 @@ describe("no config value turns the host-key check off", () => {
     // The probe's verifier accepts a key only on a match, or for trust (which records it and stops).
     const probe = readFileSync(join(CHECKS, "probe.ts"), "utf8");
     expect(probe.match(/return true;/g)).toHaveLength(1);
-    expect(probe).toMatch(/verdictError = hostKeyCause\(verdict, t, type\);\s*if \(verdictError\) \{\s*fail\(verdictError\);\s*return false;\s*\}\s*verified\?\.\(\);\s*return true;/);
+    expect(probe).toMatch(
+      /verdictError = hostKeyCause\(verdict, t, type\);\s*if \(verdictError\) \{\s*fail\(verdictError\);\s*return false;\s*\}\s*verified\?\.\(\);\s*return true;/,
+    );
   });
 });
 
@@ -125,7 +153,10 @@ describe("against the simulator: valid settings and known_hosts that do not pin 
         remoteDir: fc.constantFrom(".", "/", "./"),
         files: fc.constantFrom(["TP001"], ["TP00?"], ["TP001", "TP002"]),
         downloadDir: fc.constantFrom("./dl", "./dl/nested"),
-        timeouts: fc.record({ connectMs: fc.integer({ min: 300, max: 2000 }), handshakeMs: fc.integer({ min: 1500, max: 4000 }) }, { requiredKeys: [] }),
+        timeouts: fc.record(
+          { connectMs: fc.integer({ min: 300, max: 2000 }), handshakeMs: fc.integer({ min: 1500, max: 4000 }) },
+          { requiredKeys: [] },
+        ),
         email: fc.constant({ from: "ops@participant.example" }),
         passphraseEnv: fc.constant("UNSET_PASSPHRASE_VARIABLE"),
       },
@@ -148,7 +179,11 @@ describe("against the simulator: valid settings and known_hosts that do not pin 
           },
           join(dir, "hkex.yaml"),
         );
-        const run = await runSites({ config, key: loadUserKey(config, {}), knownHosts: loadKnownHosts(config.knownHostsFile) }, ["primary"], { download: true });
+        const run = await runSites(
+          { config, key: loadUserKey(config, {}), knownHosts: loadKnownHosts(config.knownHostsFile) },
+          ["primary"],
+          { download: true },
+        );
         const e = run.endpoints[0]!;
         const hostkey = e.phases.find((p) => p.name === "hostkey")!;
         expect(hostkey.status).toBe("fail");
@@ -162,13 +197,17 @@ describe("against the simulator: valid settings and known_hosts that do not pin 
 
   it("trust pins what it sees and check then passes; a changed key is never re-pinned by trust", async () => {
     const sites = sim.configSites();
-    const config = writeConfig(dir, {
-      user: "CP0001",
-      identityFile: key.privatePath,
-      knownHostsFile: "./known_hosts-trust",
-      files: ["TP001"],
-      sites: { primary: { hosts: sites.primary.hosts }, secondary: { hosts: sites.secondary.hosts } },
-    }, "trust.yaml");
+    const config = writeConfig(
+      dir,
+      {
+        user: "CP0001",
+        identityFile: key.privatePath,
+        knownHostsFile: "./known_hosts-trust",
+        files: ["TP001"],
+        sites: { primary: { hosts: sites.primary.hosts }, secondary: { hosts: sites.secondary.hosts } },
+      },
+      "trust.yaml",
+    );
     writeFileSync(join(dir, "known_hosts-trust"), "");
     const before = await cli(["check", "--config", config, "--site", "primary", "--json"]);
     expect(before.code).toBe(1);

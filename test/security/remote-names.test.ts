@@ -154,7 +154,10 @@ describe("hostile remote names (a lying server)", () => {
   it("through the CLI, text, JSON and TAP: no raw control character on stdout or stderr, exit 1", async () => {
     const listing = await hostile({ entries: HOSTILE });
     const message = await hostile({ entries: [{ name: "TP001" }], openFailure: "\u001b]0;pwned\u0007\u009b2J" });
-    for (const [s, shown] of [[listing, "TP\\x9b31m"], [message, "\\x1b]0;pwned\\x07\\x9b2J"]] as const) {
+    for (const [s, shown] of [
+      [listing, "TP\\x9b31m"],
+      [message, "\\x1b]0;pwned\\x07\\x9b2J"],
+    ] as const) {
       const ctx = context(s, ["TP*"]);
       const config = writeConfig(
         base,

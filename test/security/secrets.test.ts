@@ -36,10 +36,16 @@ describe("secrets never leave the key file", () => {
 
   beforeAll(async () => {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-a", "4", "-N", PASSPHRASE, "-C", "cp0001@participant", "-f", keyPath]);
-    const encryptedBody = readFileSync(keyPath, "utf8").split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+    const encryptedBody = readFileSync(keyPath, "utf8")
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("");
     const parsed = utils.parseKey(readFileSync(keyPath), PASSPHRASE) as ParsedKey;
     const pem = parsed.getPrivatePEM();
-    const pemBody = pem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+    const pemBody = pem
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("");
     // PKCS#8 ed25519: the last 32 bytes are the private seed.
     const seed = Buffer.from(pemBody, "base64").subarray(-32);
     secrets = [
@@ -54,7 +60,14 @@ describe("secrets never leave the key file", () => {
     sim = await startSimulator({ authorizedKeys: [publicLine], user: "CP0001", port: 0 });
     writeFileSync(join(dir, "known_hosts"), sim.knownHosts());
     // The report records fingerprints, never the keys themselves (user or host).
-    publicBlobs = [publicLine.split(" ")[1]!, ...sim.knownHosts().trim().split("\n").map((l) => l.split(" ")[2]!)].flatMap((b) => windows(b, 24, 12));
+    publicBlobs = [
+      publicLine.split(" ")[1]!,
+      ...sim
+        .knownHosts()
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ")[2]!),
+    ].flatMap((b) => windows(b, 24, 12));
     writeFileSync(join(dir, "ssh_config"), `Host hkex-rr\n  HostName ${sim.endpoints[0]!.bindHost}\n`);
     const sites = sim.configSites();
     config = writeConfig(dir, {
@@ -86,29 +99,90 @@ describe("secrets never leave the key file", () => {
 
   it("check, session, trust: right passphrase, wrong one, none; every format", async () => {
     const checkDir = mkdirp(join(dir, "check"));
-    expect((await run("check --json", ["check", "--config", config, "--download", "--json", "--report-dir", checkDir, "--junit", join(checkDir, "extra.xml"), "--prometheus", join(checkDir, "m.prom")])).code).toBe(0);
+    expect(
+      (
+        await run("check --json", [
+          "check",
+          "--config",
+          config,
+          "--download",
+          "--json",
+          "--report-dir",
+          checkDir,
+          "--junit",
+          join(checkDir, "extra.xml"),
+          "--prometheus",
+          join(checkDir, "m.prom"),
+        ])
+      ).code,
+    ).toBe(0);
     collect("check", checkDir);
     expect((await run("check text", ["check", "--config", config, "--download", "--no-progress"])).code).toBe(0);
     expect((await run("check tap", ["check", "--config", config, "--format", "tap"])).code).toBe(0);
 
     const sessionDir = join(dir, "session");
-    const session = await run("session --json", ["session", "--config", config, "--report-dir", sessionDir, "--date", "2024-11-30", "--json", "--attach"]);
+    const session = await run("session --json", [
+      "session",
+      "--config",
+      config,
+      "--report-dir",
+      sessionDir,
+      "--date",
+      "2024-11-30",
+      "--json",
+      "--attach",
+    ]);
     expect(session.code).toBe(0);
-    const part1 = await run("session part 1", ["session", "--config", config, "--report-dir", join(dir, "parts"), "--date", "2024-11-30", "--part", "1", "--no-progress"]);
-    const part2 = await run("session part 2", ["session", "--config", config, "--report-dir", join(dir, "parts"), "--date", "2024-11-30", "--part", "2", "--no-progress"]);
+    const part1 = await run("session part 1", [
+      "session",
+      "--config",
+      config,
+      "--report-dir",
+      join(dir, "parts"),
+      "--date",
+      "2024-11-30",
+      "--part",
+      "1",
+      "--no-progress",
+    ]);
+    const part2 = await run("session part 2", [
+      "session",
+      "--config",
+      config,
+      "--report-dir",
+      join(dir, "parts"),
+      "--date",
+      "2024-11-30",
+      "--part",
+      "2",
+      "--no-progress",
+    ]);
     expect([part1.code, part2.code]).toEqual([0, 0]);
     collect("session", sessionDir);
     collect("parts", join(dir, "parts"));
-    expect(Object.keys(allFileTexts(sessionDir))).toEqual(expect.arrayContaining(["report.json", "confirmation-email.txt", "confirmation.eml"]));
+    expect(Object.keys(allFileTexts(sessionDir))).toEqual(
+      expect.arrayContaining(["report.json", "confirmation-email.txt", "confirmation.eml"]),
+    );
 
     const wrong = await run("check wrong passphrase", ["check", "--config", config, "--site", "primary", "--json"], WRONG);
     expect(wrong.code).toBe(1);
-    expect((JSON.parse(wrong.stdout) as Report).endpoints[0]!.phases.find((p) => p.name === "auth")).toMatchObject({ status: "fail", code: "passphrase-wrong" });
+    expect((JSON.parse(wrong.stdout) as Report).endpoints[0]!.phases.find((p) => p.name === "auth")).toMatchObject({
+      status: "fail",
+      code: "passphrase-wrong",
+    });
     const none = await run("check no passphrase", ["check", "--config", config, "--site", "primary"], null);
     expect(none.code).toBe(1);
     expect(none.stdout).toContain("HKEX_KEY_PASSPHRASE");
     const wrongSession = join(dir, "wrong-session");
-    expect((await run("session wrong passphrase", ["session", "--config", config, "--report-dir", wrongSession, "--date", "2024-11-30", "--attach"], WRONG)).code).toBe(1);
+    expect(
+      (
+        await run(
+          "session wrong passphrase",
+          ["session", "--config", config, "--report-dir", wrongSession, "--date", "2024-11-30", "--attach"],
+          WRONG,
+        )
+      ).code,
+    ).toBe(1);
     collect("wrong-session", wrongSession);
 
     expect((await run("trust", ["trust", "--config", config])).code).toBe(0);
@@ -116,7 +190,11 @@ describe("secrets never leave the key file", () => {
     expect(outputs.length).toBeGreaterThan(25);
     // The search can find what it looks for: the key file itself is full of it.
     expect(secrets.filter((s) => readFileSync(keyPath, "utf8").replace(/\n/g, "").includes(s)).length).toBeGreaterThan(10);
-    const leaks = outputs.flatMap(({ what, text }) => secrets.filter((s) => text.includes(s)).map((s) => `${what} contains ${s === PASSPHRASE || s === WRONG ? "a passphrase" : "key material"}`));
+    const leaks = outputs.flatMap(({ what, text }) =>
+      secrets
+        .filter((s) => text.includes(s))
+        .map((s) => `${what} contains ${s === PASSPHRASE || s === WRONG ? "a passphrase" : "key material"}`),
+    );
     expect(leaks).toEqual([]);
   });
 

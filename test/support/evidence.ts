@@ -19,7 +19,8 @@ export const USER_KEY_FP = "SHA256:userKeyFingerprintAAAAAAAAAAAAAAAAAAAAAAAA";
 function passed(start: string, ms: number[], skipDownload = false): PhaseResult[] {
   let t = Date.parse(start);
   return PHASES.map((name, i) => {
-    if (name === "download" && skipDownload) return { name, status: "skip", ms: 0, code: "not-requested", cause: "not requested (run with --download)" };
+    if (name === "download" && skipDownload)
+      return { name, status: "skip", ms: 0, code: "not-requested", cause: "not requested (run with --download)" };
     const took = ms[i] ?? 0;
     const r: PhaseResult = { name, status: "pass", ms: took, timeoutMs: 5000, startedAt: new Date(t).toISOString().replace("Z", "+00:00") };
     t += took;
@@ -27,7 +28,13 @@ function passed(start: string, ms: number[], skipDownload = false): PhaseResult[
   });
 }
 
-function endpoint(site: "primary" | "secondary", host: string, part: EndpointReport["part"], startedAt: string, phases: PhaseResult[]): EndpointReport {
+function endpoint(
+  site: "primary" | "secondary",
+  host: string,
+  part: EndpointReport["part"],
+  startedAt: string,
+  phases: PhaseResult[],
+): EndpointReport {
   return {
     site,
     host,
@@ -37,7 +44,11 @@ function endpoint(site: "primary" | "secondary", host: string, part: EndpointRep
     startedAt,
     ms: phases.reduce((s, p) => s + p.ms, 0),
     banner: "SSH-2.0-HKEX",
-    hostKey: { type: "ssh-ed25519", fingerprint: site === "primary" ? "SHA256:primaryHostKey" : "SHA256:secondaryHostKey", status: "match" },
+    hostKey: {
+      type: "ssh-ed25519",
+      fingerprint: site === "primary" ? "SHA256:primaryHostKey" : "SHA256:secondaryHostKey",
+      status: "match",
+    },
     userKeyFingerprint: USER_KEY_FP,
     phases,
   };
@@ -50,16 +61,56 @@ function endpoint(site: "primary" | "secondary", host: string, part: EndpointRep
 export function sessionReport(): Report {
   const failedAuth: PhaseResult[] = [
     ...passed("2024-11-30T12:05:00.000+08:00", [20, 10, 40]).slice(0, 3),
-    { name: "auth", status: "fail", ms: 35, code: "auth-rejected", cause: 'server rejected publickey login for user "CP0001"', timeoutMs: 10000, startedAt: "2024-11-30T12:05:00.070+08:00" },
-    ...(["sftp", "list", "download", "logout"] as const).map((name): PhaseResult => ({ name, status: "skip", ms: 0, code: "earlier-phase-failed", cause: "not run: auth failed" })),
+    {
+      name: "auth",
+      status: "fail",
+      ms: 35,
+      code: "auth-rejected",
+      cause: 'server rejected publickey login for user "CP0001"',
+      timeoutMs: 10000,
+      startedAt: "2024-11-30T12:05:00.070+08:00",
+    },
+    ...(["sftp", "list", "download", "logout"] as const).map(
+      (name): PhaseResult => ({ name, status: "skip", ms: 0, code: "earlier-phase-failed", cause: "not run: auth failed" }),
+    ),
   ];
   const endpoints: EndpointReport[] = [
-    endpoint("primary", "10.151.14.141", "precheck", "2024-11-30T11:50:00.000+08:00", passed("2024-11-30T11:50:00.000+08:00", [10, 5, 30, 60, 5, 8, 0, 3], true)),
-    endpoint("primary", "10.151.14.142", "precheck", "2024-11-30T11:50:00.000+08:00", passed("2024-11-30T11:50:00.000+08:00", [12, 6, 31, 61, 6, 9, 0, 4], true)),
-    endpoint("secondary", "10.152.14.141", 1, "2024-11-30T12:05:00.000+08:00", passed("2024-11-30T12:05:00.000+08:00", [20, 10, 40, 70, 6, 9, 900, 5])),
+    endpoint(
+      "primary",
+      "10.151.14.141",
+      "precheck",
+      "2024-11-30T11:50:00.000+08:00",
+      passed("2024-11-30T11:50:00.000+08:00", [10, 5, 30, 60, 5, 8, 0, 3], true),
+    ),
+    endpoint(
+      "primary",
+      "10.151.14.142",
+      "precheck",
+      "2024-11-30T11:50:00.000+08:00",
+      passed("2024-11-30T11:50:00.000+08:00", [12, 6, 31, 61, 6, 9, 0, 4], true),
+    ),
+    endpoint(
+      "secondary",
+      "10.152.14.141",
+      1,
+      "2024-11-30T12:05:00.000+08:00",
+      passed("2024-11-30T12:05:00.000+08:00", [20, 10, 40, 70, 6, 9, 900, 5]),
+    ),
     endpoint("secondary", "10.152.14.142", 1, "2024-11-30T12:05:00.000+08:00", failedAuth),
-    endpoint("primary", "10.151.14.141", 2, "2024-11-30T15:05:00.000+08:00", passed("2024-11-30T15:05:00.000+08:00", [11, 5, 30, 60, 5, 8, 800, 3])),
-    endpoint("primary", "10.151.14.142", 2, "2024-11-30T15:05:00.000+08:00", passed("2024-11-30T15:05:00.000+08:00", [13, 6, 31, 61, 6, 9, 810, 4])),
+    endpoint(
+      "primary",
+      "10.151.14.141",
+      2,
+      "2024-11-30T15:05:00.000+08:00",
+      passed("2024-11-30T15:05:00.000+08:00", [11, 5, 30, 60, 5, 8, 800, 3]),
+    ),
+    endpoint(
+      "primary",
+      "10.151.14.142",
+      2,
+      "2024-11-30T15:05:00.000+08:00",
+      passed("2024-11-30T15:05:00.000+08:00", [13, 6, 31, 61, 6, 9, 810, 4]),
+    ),
   ];
   const dl = (site: "primary" | "secondary", host: string, part: 1 | 2, file: string, sha256: string, bytes: number): DownloadRecord => ({
     site,
@@ -98,7 +149,14 @@ export function sessionReport(): Report {
       date: "2024-11-30",
       completed: true,
       parts: [
-        { part: "precheck", site: "primary", startedAt: "2024-11-30T11:50:00.000+08:00", finishedAt: "2024-11-30T11:50:00.200+08:00", status: "pass", userKeyFingerprint: USER_KEY_FP },
+        {
+          part: "precheck",
+          site: "primary",
+          startedAt: "2024-11-30T11:50:00.000+08:00",
+          finishedAt: "2024-11-30T11:50:00.200+08:00",
+          status: "pass",
+          userKeyFingerprint: USER_KEY_FP,
+        },
         {
           part: 1,
           site: "secondary",
@@ -108,7 +166,14 @@ export function sessionReport(): Report {
           status: "degraded",
           withinWindow: true,
           userKeyFingerprint: USER_KEY_FP,
-          switchover: { part: 1, file: "/home/ops/.ssh/config", alias: "hkex-rr", before: "10.151.14.141", after: "10.152.14.141", at: "2024-11-30T12:04:59.950+08:00" },
+          switchover: {
+            part: 1,
+            file: "/home/ops/.ssh/config",
+            alias: "hkex-rr",
+            before: "10.151.14.141",
+            after: "10.152.14.141",
+            at: "2024-11-30T12:04:59.950+08:00",
+          },
         },
         {
           part: 2,
@@ -119,7 +184,14 @@ export function sessionReport(): Report {
           status: "pass",
           withinWindow: true,
           userKeyFingerprint: USER_KEY_FP,
-          switchover: { part: 2, file: "/home/ops/.ssh/config", alias: "hkex-rr", before: "10.152.14.141", after: "10.151.14.141", at: "2024-11-30T15:04:59.950+08:00" },
+          switchover: {
+            part: 2,
+            file: "/home/ops/.ssh/config",
+            alias: "hkex-rr",
+            before: "10.152.14.141",
+            after: "10.151.14.141",
+            at: "2024-11-30T15:04:59.950+08:00",
+          },
         },
       ],
       keyFingerprints: [USER_KEY_FP],

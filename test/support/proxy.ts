@@ -329,9 +329,21 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
     connection.sockets.push(upstream);
     upstream.on("error", () => teardown(connection));
     connection.relays.push(
-      new DelayedRelay(client, upstream, options.latencyMs, Number.POSITIVE_INFINITY, (n) => (counters.bytesUp += n), () => undefined),
-      new DelayedRelay(upstream, client, options.latencyMs, options.dropAfterBytes, (n) => (counters.bytesDown += n), () =>
-        teardown(connection),
+      new DelayedRelay(
+        client,
+        upstream,
+        options.latencyMs,
+        Number.POSITIVE_INFINITY,
+        (n) => (counters.bytesUp += n),
+        () => undefined,
+      ),
+      new DelayedRelay(
+        upstream,
+        client,
+        options.latencyMs,
+        options.dropAfterBytes,
+        (n) => (counters.bytesDown += n),
+        () => teardown(connection),
       ),
     );
     // Each side closes on its own once both halves have ended; forget the pair when both have.

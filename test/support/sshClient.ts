@@ -90,7 +90,12 @@ export async function readAll(sftp: SFTPWrapper, path: string, chunk = 32 * 1024
 }
 
 /** What a raw TCP client sees: bytes received and how the connection ended, within `ms`. */
-export function rawProbe(host: string, port: number, ms: number, send?: string): Promise<{ data: Buffer; ended: "timeout" | "end" | "error"; error?: NodeJS.ErrnoException; connected: boolean }> {
+export function rawProbe(
+  host: string,
+  port: number,
+  ms: number,
+  send?: string,
+): Promise<{ data: Buffer; ended: "timeout" | "end" | "error"; error?: NodeJS.ErrnoException; connected: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let connected = false;
@@ -110,4 +115,3 @@ export function rawProbe(host: string, port: number, ms: number, send?: string):
     s.on("error", (e) => finish("error", e));
   });
 }
-

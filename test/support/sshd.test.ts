@@ -167,14 +167,22 @@ describe("startOpenSsh on a loopback alias with an automatic port", () => {
       const localCopy = join(dir, "copy.csv");
       const output = await runSftpBatch(
         [
-          "-F", "/dev/null",
-          "-i", keyPath,
-          "-P", String(server.port),
-          "-o", "BatchMode=yes",
-          "-o", "IdentitiesOnly=yes",
-          "-o", "StrictHostKeyChecking=yes",
-          "-o", `UserKnownHostsFile=${knownHosts}`,
-          "-o", "GlobalKnownHostsFile=/dev/null",
+          "-F",
+          "/dev/null",
+          "-i",
+          keyPath,
+          "-P",
+          String(server.port),
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "IdentitiesOnly=yes",
+          "-o",
+          "StrictHostKeyChecking=yes",
+          "-o",
+          `UserKnownHostsFile=${knownHosts}`,
+          "-o",
+          "GlobalKnownHostsFile=/dev/null",
           `${server.user}@${server.host}`,
         ],
         `pwd\nls -1\nget reports/DTRR_20250103.csv ${localCopy}\n`,
@@ -252,7 +260,9 @@ describe("startOpenSsh on 127.0.0.1", () => {
     await new Promise<void>((resolve) => blocker.listen({ host: "127.0.0.1", port: 0 }, resolve));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      await expect(startOpenSsh({ port, authorizedKeys: [clientKey.public] })).rejects.toThrow(/sshd exited before serving[\s\S]*Address already in use/);
+      await expect(startOpenSsh({ port, authorizedKeys: [clientKey.public] })).rejects.toThrow(
+        /sshd exited before serving[\s\S]*Address already in use/,
+      );
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
@@ -265,9 +275,9 @@ describe("startOpenSsh on 127.0.0.1", () => {
   });
 
   it("refuses served file paths that leave remoteDir", async () => {
-    await expect(
-      startOpenSsh({ authorizedKeys: [clientKey.public], files: { "../escape.txt": Buffer.from("x") } }),
-    ).rejects.toThrow("must be a relative path inside the served dir");
+    await expect(startOpenSsh({ authorizedKeys: [clientKey.public], files: { "../escape.txt": Buffer.from("x") } })).rejects.toThrow(
+      "must be a relative path inside the served dir",
+    );
   });
 });
 
@@ -292,8 +302,11 @@ describe("helpers", () => {
     expect(config).toContain("PasswordAuthentication no\n");
     expect(config).toContain("ForceCommand internal-sftp -d /tmp/x/served\n");
     expect(config).not.toContain("PerSourcePenalties");
-    expect(renderSshdConfig({ ...{ host: "127.0.0.1", port: 1, hostKeyPath: "k", pidFile: "p", authorizedKeysFile: "a", remoteDir: "r", user: "u" }, opensshVersion: [10, 0] })).toContain(
-      "PerSourcePenalties no",
-    );
+    expect(
+      renderSshdConfig({
+        ...{ host: "127.0.0.1", port: 1, hostKeyPath: "k", pidFile: "p", authorizedKeysFile: "a", remoteDir: "r", user: "u" },
+        opensshVersion: [10, 0],
+      }),
+    ).toContain("PerSourcePenalties no");
   });
 });

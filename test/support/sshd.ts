@@ -352,7 +352,7 @@ export async function startOpenSsh(opts: OpenSshOptions): Promise<OpenSshServer>
     await execFileAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "hkex-test-sshd", "-f", hostKeyPath]);
     const hostKeyPublic = (await readFile(`${hostKeyPath}.pub`, "utf8")).trim();
     const authorizedKeysFile = join(root, "authorized_keys");
-    await writeFile(authorizedKeysFile, opts.authorizedKeys.map((line) => line.trim()).join("\n") + "\n");
+    await writeFile(authorizedKeysFile, `${opts.authorizedKeys.map((line) => line.trim()).join("\n")}\n`);
     await chmod(authorizedKeysFile, 0o600);
 
     const opensshVersion = openSshVersion();

@@ -35,7 +35,14 @@ describe("report.html in chromium", () => {
     site = await simulatedFacility({ "10.152.14.142": "reject-auth" });
     const ep = site.sim.endpoints.find((e) => e.host === "10.152.14.142")!;
     bad = { host: ep.bindHost, port: ep.port };
-    report = await runSession({ config: site.config, key: site.key, knownHosts: site.knownHosts, warnings: [], reportDir: join(site.dir, "evidence"), date: hkDate() });
+    report = await runSession({
+      config: site.config,
+      key: site.key,
+      knownHosts: site.knownHosts,
+      warnings: [],
+      reportDir: join(site.dir, "evidence"),
+      date: hkDate(),
+    });
     const file = join(site.dir, "evidence", "report.html");
     writeFileSync(file, renderHtml(report));
 
@@ -45,7 +52,14 @@ describe("report.html in chromium", () => {
       headless: true,
       offline: true,
       viewport: { width: 1300, height: 900 },
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on("request", (r) => requests.push(r.url()));
@@ -72,27 +86,27 @@ describe("report.html in chromium", () => {
   it("draws the timeline: both windows, the three parts, each endpoint's phases, the switchovers", async () => {
     const timeline = page.locator("#timeline");
     expect(await timeline.isVisible()).toBe(true);
-    expect(await page.locator("#day-timeline .window-band").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-start")}-${e.getAttribute("data-end")}`))).toEqual([
-      "12:00-14:00",
-      "15:00-17:00",
-    ]);
-    expect(await page.locator("#day-timeline .part-run").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-part")}:${e.getAttribute("data-status")}`))).toEqual([
-      "precheck:pass",
-      "part1:degraded",
-      "part2:pass",
-    ]);
+    expect(
+      await page
+        .locator("#day-timeline .window-band")
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute("data-start")}-${e.getAttribute("data-end")}`)),
+    ).toEqual(["12:00-14:00", "15:00-17:00"]);
+    expect(
+      await page
+        .locator("#day-timeline .part-run")
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute("data-part")}:${e.getAttribute("data-status")}`)),
+    ).toEqual(["precheck:pass", "part1:degraded", "part2:pass"]);
     expect(await page.locator("#day-timeline .switchover-mark").count()).toBe(2);
     const part1 = page.locator('svg.part-timeline[data-part="part1"]');
     expect(await part1.isVisible()).toBe(true);
     expect(await part1.locator(".tl-row").count()).toBe(2);
     const badRow = part1.locator(`.tl-row[data-endpoint="secondary ${bad.host}:${bad.port}"]`);
     expect(await badRow.getAttribute("data-verdict")).toBe("fail");
-    expect(await badRow.locator("rect[data-status]").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-phase")}:${e.getAttribute("data-status")}`))).toEqual([
-      "tcp:pass",
-      "banner:pass",
-      "hostkey:pass",
-      "auth:fail",
-    ]);
+    expect(
+      await badRow
+        .locator("rect[data-status]")
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute("data-phase")}:${e.getAttribute("data-status")}`)),
+    ).toEqual(["tcp:pass", "banner:pass", "hostkey:pass", "auth:fail"]);
     // The failed phase is drawn in red, with a width the eye can see.
     const authBar = badRow.locator('rect[data-phase="auth"]');
     expect(await authBar.evaluate((el) => getComputedStyle(el).fill)).toBe("rgb(217, 48, 37)");
@@ -121,6 +135,7 @@ describe("report.html in chromium", () => {
       }
     }
     const authCell = page.locator(`#matrix tr[data-endpoint="secondary ${bad.host}:${bad.port}"] td[data-phase="auth"]`);
+    // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps the line break between the status and the cause
     expect(await authCell.innerText()).toMatch(/^✗ FAIL \d+ ms\s+auth-rejected: server rejected publickey login/);
     expect(await authCell.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe("rgb(251, 228, 226)");
     const passCell = page.locator(`#matrix tr[data-part="part2"] td[data-phase="download"]`).first();
@@ -129,10 +144,12 @@ describe("report.html in chromium", () => {
 
   it("shows the downloads, the cross-site comparison, the keys and the e-mail", async () => {
     expect(await page.locator("#downloads tbody tr").count()).toBe(report.downloads.length);
-    expect(await page.locator("#comparison tbody tr").evaluateAll((trs) => trs.map((t) => `${t.getAttribute("data-file")}:${t.getAttribute("data-comparison")}`))).toEqual([
-      "TP001:identical",
-      "TP002:identical",
-    ]);
+    expect(
+      await page
+        .locator("#comparison tbody tr")
+        .evaluateAll((trs) => trs.map((t) => `${t.getAttribute("data-file")}:${t.getAttribute("data-comparison")}`)),
+    ).toEqual(["TP001:identical", "TP002:identical"]);
+    // biome-ignore lint/performance/useDomNodeTextContent: what the reader sees, as rendered
     expect(await page.locator("#keys").innerText()).toContain(site.key.fingerprint!);
     expect(await page.locator("#email pre").textContent()).toBe(report.session!.email.body);
   });

@@ -18,8 +18,19 @@ const PASSWORD = "s3cret-smtp-pass-word";
 
 function notCompletedReport(): Report {
   const r = sessionReport();
-  const reasons = ["Part 2 (Primary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 12:30", "the SSH key changed between parts (SHA256:a → SHA256:b)"];
-  return { ...r, session: { ...r.session!, completed: false, reasons, email: confirmationEmail({ date: "2024-11-30", completed: false, reasons, participant: "ABC Securities (CP0001)" }) } };
+  const reasons = [
+    "Part 2 (Primary Data Centre) did not run: Typhoon Signal No. 8 (or above) issued at 12:30",
+    "the SSH key changed between parts (SHA256:a → SHA256:b)",
+  ];
+  return {
+    ...r,
+    session: {
+      ...r.session!,
+      completed: false,
+      reasons,
+      email: confirmationEmail({ date: "2024-11-30", completed: false, reasons, participant: "ABC Securities (CP0001)" }),
+    },
+  };
 }
 
 function address(a: AddressObject | AddressObject[] | undefined): { address?: string; name: string }[] {
@@ -31,7 +42,12 @@ describe("confirmation.eml", () => {
     const report = sessionReport();
     const dir = tempDir("eml");
     const notices: string[] = [];
-    const written = await extraOutputs(report, { reportDir: dir, attach: true, email: { from: FROM, participant: "ABC Securities (CP0001)" }, notice: (l) => notices.push(l) });
+    const written = await extraOutputs(report, {
+      reportDir: dir,
+      attach: true,
+      email: { from: FROM, participant: "ABC Securities (CP0001)" },
+      notice: (l) => notices.push(l),
+    });
     expect(written).toEqual([join(dir, "confirmation.eml")]);
     expect(notices).toEqual([]);
     const raw = readFileSync(join(dir, "confirmation.eml"));
@@ -72,7 +88,9 @@ describe("confirmation.eml", () => {
     expect(notices).toEqual([
       "warning: email.from is not set in the config, so confirmation.eml was not written; confirmation-email.txt has the text to send (set email.from to get a ready-to-send .eml)",
     ]);
-    expect(await extraOutputs(sessionReport(), { reportDir: dir, part: "1", email: { from: FROM }, notice: (l) => notices.push(l) })).toEqual([]);
+    expect(
+      await extraOutputs(sessionReport(), { reportDir: dir, part: "1", email: { from: FROM }, notice: (l) => notices.push(l) }),
+    ).toEqual([]);
     expect(existsSync(join(dir, "confirmation.eml"))).toBe(false);
   });
 });
@@ -126,9 +144,15 @@ describe("sending confirmation.eml over SMTP (loopback server)", () => {
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ from: FROM, to: ["clearingpsd@hkex.com.hk"], user: "cp0001" });
     const file = readFileSync(join(dir, "confirmation.eml"));
-    expect(received[0]!.data.toString("utf8").replace(/\r\n/g, "\n").trimEnd()).toBe(file.toString("utf8").replace(/\r\n/g, "\n").trimEnd());
+    expect(received[0]!.data.toString("utf8").replace(/\r\n/g, "\n").trimEnd()).toBe(
+      file.toString("utf8").replace(/\r\n/g, "\n").trimEnd(),
+    );
     expect(notices).toHaveLength(1);
-    expect(notices[0]).toMatch(new RegExp(`^sent confirmation\\.eml to clearingpsd@hkex\\.com\\.hk via 127\\.0\\.0\\.1:${port} \\(STARTTLS when offered, as cp0001\\): 250 `));
+    expect(notices[0]).toMatch(
+      new RegExp(
+        `^sent confirmation\\.eml to clearingpsd@hkex\\.com\\.hk via 127\\.0\\.0\\.1:${port} \\(STARTTLS when offered, as cp0001\\): 250 `,
+      ),
+    );
     for (const text of [...notices, file.toString("utf8")]) expect(text).not.toContain(PASSWORD);
   });
 
@@ -137,9 +161,17 @@ describe("sending confirmation.eml over SMTP (loopback server)", () => {
     const notices: string[] = [];
     const before = received.length;
     const smtp = { host: "127.0.0.1", port, secure: false, user: "cp0001", passwordEnv: "HKEX_SMTP_PASSWORD" };
-    await extraOutputs(sessionReport(), { reportDir: dir, email: { from: FROM }, smtp, env: { HKEX_SMTP_PASSWORD: "wrong-password-value" }, notice: (l) => notices.push(l) });
+    await extraOutputs(sessionReport(), {
+      reportDir: dir,
+      email: { from: FROM },
+      smtp,
+      env: { HKEX_SMTP_PASSWORD: "wrong-password-value" },
+      notice: (l) => notices.push(l),
+    });
     expect(existsSync(join(dir, "confirmation.eml"))).toBe(true);
-    expect(notices[0]).toMatch(/^warning: sending confirmation\.eml via 127\.0\.0\.1:\d+ .* failed \(.*535.*\); send .*confirmation\.eml to clearingpsd@hkex\.com\.hk by hand today$/);
+    expect(notices[0]).toMatch(
+      /^warning: sending confirmation\.eml via 127\.0\.0\.1:\d+ .* failed \(.*535.*\); send .*confirmation\.eml to clearingpsd@hkex\.com\.hk by hand today$/,
+    );
     expect(notices[0]).not.toContain("wrong-password-value");
     await extraOutputs(sessionReport(), { reportDir: dir, email: { from: FROM }, smtp, env: {}, notice: (l) => notices.push(l) });
     expect(notices[1]).toContain("failed (smtp.passwordEnv: the environment variable HKEX_SMTP_PASSWORD (smtp.passwordEnv) is not set)");

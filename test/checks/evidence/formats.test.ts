@@ -36,7 +36,10 @@ interface TapAssert {
   time: number | null;
 }
 
-function parseTap(text: string): Promise<{ result: { ok: boolean; count: number; pass: number; fail: number; skip: number; plan: { end: number } }; asserts: TapAssert[] }> {
+function parseTap(text: string): Promise<{
+  result: { ok: boolean; count: number; pass: number; fail: number; skip: number; plan: { end: number } };
+  asserts: TapAssert[];
+}> {
   return new Promise((resolve) => {
     const asserts: TapAssert[] = [];
     const p = new Parser((result) => resolve({ result: result as never, asserts }));
@@ -55,14 +58,20 @@ describe("JUnit XML", () => {
     const phaseCases = cases.filter((c) => c.classname !== "session");
     expect(phaseCases).toHaveLength(report.endpoints.length * 8);
     expect(phaseCases[0]).toMatchObject({ classname: "precheck.primary", name: "10.151.14.141:18801 tcp", time: "0.01" });
-    expect(cases.filter((c) => c.classname === "session").map((c) => c.name)).toEqual(["completed", "same key throughout", "primary restored"]);
+    expect(cases.filter((c) => c.classname === "session").map((c) => c.name)).toEqual([
+      "completed",
+      "same key throughout",
+      "primary restored",
+    ]);
     expect(xml).toMatch(/<testsuites [^>]*tests="51" failures="1" errors="0" skipped="6">/);
   });
 
   it("gives a failure the cause as message and the cause code as type", () => {
     const auth = cases.find((c) => c.classname === "part1.secondary" && c.name === "10.152.14.142:18801 auth")!;
     expect(auth.time).toBe("0.035");
-    expect(auth.body).toContain('<failure message="Part 1 secondary 10.152.14.142:18801 auth: server rejected publickey login for user &quot;CP0001&quot;" type="auth-rejected"/>');
+    expect(auth.body).toContain(
+      '<failure message="Part 1 secondary 10.152.14.142:18801 auth: server rejected publickey login for user &quot;CP0001&quot;" type="auth-rejected"/>',
+    );
   });
 
   it("marks skips as skipped with the reason, never as passes", () => {
@@ -80,7 +89,16 @@ describe("JUnit XML", () => {
 
   it("fails the session case with the reasons when the session did not complete", () => {
     const r = sessionReport();
-    const failed: Report = { ...r, session: { ...r.session!, completed: false, primaryRestored: false, hostNameAtEnd: "10.152.14.141", reasons: ["Part 2 did not run: weather"] } };
+    const failed: Report = {
+      ...r,
+      session: {
+        ...r.session!,
+        completed: false,
+        primaryRestored: false,
+        hostNameAtEnd: "10.152.14.141",
+        reasons: ["Part 2 did not run: weather"],
+      },
+    };
     const c = testCases(renderJunit(failed));
     expect(c.find((x) => x.name === "completed")!.body).toContain('<failure message="Part 2 did not run: weather" type="not-completed"/>');
     expect(c.find((x) => x.name === "primary restored")!.body).toContain('type="primary-not-restored"');
@@ -93,7 +111,12 @@ describe("after session --part 1 only", () => {
     ...r,
     verdict: "pass",
     endpoints: r.endpoints.filter((e) => e.part !== 2),
-    session: { ...r.session!, completed: false, parts: r.session!.parts.filter((p) => p.part !== 2), reasons: ["Part 2 has not run yet: run hkex-ready session --part 2 in its window"] },
+    session: {
+      ...r.session!,
+      completed: false,
+      parts: r.session!.parts.filter((p) => p.part !== 2),
+      reasons: ["Part 2 has not run yet: run hkex-ready session --part 2 in its window"],
+    },
   };
 
   it("skips the session case instead of failing it: Part 2 is still to come", async () => {
@@ -131,7 +154,15 @@ describe("TAP", () => {
     const { asserts } = await parseTap(renderTap(report));
     const auth = asserts.find((a) => !a.ok)!;
     expect(auth.name).toBe("Part 1 secondary 10.152.14.142:18801 auth");
-    expect(auth.diag).toMatchObject({ message: 'server rejected publickey login for user "CP0001"', code: "auth-rejected", site: "secondary", host: "10.152.14.142", port: 18801, phase: "auth", timeout_ms: 10000 });
+    expect(auth.diag).toMatchObject({
+      message: 'server rejected publickey login for user "CP0001"',
+      code: "auth-rejected",
+      site: "secondary",
+      host: "10.152.14.142",
+      port: 18801,
+      phase: "auth",
+      timeout_ms: 10000,
+    });
     // duration_ms is the key TAP consumers read as the point's time.
     expect(auth.time).toBe(35);
   });
@@ -165,14 +196,23 @@ describe("TAP", () => {
     const r = sessionReport();
     const failed: Report = { ...r, session: { ...r.session!, completed: false, reasons: ["Part 2 did not run: weather"] } };
     const { asserts } = await parseTap(renderTap(failed));
-    expect(asserts.at(-1)).toMatchObject({ ok: false, name: "session 2024-11-30 completed", diag: { reasons: ["Part 2 did not run: weather"] } });
+    expect(asserts.at(-1)).toMatchObject({
+      ok: false,
+      name: "session 2024-11-30 completed",
+      diag: { reasons: ["Part 2 did not run: weather"] },
+    });
   });
 });
 
 describe("Prometheus textfile", () => {
   it("writes probe_success, phase durations and phase status per endpoint with HELP and TYPE", () => {
     const r = sessionReport();
-    const check: Report = { ...r, kind: "check", session: undefined, endpoints: r.endpoints.filter((e) => e.part === 1).map(({ part: _p, ...e }) => e) };
+    const check: Report = {
+      ...r,
+      kind: "check",
+      session: undefined,
+      endpoints: r.endpoints.filter((e) => e.part === 1).map(({ part: _p, ...e }) => e),
+    };
     const text = renderPrometheus(check);
     const lines = text.trimEnd().split("\n");
     expect(lines.slice(0, 4)).toEqual([
@@ -184,11 +224,15 @@ describe("Prometheus textfile", () => {
     expect(lines).toContain('hkex_sftp_phase_duration_seconds{site="secondary",host="10.152.14.141",port="18801",phase="download"} 0.9');
     expect(lines).toContain('hkex_sftp_phase_duration_seconds{site="secondary",host="10.152.14.142",port="18801",phase="auth"} 0.035');
     // Skipped phases have a status but no duration.
-    expect(lines.some((l) => l.startsWith('hkex_sftp_phase_duration_seconds{site="secondary",host="10.152.14.142",port="18801",phase="sftp"}'))).toBe(false);
+    expect(
+      lines.some((l) => l.startsWith('hkex_sftp_phase_duration_seconds{site="secondary",host="10.152.14.142",port="18801",phase="sftp"}')),
+    ).toBe(false);
     expect(lines).toContain('hkex_sftp_phase_status{site="secondary",host="10.152.14.142",port="18801",phase="sftp",status="skip"} 1');
     expect(lines).toContain('hkex_sftp_phase_status{site="secondary",host="10.152.14.142",port="18801",phase="sftp",status="pass"} 0');
     expect(lines).toContain('hkex_sftp_phase_status{site="secondary",host="10.152.14.142",port="18801",phase="auth",status="fail"} 1');
-    expect(lines).toContain('hkex_sftp_probe_failure_info{site="secondary",host="10.152.14.142",port="18801",phase="auth",code="auth-rejected"} 1');
+    expect(lines).toContain(
+      'hkex_sftp_probe_failure_info{site="secondary",host="10.152.14.142",port="18801",phase="auth",code="auth-rejected"} 1',
+    );
     expect(lines).toContain("hkex_sftp_last_run_timestamp_seconds 1732950360");
     expect(lines).toContain('hkex_sftp_run_success{kind="check"} 0');
     // Every sample line belongs to a family announced by HELP and TYPE, once.
@@ -202,19 +246,22 @@ describe("Prometheus textfile", () => {
     const text = renderPrometheus(sessionReport());
     expect(text).toContain('hkex_sftp_probe_success{site="primary",host="10.151.14.141",port="18801",part="precheck"} 1');
     expect(text).toContain('hkex_sftp_probe_success{site="primary",host="10.151.14.141",port="18801",part="part2"} 1');
-    const series = text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.slice(0, l.lastIndexOf(" ")));
+    const series = text
+      .split("\n")
+      .filter((l) => l && !l.startsWith("#"))
+      .map((l) => l.slice(0, l.lastIndexOf(" ")));
     expect(new Set(series).size).toBe(series.length);
   });
 
   it("escapes label values: backslash, double quote, line feed", () => {
     expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
-    const unescape = (s: string) => s.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
+    const unescapeLabel = (s: string) => s.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
     fc.assert(
       fc.property(fc.string({ unit: "grapheme" }), (v) => {
         const escaped = escapeLabelValue(v);
         expect(escaped).not.toMatch(/(^|[^\\])(\\\\)*"/);
         expect(escaped).not.toContain("\n");
-        expect(unescape(escaped)).toBe(v);
+        expect(unescapeLabel(escaped)).toBe(v);
       }),
     );
   });
@@ -222,7 +269,11 @@ describe("Prometheus textfile", () => {
   it("is written atomically by --prometheus, leaving no temporary file, and warns when the name is not .prom", async () => {
     const dir = tempDir("prom");
     const notices: string[] = [];
-    const written = await extraOutputs(sessionReport(), { prometheus: join(dir, "hkex.prom"), junit: join(dir, "ci", "junit.xml"), notice: (l) => notices.push(l) });
+    const written = await extraOutputs(sessionReport(), {
+      prometheus: join(dir, "hkex.prom"),
+      junit: join(dir, "ci", "junit.xml"),
+      notice: (l) => notices.push(l),
+    });
     expect(written).toEqual([join(dir, "ci", "junit.xml"), join(dir, "hkex.prom")]);
     expect(readdirSync(dir).sort()).toEqual(["ci", "hkex.prom"]);
     expect(readFileSync(join(dir, "hkex.prom"), "utf8")).toBe(renderPrometheus(sessionReport()));

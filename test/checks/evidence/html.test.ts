@@ -17,7 +17,9 @@ describe("report.html", () => {
 
   it("fetches nothing: no script, no external reference, and a CSP that forbids fetches", () => {
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    );
     expect(html).not.toMatch(/<script|<link|<iframe|<object|@import|url\(/i);
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
   });
@@ -26,8 +28,13 @@ describe("report.html", () => {
     const bad = rowOf(html, 'data-endpoint="secondary 10.152.14.142:18801" data-part="part1"');
     expect(bad).toContain('data-verdict="fail"');
     expect(bad).toMatch(/<td class="cell pass" data-phase="hostkey" data-status="pass"[^>]*>✓ 40 ms<\/td>/);
-    expect(bad).toMatch(/<td class="cell fail" data-phase="auth" data-status="fail"[^>]*>✗ FAIL 35 ms<span class="why">auth-rejected: server rejected publickey login for user &quot;CP0001&quot;<\/span><\/td>/);
-    for (const p of ["sftp", "list", "download", "logout"]) expect(bad).toContain(`<td class="cell skip" data-phase="${p}" data-status="skip">– skip<span class="why">earlier-phase-failed: not run: auth failed</span></td>`);
+    expect(bad).toMatch(
+      /<td class="cell fail" data-phase="auth" data-status="fail"[^>]*>✗ FAIL 35 ms<span class="why">auth-rejected: server rejected publickey login for user &quot;CP0001&quot;<\/span><\/td>/,
+    );
+    for (const p of ["sftp", "list", "download", "logout"])
+      expect(bad).toContain(
+        `<td class="cell skip" data-phase="${p}" data-status="skip">– skip<span class="why">earlier-phase-failed: not run: auth failed</span></td>`,
+      );
     const good = rowOf(html, 'data-endpoint="secondary 10.152.14.141:18801" data-part="part1"');
     expect(good.match(/class="cell pass"/g)).toHaveLength(8);
     const pre = rowOf(html, 'data-endpoint="primary 10.151.14.141:18801" data-part="precheck"');
@@ -42,7 +49,9 @@ describe("report.html", () => {
     expect(html.match(/<g class="switchover-mark" data-part="part1">/g)).toHaveLength(2);
     expect(html).toContain("switchover 12:04:59: hkex-rr HostName 10.151.14.141 → 10.152.14.141");
     const row = html.slice(html.indexOf('<g class="tl-row" data-endpoint="secondary 10.152.14.142:18801" data-part="part1"'));
-    expect(row.slice(0, row.indexOf("</g>"))).toMatch(/<rect class="fail" data-phase="auth" data-status="fail"[^>]*><title>auth: FAIL in 35 ms, from 12:05:00 \(server rejected/);
+    expect(row.slice(0, row.indexOf("</g>"))).toMatch(
+      /<rect class="fail" data-phase="auth" data-status="fail"[^>]*><title>auth: FAIL in 35 ms, from 12:05:00 \(server rejected/,
+    );
     expect(row.slice(0, row.indexOf("</g>"))).toContain("not run: sftp, list, download, logout");
     // The run was on the session day, so no "ran on another day" note.
     expect(html).not.toContain("not only on the session date");
@@ -57,7 +66,7 @@ describe("report.html", () => {
 
   it("shows the key used in each part, the switchover, and the e-mail text", () => {
     expect(html.match(new RegExp(`<td class="mono">${USER_KEY_FP}</td>`, "g"))).toHaveLength(3);
-    expect(html).toContain("Same key throughout: <span class=\"badge yes\">yes</span>");
+    expect(html).toContain('Same key throughout: <span class="badge yes">yes</span>');
     expect(html).toContain('<tr data-part="part2"><td>Part 2</td><td>15:04:59</td><td class="mono">/home/ops/.ssh/config</td>');
     expect(html).toContain(`<pre class="email">${report.session!.email.body}</pre>`);
     expect(html).toContain("clearingpsd@hkex.com.hk");
@@ -98,7 +107,11 @@ describe("report.html", () => {
       endpoints: [],
       downloads: [],
       sites: [],
-      session: { ...r.session!, completed: false, parts: r.session!.parts.map((p) => ({ ...p, status: "not-run" as const, note: "cancelled by the weather" })) },
+      session: {
+        ...r.session!,
+        completed: false,
+        parts: r.session!.parts.map((p) => ({ ...p, status: "not-run" as const, note: "cancelled by the weather" })),
+      },
     };
     const out = renderHtml(cancelled);
     expect(out).toContain("<p>No endpoint was checked.</p>");

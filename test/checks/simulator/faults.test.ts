@@ -121,10 +121,27 @@ describe("handshake faults", () => {
 
   it("no-common-algorithm: OpenSSH's ssh finds no matching key exchange method either", async () => {
     await sim.setFault(HOST, "no-common-algorithm");
-    const result = await promisify(execFile)("ssh", [
-      "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-      "-p", String(ep.port), `tester@${ep.bindHost}`, "true",
-    ], { timeout: 10000 }).then(() => ({ stderr: "" }), (err: { stderr: string }) => err);
+    const result = await promisify(execFile)(
+      "ssh",
+      [
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-p",
+        String(ep.port),
+        `tester@${ep.bindHost}`,
+        "true",
+      ],
+      { timeout: 10000 },
+    ).then(
+      () => ({ stderr: "" }),
+      (err: { stderr: string }) => err,
+    );
     expect(result.stderr).toMatch(/no matching key exchange method found/);
   });
 

@@ -8,7 +8,6 @@ import { promisify } from "node:util";
 import fc from "fast-check";
 import { utils, type FileEntry, type ParsedKey, type Stats } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HKEX_SITES } from "../../../catalogue";
 import { InputError } from "../../../core/errors";
 import { startSimulator, type RunningSimulator } from "../../../checks/simulator";
 import { generatedFile, sampleFiles } from "../../../checks/simulator/files";
@@ -49,7 +48,7 @@ describe("a running simulator", () => {
   it("pins each site's host key in knownHosts() for the address it is bound to", async () => {
     const lines = sim.knownHosts().trim().split("\n");
     expect(lines).toHaveLength(4);
-    sim.endpoints.forEach((e, i) => expect(lines[i]!.startsWith(`[${e.bindHost}]:${e.port} ssh-ed25519 `)).toBe(true));
+    for (const [i, e] of sim.endpoints.entries()) expect(lines[i]!.startsWith(`[${e.bindHost}]:${e.port} ssh-ed25519 `)).toBe(true);
     expect(sim.hostKeyFingerprints.primary).not.toBe(sim.hostKeyFingerprints.secondary);
     for (const e of sim.endpoints) {
       const { client, hostKeyFingerprint } = await sshConnect(e);
@@ -76,7 +75,14 @@ describe("a running simulator", () => {
     // A client that offers the authorised public key but signs with a different private key.
     const withKey = (key: ParsedKey) => {
       let tried = false;
-      return { privateKey: undefined, authHandler: () => (tried ? false : ((tried = true), { type: "publickey", username: "tester", key })) };
+      return {
+        privateKey: undefined,
+        authHandler: () => {
+          if (tried) return false;
+          tried = true;
+          return { type: "publickey", username: "tester", key };
+        },
+      };
     };
     const authorisedBlob = (utils.parseKey(userKey.public) as ParsedKey).getPublicSSH();
     const impostor = utils.parseKey(otherKey.private) as ParsedKey;
@@ -218,7 +224,15 @@ describe("options", () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     const paths = (err as InputError).problems.map((p) => p.path);
-    expect(paths).toEqual(["port", "files.../x", "files.BIG", "authorizedKeys[0]", "hostKeys.primary", "faults.10.0.0.1", "faults.10.151.14.141"]);
+    expect(paths).toEqual([
+      "port",
+      "files.../x",
+      "files.BIG",
+      "authorizedKeys[0]",
+      "hostKeys.primary",
+      "faults.10.0.0.1",
+      "faults.10.151.14.141",
+    ]);
   });
 
   it("binds 127.0.0.1 with ephemeral ports when asked", async () => {
@@ -264,11 +278,29 @@ describe("with the OpenSSH client", () => {
       writeFileSync(join(dir, "id"), userKey.private, { mode: 0o600 });
       writeFileSync(join(dir, "known_hosts"), sim.knownHosts());
       writeFileSync(join(dir, "batch"), `ls -l\nget TP001 ${join(dir, "TP001")}\n`);
-      const { stdout } = await promisify(execFile)("sftp", [
-        "-b", join(dir, "batch"), "-P", String(ep.port), "-i", join(dir, "id"),
-        "-o", "IdentitiesOnly=yes", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes",
-        "-o", "BatchMode=yes", "-F", "/dev/null", `tester@${ep.bindHost}`,
-      ], { timeout: 15000 });
+      const { stdout } = await promisify(execFile)(
+        "sftp",
+        [
+          "-b",
+          join(dir, "batch"),
+          "-P",
+          String(ep.port),
+          "-i",
+          join(dir, "id"),
+          "-o",
+          "IdentitiesOnly=yes",
+          "-o",
+          `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+          "-o",
+          "StrictHostKeyChecking=yes",
+          "-o",
+          "BatchMode=yes",
+          "-F",
+          "/dev/null",
+          `tester@${ep.bindHost}`,
+        ],
+        { timeout: 15000 },
+      );
       expect(stdout).toMatch(/-rw-r--r-- .* TP001/);
       expect(readFileSync(join(dir, "TP001")).equals(sampleFiles().TP001)).toBe(true);
     } finally {
@@ -309,7 +341,10 @@ describe("close()", () => {
     for (const e of sim.endpoints) {
       const refused = await new Promise<string>((resolve) => {
         const s = connect({ host: e.bindHost, port: e.port });
-        s.on("connect", () => (s.destroy(), resolve("connected")));
+        s.on("connect", () => {
+          s.destroy();
+          resolve("connected");
+        });
         s.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
       });
       expect(refused, `${e.host} after close`).toBe("ECONNREFUSED");
