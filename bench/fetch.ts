@@ -5,12 +5,11 @@
  * cipher preference given on the command line. The bench uses it to measure
  * one lever at a time; it prints one JSON line.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { loadAll } from "../cli/common";
 import type { DownloadTuning } from "../checks/download";
 import { probeEndpoint } from "../checks/probe";
 import { endpointDownloadDir } from "../checks/run";
+import { sha256OfFile } from "../core/hash";
 
 export interface FetchOptions {
   readonly tuning?: DownloadTuning;
@@ -18,12 +17,6 @@ export interface FetchOptions {
   readonly ciphers?: string[];
   /** Hash the file again from disk afterwards, as a download that does not hash while streaming would. */
   readonly rereadToHash?: boolean;
-}
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 async function main(): Promise<number> {

@@ -11,8 +11,7 @@
  *   npm run bench -- --levers       also measure each tuning lever on its own
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,6 +22,7 @@ import type { FetchOptions } from "./fetch";
 import { ensureTools, sftpArgs, writeKitConfig, writeRandomFile, writeUserKey, type UserKeyFiles } from "./fixture";
 import { killRunning, max, measure, median, type ProcessSample } from "./measure";
 import { DEFAULT_TIMEOUTS } from "../checks/config";
+import { sha256OfFile } from "../core/hash";
 
 const REPO = resolve(__dirname, "..", "..");
 const BIN = join(REPO, "bin", "hkex-ready.js");
@@ -72,12 +72,6 @@ function parseArgs(argv: readonly string[]): Args {
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const round = (n: number, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
 
 interface KitReport {
   verdict: string;
@@ -173,7 +167,7 @@ class Bench {
     const expected = this.shas.get(file)!;
     if (reported !== expected) throw new Error(`${file}: the kit reported sha256 ${reported}, the source is ${expected}`);
     const size = (await stat(path)).size;
-    const onDisk = await sha256OfFile(path);
+    const onDisk = await sha256OfFile(path, 4 * MiB);
     if (size !== bytes || onDisk !== expected) throw new Error(`${file}: the file on disk (${size} bytes, ${onDisk}) is not the source`);
   }
 

@@ -5,13 +5,14 @@
  * sits under the final name, and the temporary file is removed on any failure.
  */
 import { createHash, randomBytes, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { SFTPWrapper } from "ssh2";
 import type { CauseCode } from "./report";
+import { fromCallback } from "../core/callback";
+import { sha256OfFile } from "../core/hash";
 import { printable } from "../core/text";
 
 export class PhaseError extends Error {
@@ -89,10 +90,6 @@ export interface DownloadResult {
   readonly previous?: { readonly status: "identical" | "replaced"; readonly sha256: string };
 }
 
-function sftpCall<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void): Promise<T> {
-  return new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
-}
-
 function remoteError(err: unknown, what: string): PhaseError {
   const code = (err as { code?: number }).code;
   if (code === 2) return new PhaseError("file-missing", `${what}: no such file`);
@@ -107,16 +104,6 @@ function localError(err: unknown, path: string): PhaseError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOSPC" || code === "EDQUOT") return new PhaseError("disk-full", `disk full writing ${path}`);
   return new PhaseError("local-write", `cannot write ${path}: ${code ?? (err as Error).message}`);
-}
-
-async function sha256OfFile(path: string): Promise<string | undefined> {
-  try {
-    const hash = createHash("sha256");
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-    return hash.digest("hex");
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -166,13 +153,13 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   const asPhaseError = (err: unknown) => (err instanceof PhaseError ? err : remoteError(err, label));
 
   try {
-    handle = await raced(sftpCall<Buffer>((cb) => req.sftp.open(req.remotePath, "r", cb))).catch((err) => {
+    handle = await raced(fromCallback<Buffer>((cb) => req.sftp.open(req.remotePath, "r", cb))).catch((err) => {
       throw asPhaseError(err);
     });
     // FSTAT and the first READs leave in the same round trip: the READs are
     // sized from the listing, and FSTAT, answered first, must agree with it
     // before any byte counts. A file that changed since the listing fails here.
-    const stat = sftpCall<{ size: number }>((cb) => req.sftp.fstat(handle!, cb));
+    const stat = fromCallback<{ size: number }>((cb) => req.sftp.fstat(handle!, cb));
     stat.catch(() => undefined);
     const size = req.expectedSize;
     const hash = createHash("sha256");
@@ -196,7 +183,7 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
     req.sftp.close(handle, () => undefined);
     handle = undefined;
 
-    const previousSha = await sha256OfFile(finalPath);
+    const previousSha = await sha256OfFile(finalPath).catch(() => undefined);
     if (previousSha === sha256) {
       await unlink(tmpPath);
       return { bytes: size, sha256, path: finalPath, previous: { status: "identical", sha256: previousSha } };

@@ -15,6 +15,7 @@ import type { UserKey } from "./keys";
 import { blobKeyType, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./knownHosts";
 import type { DownloadRecord, EndpointReport, HostKeyRecord, PartReport, PhaseName, PhaseResult } from "./report";
 import { PHASES } from "./report";
+import { fromCallback } from "../core/callback";
 import { printable } from "../core/text";
 import { hkNow } from "../core/time";
 
@@ -542,11 +543,9 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
   }
 
   async function listRemote(sftp: SFTPWrapper): Promise<RemoteFile[]> {
-    const call = <T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void) =>
-      new Promise<T>((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
     let dir: string;
     try {
-      dir = await call<string>((cb) => sftp.realpath(opts.remoteDir, cb));
+      dir = await fromCallback<string>((cb) => sftp.realpath(opts.remoteDir, cb));
     } catch (err) {
       const code = (err as { code?: number }).code;
       if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(opts.remoteDir)}" does not exist`);
@@ -555,13 +554,13 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
     }
     let entries: { filename: string; attrs: { size: number; isFile(): boolean; isSymbolicLink(): boolean } }[];
     try {
-      entries = await call((cb) => sftp.readdir(dir, cb as never));
+      entries = await fromCallback((cb) => sftp.readdir(dir, cb as never));
     } catch (err) {
       const code = (err as { code?: number }).code;
       if (code === 3) throw new PhaseError("permission-denied", `remote folder "${printable(dir)}": permission denied`);
       if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(opts.remoteDir)}" does not exist`);
       // Only on failure is the path stat'ed (one round trip less when all is well), to say why.
-      const st = await call<{ isDirectory(): boolean }>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
+      const st = await fromCallback<{ isDirectory(): boolean }>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
       if (st && !st.isDirectory()) throw new PhaseError("folder-missing", `remote path "${printable(opts.remoteDir)}" is not a folder`);
       throw sshErrorToPhase(err as Error, "list", t);
     }
@@ -586,8 +585,8 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
         if (e.attrs.isSymbolicLink()) {
           // Followed only when the link is relative, never climbs with "..", and the
           // server resolves it inside the folder: a report folder needs nothing else.
-          const link = await call<string>((cb) => sftp.readlink(path, cb)).catch(() => undefined);
-          const resolved = await call<string>((cb) => sftp.realpath(path, cb)).catch(() => undefined);
+          const link = await fromCallback<string>((cb) => sftp.readlink(path, cb)).catch(() => undefined);
+          const resolved = await fromCallback<string>((cb) => sftp.realpath(path, cb)).catch(() => undefined);
           const inside = (p: string | undefined) =>
             p !== undefined && posix.resolve(dir, p).startsWith(dir.endsWith("/") ? dir : `${dir}/`);
           const plainLink = link !== undefined && !link.startsWith("/") && !link.split("/").includes("..");
@@ -598,7 +597,7 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
             );
             continue;
           }
-          const st = await call<{ size: number; isFile(): boolean }>((cb) => sftp.stat(path, cb as never)).catch(() => undefined);
+          const st = await fromCallback<{ size: number; isFile(): boolean }>((cb) => sftp.stat(path, cb as never)).catch(() => undefined);
           if (!st?.isFile()) continue;
           size = st.size;
         } else if (!e.attrs.isFile()) continue;

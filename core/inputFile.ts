@@ -4,7 +4,8 @@
  * writes to it, and a device such as /dev/zero never ends, and the kit must
  * never hang or exhaust memory on bad input.
  */
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { InputError } from "./errors";
 
 /**
  * Why `path` must not be read, or undefined when it is a regular file within
@@ -29,3 +30,23 @@ export const MAX_TEXT_INPUT_BYTES = 16 * 1024 * 1024;
 
 /** Pulumi state exports grow with the stack; they still have to fit in memory. */
 export const MAX_STATE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The one bounded read of an input file: refused unless it is a regular file
+ * within `maxBytes`, and any failure is an InputError naming `key` (the
+ * config key or flag that named the file) and the file's own error code.
+ */
+export function readInputFile(path: string, key: string, maxBytes = MAX_TEXT_INPUT_BYTES): Buffer {
+  const refused = unreadableInput(path, maxBytes);
+  if (refused) throw new InputError({ path: key, message: refused });
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new InputError({ path: key, message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+  }
+}
+
+/** readInputFile as UTF-8 text. */
+export function readInputText(path: string, key: string, maxBytes = MAX_TEXT_INPUT_BYTES): string {
+  return readInputFile(path, key, maxBytes).toString("utf8");
+}

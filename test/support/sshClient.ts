@@ -5,6 +5,7 @@ import { HKEX_SITES, type SiteTable } from "../../catalogue";
 import { startSimulator, type RunningSimulator, type SimulatedEndpoint, type SimulatorOptions } from "../../checks/simulator";
 import { fingerprintOf } from "../../checks/simulator/keys";
 import { generateEd25519KeyPair } from "../../checks/keygen";
+import { fromCallback } from "../../core/callback";
 
 export const userKey = generateEd25519KeyPair("test-user");
 export const otherKey = generateEd25519KeyPair("someone-else");
@@ -60,9 +61,7 @@ export async function sftpSession(ep: SimulatedEndpoint): Promise<{ client: Clie
 }
 
 /** Promisifies one SFTPWrapper call. */
-export function call<T = unknown>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
-}
+export const call = fromCallback;
 
 export function readAt(sftp: SFTPWrapper, handle: Buffer, position: number, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
