@@ -14,6 +14,11 @@ export const HKEX_TIME_ZONE = "Asia/Hong_Kong";
 export type SiteName = "primary" | "secondary";
 export const SITE_NAMES: readonly SiteName[] = ["primary", "secondary"];
 
+/** One value per site, keyed by site name in catalogue order: how schemas spell out the sites without naming them. */
+export function perSite<T>(valueFor: (site: SiteName) => T): Record<SiteName, T> {
+  return Object.fromEntries(SITE_NAMES.map((site) => [site, valueFor(site)])) as Record<SiteName, T>;
+}
+
 export interface SiteDefinition {
   readonly name: SiteName;
   /** As the circular names it. */

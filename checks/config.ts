@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { HKEX_SITES, SITE_NAMES, type SiteName } from "../catalogue";
+import { HKEX_SITES, SITE_NAMES, perSite, type SiteName } from "../catalogue";
 import { InputError, type InputProblem } from "../core/errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { printable } from "../core/text";
@@ -101,7 +101,7 @@ export const configSchema = z.strictObject({
     .min(1, "must name one or two files or globs")
     .max(2, "must name one or two files or globs (the circular asks for one or two)"),
   downloadDir: nonEmpty.default("./downloads"),
-  sites: z.strictObject({ primary: siteSchema.optional(), secondary: siteSchema.optional() }).optional(),
+  sites: z.strictObject(perSite(() => siteSchema.optional())).optional(),
   timeouts: z
     .strictObject({
       connectMs: ms(600_000).optional(),

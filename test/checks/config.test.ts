@@ -84,6 +84,10 @@ timeouts: { connectMs: -5, transferMs: fast }
     ]);
   });
 
+  it("takes overrides only for the catalogue's sites", () => {
+    expect(problemsOf(`${base}sites:\n  tertiary: { hosts: [10.153.14.141] }\n`)).toEqual(["sites.tertiary: unknown key"]);
+  });
+
   it("requires an identity unless the agent is used", () => {
     expect(problemsOf("user: CP0001\nknownHostsFile: k\nfiles: [TP001]\n")).toEqual(["identityFile: is required unless agent: true"]);
   });
