@@ -20,9 +20,12 @@ export interface KeyProblem {
 export interface UserKey {
   readonly source: "file" | "agent";
   readonly path?: string;
-  /** Private key bytes, held in memory only and never printed. */
-  readonly privateKey?: Buffer;
-  readonly passphrase?: string;
+  /**
+   * The private key, decrypted once when it is loaded: no connection pays for
+   * the key derivation again (it blocks the event loop for about a second with
+   * ssh-keygen's default bcrypt rounds). Held in memory only and never printed.
+   */
+  readonly privateKey?: ParsedKey;
   readonly agentSocket?: string;
   readonly type?: string;
   /** SHA256 fingerprint of the public key, when it can be known without the passphrase. */
@@ -114,8 +117,7 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
   return {
     source: "file",
     path,
-    privateKey: data,
-    passphrase,
+    privateKey: parsed,
     agentSocket: config.agent ? env.SSH_AUTH_SOCK : undefined,
     type: parsed.type,
     fingerprint: fingerprint(parsed.getPublicSSH() as Buffer),
