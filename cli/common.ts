@@ -94,12 +94,6 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void; inter
   };
 }
 
-export function exitCodeForSignal(sig: string | undefined, verdict: Report["verdict"]): number {
-  if (sig === "SIGINT") return 130;
-  if (sig === "SIGTERM") return 143;
-  return verdict === "pass" ? 0 : 1;
-}
-
 /** Plain progress lines on stderr: one per finished phase. */
 export function plainProgress(enabled: boolean): ((e: PhaseEvent) => void) | undefined {
   if (!enabled) return undefined;

@@ -6,10 +6,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { InputError } from "../core/errors";
 import { toolVersion } from "../core/version";
+import { EXIT } from "./exitCodes";
 
 export type CommandRunner<O> = (opts: O) => Promise<number>;
-
-export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, internal: 3 });
 
 const siteOption = () => new Option("--site <site>", "which site to check").choices(["primary", "secondary", "all"]).default("all");
 const formatOption = () => new Option("--format <format>", "how to print the result on stdout").choices(["text", "tap"]).default("text");

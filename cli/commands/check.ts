@@ -2,7 +2,8 @@
 import { SITE_NAMES, type SiteName } from "../../catalogue";
 import { buildReport, runSites } from "../../checks/run";
 import { hkNow } from "../../core/time";
-import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
+import { exitCodeForSignal } from "../exitCodes";
+import { emit, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
 import { checkPlan } from "../progress";
 import { companionFiles, extraOutputs, progressFor } from "../outputs";
 

@@ -13,7 +13,7 @@ import { cidrContains } from "../../infra/cidr";
 import { runUnderMocks, type CapturedResource } from "../../infra/mockRuntime";
 import { runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, renderPackReport, table } from "../../policies/report";
-import { EXIT } from "../main";
+import { EXIT } from "../exitCodes";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../../core/inputFile";
 
 export interface PlanOptions {

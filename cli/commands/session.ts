@@ -4,7 +4,8 @@ import { confirmationText } from "../../checks/email";
 import { InputError } from "../../core/errors";
 import { runSession } from "../../checks/session";
 import { hkDate } from "../../core/time";
-import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
+import { exitCodeForSignal } from "../exitCodes";
+import { emit, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
 import { sessionPlan } from "../progress";
 import { companionFiles, extraOutputs, progressFor, weatherFor } from "../outputs";
 

@@ -7,6 +7,7 @@ import { SITE_NAMES, type SiteName } from "../../catalogue";
 import { appendKnownHosts, knownHostsLine, verifyHostKey } from "../../checks/knownHosts";
 import { runSites } from "../../checks/run";
 import { interruptSignal, loadAll, printWarnings } from "../common";
+import { EXIT } from "../exitCodes";
 
 export interface TrustOptions {
   readonly config: string;
@@ -56,7 +57,7 @@ export async function run(opts: TrustOptions): Promise<number> {
       process.stdout.write(
         `wrote ${lines.length} key(s) to ${loaded.config.knownHostsFile}; compare the fingerprints with those HKEX published before you rely on them\n`,
       );
-    return problems > 0 || stop.interrupted() ? 1 : 0;
+    return problems > 0 || stop.interrupted() ? EXIT.failed : EXIT.ok;
   } finally {
     stop.dispose();
   }
