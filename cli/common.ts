@@ -1,5 +1,6 @@
 /** Shared plumbing of the check, session, trust and demo commands. */
 import { join, resolve } from "node:path";
+import { endpointLabel } from "../catalogue";
 import { ConfigError, loadConfig, type Config, type FileFields } from "../checks/config";
 import { InputError } from "../core/errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
@@ -101,7 +102,7 @@ export function plainProgress(enabled: boolean): ((e: PhaseEvent) => void) | und
     if (e.kind !== "end") return;
     const r = e.result;
     const tail = r.status === "pass" ? `${r.ms} ms` : `${r.status}${r.cause ? `: ${r.cause}` : ""}`;
-    process.stderr.write(`  ${e.target.site} ${e.target.host}:${e.target.port} ${r.name} ${tail}\n`);
+    process.stderr.write(`  ${endpointLabel(e.target)} ${r.name} ${tail}\n`);
   };
 }
 

@@ -12,7 +12,7 @@
  */
 // listr2 is loaded only when a live task list is drawn (a terminal), not in CI or pipes.
 import type { DefaultRenderer, ListrTaskWrapper, SimpleRenderer } from "listr2";
-import type { PartNumber, SiteName } from "../catalogue";
+import { endpointLabel, partTitle, type PartNumber, type SiteName } from "../catalogue";
 import type { Config } from "../checks/config";
 import type { PhaseEvent, ProbeTarget } from "../checks/probe";
 import { PHASES, type PhaseName, type PhaseResult } from "../checks/report";
@@ -35,10 +35,7 @@ export function checkPlan(config: Config, sites: readonly SiteName[]): ProgressG
 /** `session` and `demo`: the steps in the order runSession takes them. */
 export function sessionPlan(config: Config, part?: PartNumber): ProgressGroup[] {
   return sessionSteps(part).map((s) => ({
-    title:
-      s.part === "precheck"
-        ? `Pre-check: ${s.site}`
-        : `Part ${s.part}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
+    title: `${partTitle(s.part)}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
     targets: targetsOf(config, [s.site]),
   }));
 }
@@ -176,10 +173,6 @@ export class ProgressTracker {
   }
 }
 
-export function endpointTitle(t: ProbeTarget): string {
-  return `${t.site} ${t.host}:${t.port}`;
-}
-
 /** "tcp 3 ms · banner 1 ms · hostkey FAIL": the phases reported so far. */
 export function phaseLine(results: readonly PhaseResult[]): string {
   return results.map((r) => `${r.name} ${r.status === "pass" ? `${r.ms} ms` : r.status === "fail" ? "FAIL" : "skip"}`).join(" · ");
@@ -201,26 +194,26 @@ export function liveProgress(
   const tracker = new ProgressTracker(plan);
   type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
   const endpointTask = (entry: TrackedEndpoint, onDone: (passed: boolean) => void) => ({
-    title: endpointTitle(entry.target),
+    title: endpointLabel(entry.target),
     task: async (_ctx: unknown, task: Wrapper) => {
       const results: PhaseResult[] = [];
       for (const name of PHASES) {
         results.push(await entry.phases.get(name)!.promise);
         const next = PHASES[results.length];
-        task.title = `${endpointTitle(entry.target)}  ${phaseLine(results)}${next && results.every((r) => r.status !== "fail") ? ` · ${next}…` : ""}`;
+        task.title = `${endpointLabel(entry.target)}  ${phaseLine(results)}${next && results.every((r) => r.status !== "fail") ? ` · ${next}…` : ""}`;
       }
       const failed = results.find((r) => r.status === "fail");
       onDone(!failed);
       if (results.every((r) => r.cause === "not run")) {
-        task.skip(`${endpointTitle(entry.target)}: not run`);
+        task.skip(`${endpointLabel(entry.target)}: not run`);
         return;
       }
       const total = results.reduce((sum, r) => sum + r.ms, 0);
       if (failed) {
-        task.title = `${endpointTitle(entry.target)}  FAIL at ${failed.name}  (${phaseLine(results)})`;
+        task.title = `${endpointLabel(entry.target)}  FAIL at ${failed.name}  (${phaseLine(results)})`;
         throw new Error(`${failed.name} failed after ${failed.ms} ms: ${failed.cause ?? failed.code ?? "failed"}`);
       }
-      task.title = `${endpointTitle(entry.target)}  PASS in ${total} ms  (${phaseLine(results)})`;
+      task.title = `${endpointLabel(entry.target)}  PASS in ${total} ms  (${phaseLine(results)})`;
     },
   });
   const list = new Listr<unknown, "default", "simple">(

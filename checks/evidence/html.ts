@@ -5,9 +5,9 @@
  * offline, from an e-mail attachment or from an archive years later.
  */
 import { DateTime } from "luxon";
-import { CIRCULAR, HKEX_TIME_ZONE, SESSION_DAYS, SESSION_PARTS, type PartWindow } from "../../catalogue";
+import { CIRCULAR, endpointLabel, HKEX_TIME_ZONE, partKey, partTitle, SESSION_DAYS, SESSION_PARTS, type PartWindow } from "../../catalogue";
 import { PHASES, type EndpointReport, type PartReport, type PhaseResult, type Report } from "../report";
-import { compareDownloads, endpointName, partKey, partTitle, runsByPart, type FileComparison } from "./rows";
+import { compareDownloads, runsByPart, type FileComparison } from "./rows";
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -131,7 +131,7 @@ function dayTimeline(report: Report): string {
     const x2 = x(hhmmMinutes(w.end));
     out.push(
       `<g class="window-band" data-part="part${w.part}" data-start="${w.start}" data-end="${w.end}"><rect class="window" x="${x1.toFixed(1)}" y="${top - 6}" width="${(x2 - x1).toFixed(1)}" height="${rows * rowH + 8}"><title>${esc(`${w.title}: ${w.start}-${w.end}`)}</title></rect>` +
-        `<text x="${((x1 + x2) / 2).toFixed(1)}" y="${top - 12}" text-anchor="middle">${esc(`Part ${w.part} window ${w.start}–${w.end} (${w.site})`)}</text></g>`,
+        `<text x="${((x1 + x2) / 2).toFixed(1)}" y="${top - 12}" text-anchor="middle">${esc(`${partTitle(w.part)} window ${w.start}–${w.end} (${w.site})`)}</text></g>`,
     );
   }
   for (let h = lo; h <= hi; h += 60) {
@@ -208,8 +208,8 @@ function partTimeline(part: EndpointReport["part"], endpoints: readonly Endpoint
   }
   endpoints.forEach((e, i) => {
     const y = top + i * rowH;
-    out.push(`<g class="tl-row" data-endpoint="${esc(endpointName(e))}" data-part="${partKey(part)}" data-verdict="${e.verdict}">`);
-    out.push(`<text x="8" y="${y + 15}">${esc(endpointName(e))}</text>`);
+    out.push(`<g class="tl-row" data-endpoint="${esc(endpointLabel(e))}" data-part="${partKey(part)}" data-verdict="${e.verdict}">`);
+    out.push(`<text x="8" y="${y + 15}">${esc(endpointLabel(e))}</text>`);
     out.push(`<text class="small" x="8" y="${y + 27}">${esc(`${e.verdict === "pass" ? "PASS" : "FAIL"} · ${duration(e.ms)}`)}</text>`);
     const skipped: string[] = [];
     for (const p of e.phases) {
@@ -288,9 +288,9 @@ function matrixSection(report: Report): string {
   for (const p of PHASES) out.push(`<th>${p}</th>`);
   out.push("</tr></thead><tbody>");
   for (const e of report.endpoints) {
-    out.push(`<tr data-endpoint="${esc(endpointName(e))}" data-part="${partKey(e.part)}" data-verdict="${e.verdict}">`);
+    out.push(`<tr data-endpoint="${esc(endpointLabel(e))}" data-part="${partKey(e.part)}" data-verdict="${e.verdict}">`);
     out.push(
-      `<td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointName(e))}</td><td>${badge(e.verdict, e.verdict === "pass" ? "PASS" : "FAIL")}</td>`,
+      `<td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointLabel(e))}</td><td>${badge(e.verdict, e.verdict === "pass" ? "PASS" : "FAIL")}</td>`,
     );
     for (const name of PHASES) {
       const p = e.phases.find((x) => x.name === name);
@@ -311,7 +311,7 @@ function matrixSection(report: Report): string {
     out.push('<h3>Failures</h3><ul class="failures">');
     for (const { e, p } of failures) {
       out.push(
-        `<li><b>${esc(`${partTitle(e.part)} ${endpointName(e)} ${p.name}`)}</b>: ${esc(p.cause ?? "failed")}${p.code ? ` <code>${esc(p.code)}</code>` : ""}</li>`,
+        `<li><b>${esc(`${partTitle(e.part)} ${endpointLabel(e)} ${p.name}`)}</b>: ${esc(p.cause ?? "failed")}${p.code ? ` <code>${esc(p.code)}</code>` : ""}</li>`,
       );
     }
     out.push("</ul>");
@@ -329,7 +329,7 @@ function downloadsSection(report: Report): string {
   out.push("<table><thead><tr><th>part</th><th>endpoint</th><th>file</th><th>bytes</th><th>SHA-256</th><th>time</th></tr></thead><tbody>");
   for (const d of report.downloads) {
     out.push(
-      `<tr><td>${esc(partTitle(d.part))}</td><td class="mono">${esc(endpointName(d))}</td><td class="mono">${esc(d.file)}</td><td class="num">${d.bytes.toLocaleString("en-GB")}</td><td class="mono">${esc(d.sha256)}</td><td class="num">${esc(duration(d.ms))}</td></tr>`,
+      `<tr><td>${esc(partTitle(d.part))}</td><td class="mono">${esc(endpointLabel(d))}</td><td class="mono">${esc(d.file)}</td><td class="num">${d.bytes.toLocaleString("en-GB")}</td><td class="mono">${esc(d.sha256)}</td><td class="num">${esc(duration(d.ms))}</td></tr>`,
     );
   }
   out.push("</tbody></table></section>");
@@ -352,7 +352,7 @@ function comparisonSection(report: Report): string {
   out.push("<table><thead><tr><th>file</th><th>copies (part, endpoint, bytes, SHA-256)</th><th>result</th></tr></thead><tbody>");
   for (const c of comparisons) {
     const copies = c.copies
-      .map((k) => `${esc(partTitle(k.part))} ${esc(endpointName(k))} ${k.bytes} bytes <span class="mono">${esc(k.sha256)}</span>`)
+      .map((k) => `${esc(partTitle(k.part))} ${esc(endpointLabel(k))} ${k.bytes} bytes <span class="mono">${esc(k.sha256)}</span>`)
       .join("<br>");
     out.push(
       `<tr data-file="${esc(c.file)}" data-comparison="${c.status}"><td class="mono">${esc(c.file)}</td><td>${copies}</td><td>${badge(c.status, c.status)}<br><span class="${c.status === "different" ? "flag" : ""}">${esc(COMPARISON_TEXT[c.status])}</span></td></tr>`,
@@ -388,12 +388,12 @@ function keysSection(report: Report): string {
   for (const e of report.endpoints) {
     if (!e.hostKey) {
       out.push(
-        `<tr><td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointName(e))}</td><td colspan="3">(no host key: the connection did not get that far)</td></tr>`,
+        `<tr><td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointLabel(e))}</td><td colspan="3">(no host key: the connection did not get that far)</td></tr>`,
       );
       continue;
     }
     out.push(
-      `<tr><td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointName(e))}</td><td>${esc(e.hostKey.type ?? "")}</td><td class="mono">${esc(e.hostKey.fingerprint)}</td><td>${badge(e.hostKey.status)}</td></tr>`,
+      `<tr><td>${esc(partTitle(e.part))}</td><td class="mono">${esc(endpointLabel(e))}</td><td>${esc(e.hostKey.type ?? "")}</td><td class="mono">${esc(e.hostKey.fingerprint)}</td><td>${badge(e.hostKey.status)}</td></tr>`,
     );
   }
   out.push("</tbody></table></section>");
