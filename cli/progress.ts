@@ -178,6 +178,17 @@ export function phaseLine(results: readonly PhaseResult[]): string {
   return results.map((r) => `${r.name} ${r.status === "pass" ? `${r.ms} ms` : r.status === "fail" ? "FAIL" : "skip"}`).join(" · ");
 }
 
+/** Plain progress lines on stderr: one per finished phase. */
+export function plainProgress(enabled: boolean): ((e: PhaseEvent) => void) | undefined {
+  if (!enabled) return undefined;
+  return (e) => {
+    if (e.kind !== "end") return;
+    const r = e.result;
+    const tail = r.status === "pass" ? `${r.ms} ms` : `${r.status}${r.cause ? `: ${r.cause}` : ""}`;
+    process.stderr.write(`  ${endpointLabel(e.target)} ${r.name} ${tail}\n`);
+  };
+}
+
 export interface Progress {
   readonly onEvent?: (e: PhaseEvent) => void;
   /** Settles the display; resolves once the task list has drawn its last frame. */
@@ -281,7 +292,7 @@ export function liveProgress(
 
 /**
  * The progress display for a run. `plain` makes the one-line-per-phase
- * printer (cli/common.ts); `plan` lists the groups and endpoints in
+ * printer (plainProgress); `plan` lists the groups and endpoints in
  * the order they will run.
  */
 export function createProgress(
