@@ -49,7 +49,7 @@ function windowBand(w: PartWindow, c: DayChart): string {
   const x1 = c.x(hhmmMinutes(w.start));
   const x2 = c.x(hhmmMinutes(w.end));
   return (
-    `<g class="window-band" data-part="part${w.part}" data-start="${w.start}" data-end="${w.end}"><rect class="window" x="${px(x1)}" y="${c.top - 6}" width="${px(x2 - x1)}" height="${c.rows * c.rowH + 8}"><title>${esc(`${w.title}: ${w.start}-${w.end}`)}</title></rect>` +
+    `<g class="window-band" data-part="${partKey(w.part)}" data-start="${w.start}" data-end="${w.end}"><rect class="window" x="${px(x1)}" y="${c.top - 6}" width="${px(x2 - x1)}" height="${c.rows * c.rowH + 8}"><title>${esc(`${w.title}: ${w.start}-${w.end}`)}</title></rect>` +
     `<text x="${px((x1 + x2) / 2)}" y="${c.top - 12}" text-anchor="middle">${esc(`${partTitle(w.part)} window ${w.start}–${w.end} (${w.site})`)}</text></g>`
   );
 }
