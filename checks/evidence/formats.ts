@@ -6,14 +6,18 @@
  * writeOutputs) writes whatever a run asked for. Adding a format adds one entry.
  */
 import type { Config } from "../config";
-import { confirmationText } from "../email";
 import { reportJson, type Report } from "../report";
-import { composeConfirmation, sendEml, SmtpSettingsError, smtpLabel, type EmlAttachment } from "./eml";
-import { renderHtml } from "./html";
-import { renderJunit } from "./junit";
-import { renderPrometheus } from "./prometheus";
-import { renderTap } from "./tap";
-import { renderReport } from "./text";
+import type { EmlAttachment } from "./eml";
+
+// Each renderer is imported when its format is written, not when the command line is built:
+// --help, --version and the commands that write no report never load them.
+const text = () => import("./text.js");
+const tap = () => import("./tap.js");
+const html = () => import("./html/index.js");
+const junit = () => import("./junit.js");
+const prometheus = () => import("./prometheus.js");
+const email = () => import("../email.js");
+const eml = () => import("./eml.js");
 
 /** The commands that produce a Report, and so offer its formats. */
 export const REPORT_COMMANDS = ["check", "session", "demo"] as const;
@@ -128,20 +132,45 @@ export const PROGRESS_FLAG: OutputFlag = { flags: "--no-progress", key: "progres
 const sessionEnded = (report: Report, run: FormatRun) => report.session !== undefined && run.part !== "1";
 
 export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze([
-  { name: "text", destination: { kind: "stdout", chosenBy: "default" }, commands: ALL, render: renderReport },
+  {
+    name: "text",
+    destination: { kind: "stdout", chosenBy: "default" },
+    commands: ALL,
+    render: async (report) => (await text()).renderReport(report),
+  },
   { name: "json", destination: { kind: "stdout", chosenBy: JSON_FLAG }, commands: ALL, render: reportJson },
-  { name: "tap", destination: { kind: "stdout", chosenBy: "--format" }, commands: ["check", "session"], render: renderTap },
+  {
+    name: "tap",
+    destination: { kind: "stdout", chosenBy: "--format" },
+    commands: ["check", "session"],
+    render: async (report) => (await tap()).renderTap(report),
+  },
   { name: EVIDENCE_FILES.report, destination: { kind: "report-dir", file: EVIDENCE_FILES.report }, commands: ALL, render: reportJson },
-  { name: EVIDENCE_FILES.html, destination: { kind: "report-dir", file: EVIDENCE_FILES.html }, commands: ALL, render: renderHtml },
-  { name: EVIDENCE_FILES.junit, destination: { kind: "report-dir", file: EVIDENCE_FILES.junit }, commands: ALL, render: renderJunit },
+  {
+    name: EVIDENCE_FILES.html,
+    destination: { kind: "report-dir", file: EVIDENCE_FILES.html },
+    commands: ALL,
+    render: async (report) => (await html()).renderHtml(report),
+  },
+  {
+    name: EVIDENCE_FILES.junit,
+    destination: { kind: "report-dir", file: EVIDENCE_FILES.junit },
+    commands: ALL,
+    render: async (report) => (await junit()).renderJunit(report),
+  },
   {
     name: EVIDENCE_FILES.confirmationText,
     destination: { kind: "report-dir", file: EVIDENCE_FILES.confirmationText },
     commands: SESSIONS,
     wanted: sessionEnded,
-    render: (report) => confirmationText(report.session!.email),
+    render: async (report) => (await email()).confirmationText(report.session!.email),
   },
-  { name: "junit", destination: { kind: "flag-file", flag: JUNIT_FLAG }, commands: ["check", "session"], render: renderJunit },
+  {
+    name: "junit",
+    destination: { kind: "flag-file", flag: JUNIT_FLAG },
+    commands: ["check", "session"],
+    render: async (report) => (await junit()).renderJunit(report),
+  },
   {
     name: "prometheus",
     destination: {
@@ -151,7 +180,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze([
       advise: (path) => (path.endsWith(".prom") ? undefined : "node_exporter's textfile collector reads only files ending in .prom"),
     },
     commands: ["check"],
-    render: renderPrometheus,
+    render: async (report) => (await prometheus()).renderPrometheus(report),
   },
   {
     name: EVIDENCE_FILES.confirmationEml,
@@ -173,10 +202,14 @@ async function composeEml(report: Report, run: FormatRun): Promise<Buffer> {
   const attachments: EmlAttachment[] = run.request.attach
     ? [
         { filename: EVIDENCE_FILES.report, content: reportJson(report), contentType: "application/json" },
-        { filename: EVIDENCE_FILES.html, content: renderHtml(report), contentType: "text/html; charset=utf-8" },
+        { filename: EVIDENCE_FILES.html, content: (await html()).renderHtml(report), contentType: "text/html; charset=utf-8" },
       ]
     : [];
-  return composeConfirmation(report.session!.email, { from: run.email!.from!, participant: run.email!.participant, attachments });
+  return (await eml()).composeConfirmation(report.session!.email, {
+    from: run.email!.from!,
+    participant: run.email!.participant,
+    attachments,
+  });
 }
 
 /** Sends the very bytes written, when the config has `smtp`; a failure is a warning, the file is there to send by hand. */
@@ -185,6 +218,7 @@ async function sendConfirmation(path: string, raw: string | Buffer, report: Repo
   if (!smtp) return;
   const { to } = report.session!.email;
   const file = EVIDENCE_FILES.confirmationEml;
+  const { sendEml, SmtpSettingsError, smtpLabel } = await eml();
   try {
     const sent = await sendEml(Buffer.from(raw), { from: run.email!.from!, to }, smtp, run.env);
     run.notice(`sent ${file} to ${sent.accepted.join(", ") || to} via ${smtpLabel(smtp)}: ${sent.response}`);

@@ -77,16 +77,16 @@ describe("the output format registry", () => {
     expect(formatChoices("demo")).toEqual([]);
   });
 
-  it("prints one stdout format: --json wins over --format, text by default, a name the command does not offer falls back to text", () => {
+  it("prints one stdout format: --json wins over --format, text by default, a name the command does not offer falls back to text", async () => {
     expect(stdoutFormat("check", {}).name).toBe("text");
     expect(stdoutFormat("check", { format: "tap" }).name).toBe("tap");
     expect(stdoutFormat("session", { json: true, format: "tap" }).name).toBe("json");
     expect(stdoutFormat("demo", { format: "tap" }).name).toBe("text");
     const report = sessionReport();
     const run: FormatRun = { request: {}, notice: () => undefined };
-    expect(stdoutFormat("check", {}).render(report, run)).toBe(renderReport(report));
-    expect(stdoutFormat("check", { format: "tap" }).render(report, run)).toBe(renderTap(report));
-    expect(stdoutFormat("demo", { json: true }).render(report, run)).toBe(reportJson(report));
+    expect(await stdoutFormat("check", {}).render(report, run)).toBe(renderReport(report));
+    expect(await stdoutFormat("check", { format: "tap" }).render(report, run)).toBe(renderTap(report));
+    expect(await stdoutFormat("demo", { json: true }).render(report, run)).toBe(reportJson(report));
   });
 
   it("writes the e-mail files only at the end of a session, never after --part 1 alone nor for a check", () => {
