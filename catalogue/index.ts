@@ -60,10 +60,6 @@ export function endpointsOf(sites: SiteTable = HKEX_SITES, only?: readonly SiteN
   return names.flatMap((site) => sites[site].hosts.map((host) => ({ site, host, port: sites[site].port })));
 }
 
-export function endpointLabel(e: Endpoint): string {
-  return `${e.site} ${e.host}:${e.port}`;
-}
-
 // ---------------------------------------------------------------------------
 // Session schedule (Hong Kong time, "HH:MM" and ISO dates)
 
@@ -138,3 +134,6 @@ export const WEATHER_RULES = Object.freeze({
   blackRainstormDuring:
     "In case Black Rainstorm Warning is issued during the Connectivity Session, all scheduled activities of the Connectivity Session will continue as normal.",
 });
+
+// The labels are defined after the facts they name (labels.ts reads them when called).
+export * from "./labels";

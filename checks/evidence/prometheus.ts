@@ -6,9 +6,8 @@
  */
 import { hkDateTime } from "../../core/time";
 import { DateTime } from "luxon";
-import { HKEX_TIME_ZONE } from "../../catalogue";
+import { HKEX_TIME_ZONE, partKey } from "../../catalogue";
 import { PHASES, type EndpointReport, type PhaseStatus, type Report } from "../report";
-import { partKey } from "./rows";
 
 export const METRIC_PREFIX = "hkex_sftp";
 

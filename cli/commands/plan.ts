@@ -13,7 +13,7 @@ import { runUnderMocks } from "../../infra/mockRuntime";
 import { planRows } from "../../infra/plan";
 import { runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, renderPackReport, table } from "../../policies/report";
-import { EXIT } from "../main";
+import { EXIT } from "../exitCodes";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../../core/inputFile";
 
 export interface PlanOptions {
