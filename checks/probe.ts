@@ -7,7 +7,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { posix } from "node:path";
 import picomatch from "picomatch";
-import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
+import { Client, type AgentAuthMethod, type ConnectConfig, type PublicKeyAuthMethod, type SFTPWrapper } from "ssh2";
 import type { SiteName } from "../catalogue";
 import type { Timeouts } from "./config";
 import { downloadVerified, ensureDownloadDir, PhaseError, unsafeNameReason } from "./download";
@@ -35,6 +35,8 @@ export interface ProbeOptions {
   readonly user: string;
   readonly key: UserKey;
   readonly knownHosts: readonly KnownHostEntry[];
+  /** The resolved path the pins came from, for the messages. */
+  readonly knownHostsFile?: string;
   readonly timeouts: Timeouts;
   readonly remoteDir: string;
   readonly files: readonly string[];
@@ -98,14 +100,14 @@ function socketError(err: NodeJS.ErrnoException, t: ProbeTarget): PhaseError {
   }
 }
 
-function hostKeyCause(v: HostKeyVerdict, t: ProbeTarget, type: string | undefined): PhaseError | undefined {
+function hostKeyCause(v: HostKeyVerdict, t: ProbeTarget, type: string | undefined, knownHostsFile?: string): PhaseError | undefined {
   switch (v.status) {
     case "match":
       return undefined;
     case "unknown":
       return new PhaseError(
         "hostkey-unknown",
-        `host key unknown: ${t.host}:${t.port} presented ${type ?? "a key"} ${v.fingerprint}, which is not pinned in knownHostsFile (verify it with HKEX, then run hkex-ready trust)`,
+        `host key unknown: ${t.host}:${t.port} presented ${type ?? "a key"} ${v.fingerprint}, which is not pinned in knownHostsFile${knownHostsFile ? ` ${knownHostsFile}` : ""} (verify it with HKEX, then run hkex-ready trust)`,
       );
     case "mismatch":
       return new PhaseError(
@@ -394,7 +396,7 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
               status: verdict.status,
               ...(verdict.status === "mismatch" ? { expected: verdict.expected } : {}),
             };
-            verdictError = hostKeyCause(verdict, t, type);
+            verdictError = hostKeyCause(verdict, t, type, opts.knownHostsFile);
             if (verdictError) {
               fail(verdictError);
               return false;
@@ -403,18 +405,15 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
             return true;
           },
         };
-        const methods: string[] = [];
-        if (opts.key.privateKey && !opts.key.problem) {
-          cfg.privateKey = opts.key.privateKey;
-          if (opts.key.passphrase !== undefined) cfg.passphrase = opts.key.passphrase;
-          methods.push("publickey");
-        }
-        if (opts.key.source === "agent" || opts.key.agentSocket) {
-          cfg.agent = opts.key.agentSocket;
-          methods.push("agent");
+        // The key was decrypted once when loaded (checks/keys.ts): ssh2 signs with the parsed key, no KDF runs here.
+        const methods: (PublicKeyAuthMethod | AgentAuthMethod)[] = [];
+        if (opts.key.decrypted && !opts.key.problem)
+          methods.push({ type: "publickey", username: opts.user, key: opts.key.decrypted.parsed });
+        if (opts.key.agentSocket) {
+          methods.push({ type: "agent", username: opts.user, agent: opts.key.agentSocket });
         }
         // Straight to public-key auth: ssh2's default first tries "none", one round trip more.
-        if (methods.length > 0) cfg.authHandler = methods as ConnectConfig["authHandler"];
+        if (methods.length > 0) cfg.authHandler = methods;
         if (opts.key.problem) {
           // The key cannot be used; let the handshake finish so `auth` fails with the reason.
           cfg.authHandler = (_methods, _partial, cb) => cb(false as never);

@@ -106,7 +106,7 @@ describe("no config value turns the host-key check off", () => {
     const probe = readFileSync(join(CHECKS, "probe.ts"), "utf8");
     expect(probe.match(/return true;/g)).toHaveLength(1);
     expect(probe).toMatch(
-      /verdictError = hostKeyCause\(verdict, t, type\);\s*if \(verdictError\) \{\s*fail\(verdictError\);\s*return false;\s*\}\s*verified\?\.\(\);\s*return true;/,
+      /verdictError = hostKeyCause\(verdict, t, type, opts\.knownHostsFile\);\s*if \(verdictError\) \{\s*fail\(verdictError\);\s*return false;\s*\}\s*verified\?\.\(\);\s*return true;/,
     );
   });
 });
