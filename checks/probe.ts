@@ -7,10 +7,18 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { posix } from "node:path";
 import picomatch from "picomatch";
-import { Client, type AgentAuthMethod, type ConnectConfig, type PublicKeyAuthMethod, type SFTPWrapper } from "ssh2";
+import {
+  Client,
+  type AgentAuthMethod,
+  type ConnectConfig,
+  type PublicKeyAuthMethod,
+  type ServerHostKeyAlgorithm,
+  type SFTPWrapper,
+} from "ssh2";
 import type { SiteName } from "../catalogue";
 import type { Timeouts } from "./config";
 import { downloadVerified, ensureDownloadDir, PhaseError, unsafeNameReason } from "./download";
+import { orderHostKeyAlgorithms } from "./hostKeyAlgorithms";
 import type { UserKey } from "./keys";
 import { blobKeyType, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./knownHosts";
 import type { DownloadRecord, EndpointReport, HostKeyRecord, PartReport, PhaseName, PhaseResult } from "./report";
@@ -48,7 +56,10 @@ export interface ProbeOptions {
   readonly downloadSkipReason?: string;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: PhaseEvent) => void;
-  /** `hkex-ready trust`: accept any host key, record it, stop after the key exchange. */
+  /**
+   * `hkex-ready trust`: accept any host key, record it, stop after the key exchange. The key
+   * recorded is the one negotiated, in OpenSSH's order (a type already pinned for the host first).
+   */
   readonly trustOnly?: boolean;
   readonly algorithms?: ConnectConfig["algorithms"];
   readonly tuning?: { readonly chunkSize?: number; readonly concurrency?: number };
@@ -380,7 +391,12 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
           username: opts.user,
           readyTimeout: 0,
           keepaliveInterval: 0,
-          algorithms: opts.algorithms,
+          // OpenSSH's order: the host key types pinned for this host:port first (hostKeyAlgorithms.ts), unless the caller fixed the list.
+          algorithms: {
+            ...opts.algorithms,
+            serverHostKey:
+              opts.algorithms?.serverHostKey ?? (orderHostKeyAlgorithms(opts.knownHosts, t.host, t.port) as ServerHostKeyAlgorithm[]),
+          },
           hostVerifier: (blob: Buffer) => {
             presentedHostKey = Buffer.from(blob);
             const type = blobKeyType(presentedHostKey);
