@@ -257,6 +257,15 @@ describe("bad input: config, keys, known_hosts, client config", () => {
     expectInputError(check(config({ sshConfig: { file: fifo, alias: "hkex-rr" } })), `sshConfig.file: ${fifo} is not a regular file`);
   });
 
+  it("an sshConfig whose winning HostName is not in the alias's own Host block: exit 2, naming the file and line", () => {
+    const file = join(dir, "ssh_config_wildcard_first");
+    writeFileSync(file, "Host hkex-*\n  HostName 10.151.14.142\n\nHost hkex-rr\n  HostName 10.151.14.141\n");
+    expectInputError(
+      check(config({ sshConfig: { file: "./ssh_config_wildcard_first", alias: "hkex-rr" } })),
+      `sshConfig.file: ${file}:2 sets the HostName of hkex-rr (10.151.14.142) before its own Host block at ${file}:4 does`,
+    );
+  });
+
   it("every problem at once, across config, key and known_hosts", () => {
     writeFileSync(join(dir, "kh-junk"), "junk\n");
     const cfg = config({
