@@ -222,14 +222,14 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
   const passphrase = config.passphraseEnv ? env[config.passphraseEnv] : undefined;
   const { format, encrypted } = describeKeyFile(text);
   const undecrypted = (problem: KeyProblem): UserKey => ({ source: "file", path, format, ...publicFingerprint(path), problem, warnings });
-  if (encrypted && passphrase === undefined) {
-    return undecrypted({
+  const missingPassphrase = (): UserKey =>
+    undecrypted({
       code: "passphrase-missing",
       message: config.passphraseEnv
         ? `the key is encrypted and the environment variable ${config.passphraseEnv} (passphraseEnv) is not set`
         : "the key is encrypted and no passphraseEnv is configured",
     });
-  }
+  if (encrypted && passphrase === undefined) return missingPassphrase();
   const wrongPassphrase = (): UserKey =>
     undecrypted({
       code: "passphrase-wrong",
@@ -244,9 +244,7 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
   if (parsed instanceof Error) {
     const msg = parsed.message;
     if (msg === "dsa") throw dsaRefusal(path);
-    if (/no passphrase given/i.test(msg)) {
-      return undecrypted({ code: "passphrase-missing", message: "the key is encrypted and no passphraseEnv is configured" });
-    }
+    if (/no passphrase given/i.test(msg)) return missingPassphrase();
     if (encrypted && /bad passphrase|decrypt/i.test(msg)) return wrongPassphrase();
     throw new InputError({
       path: "identityFile",
