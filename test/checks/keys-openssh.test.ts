@@ -19,6 +19,8 @@ import { makeConfig, tempDir } from "../support/facility";
 import { startOpenSsh, type OpenSshServer } from "../support/sshd";
 
 const PASS = "correct horse battery";
+/** Generating twenty keys, or decrypting one made with many KDF rounds, takes long on a busy machine. */
+const SLOW_MS = 120_000;
 const dir = tempDir("keys-openssh");
 
 interface KeyCase {
@@ -131,7 +133,7 @@ describe("user keys in every ssh-keygen format log into real OpenSSH", () => {
     });
     knownHosts = join(dir, "known_hosts");
     writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
-  });
+  }, SLOW_MS);
   afterAll(async () => {
     await server?.stop();
   });
@@ -151,53 +153,61 @@ describe("user keys in every ssh-keygen format log into real OpenSSH", () => {
     );
   });
 
-  it("each one passes auth, decrypted with the passphrase from passphraseEnv", async () => {
-    const config = makeConfig(dir, {
-      identityFile: keys[0]!.path,
-      user: server.user,
-      remoteDir: server.remoteDir,
-      files: ["TP001"],
-      sites: { primary: { hosts: [`${server.host}:${server.port}`] }, secondary: { hosts: ["127.0.152.141:1"] } },
-    });
-    const ctx = { config, knownHosts: parseKnownHosts(readFileSync(knownHosts, "utf8")) };
-    // Loaded one after the other: a decryption blocks the event loop, and would hold up another key's probe.
-    const loaded = keys.map((k) => ({
-      k,
-      key: loadUserKey(
-        { identityFile: k.path, agent: false, passphraseEnv: "HKEX_KEY_PASSPHRASE" },
-        k.passphrase ? { HKEX_KEY_PASSPHRASE: k.passphrase } : {},
-      ),
-    }));
-    for (const { k, key } of loaded) {
-      expect(key.problem, k.name).toBeUndefined();
-      expect(key.fingerprint, k.name).toBe(execFileSync("ssh-keygen", ["-l", "-f", `${k.path}.pub`], { encoding: "utf8" }).split(" ")[1]);
-      expect(key.decryptMs === undefined, k.name).toBe(k.passphrase === undefined);
-    }
-    await inBatches(loaded, 4, async ({ k, key }) => {
-      const run = await runSites({ ...ctx, key }, ["primary"], { download: false });
-      const phases = run.endpoints[0]!.phases.map((p) => `${p.name}:${p.status}`);
-      expect(phases, k.name).toEqual([
-        "tcp:pass",
-        "banner:pass",
-        "hostkey:pass",
-        "auth:pass",
-        "sftp:pass",
-        "list:pass",
-        "download:skip",
-        "logout:pass",
-      ]);
-    });
-  });
+  it(
+    "each one passes auth, decrypted with the passphrase from passphraseEnv",
+    async () => {
+      const config = makeConfig(dir, {
+        identityFile: keys[0]!.path,
+        user: server.user,
+        remoteDir: server.remoteDir,
+        files: ["TP001"],
+        sites: { primary: { hosts: [`${server.host}:${server.port}`] }, secondary: { hosts: ["127.0.152.141:1"] } },
+      });
+      const ctx = { config, knownHosts: parseKnownHosts(readFileSync(knownHosts, "utf8")) };
+      // Loaded one after the other: a decryption blocks the event loop, and would hold up another key's probe.
+      const loaded = keys.map((k) => ({
+        k,
+        key: loadUserKey(
+          { identityFile: k.path, agent: false, passphraseEnv: "HKEX_KEY_PASSPHRASE" },
+          k.passphrase ? { HKEX_KEY_PASSPHRASE: k.passphrase } : {},
+        ),
+      }));
+      for (const { k, key } of loaded) {
+        expect(key.problem, k.name).toBeUndefined();
+        expect(key.fingerprint, k.name).toBe(execFileSync("ssh-keygen", ["-l", "-f", `${k.path}.pub`], { encoding: "utf8" }).split(" ")[1]);
+        expect(key.decryptMs === undefined, k.name).toBe(k.passphrase === undefined);
+      }
+      await inBatches(loaded, 4, async ({ k, key }) => {
+        const run = await runSites({ ...ctx, key }, ["primary"], { download: false });
+        const phases = run.endpoints[0]!.phases.map((p) => `${p.name}:${p.status}`);
+        expect(phases, k.name).toEqual([
+          "tcp:pass",
+          "banner:pass",
+          "hostkey:pass",
+          "auth:pass",
+          "sftp:pass",
+          "list:pass",
+          "download:skip",
+          "logout:pass",
+        ]);
+      });
+    },
+    SLOW_MS,
+  );
 
-  it("OpenSSH's sftp logs in with the same files (ed25519 PKCS#8 only from OpenSSH 9.6 on)", async () => {
-    const [major, minor] = opensshVersion();
-    const readsEd25519Pkcs8 = major > 9 || (major === 9 && minor >= 6);
-    const results = await inBatches(keys, 4, (k) => opensshSftp(k, server, knownHosts));
-    keys.forEach((k, i) => {
-      const expected = k.name.startsWith("ed25519-PKCS8") ? readsEd25519Pkcs8 : true;
-      expect(results[i]!.ok, `${k.name}: ${results[i]!.stderr}`).toBe(expected);
-    });
-  });
+  it(
+    "OpenSSH's sftp logs in with the same files (ed25519 PKCS#8 only from OpenSSH 9.6 on)",
+    async () => {
+      const [major, minor] = opensshVersion();
+      const readsEd25519Pkcs8 = major > 9 || (major === 9 && minor >= 6);
+      const results = await inBatches(keys, 4, (k) => opensshSftp(k, server, knownHosts));
+      keys.forEach((k, i) => {
+        const expected = k.name.startsWith("ed25519-PKCS8") ? readsEd25519Pkcs8 : true;
+        expect(results[i]!.ok, `${k.name}: ${results[i]!.stderr}`).toBe(expected);
+      });
+    },
+    SLOW_MS,
+  );
 
   it("a wrong or missing passphrase is an auth problem, never a crash or a secret in the output", () => {
     for (const name of ["rsa-PKCS8-enc", "ecdsa-PKCS8-enc", "ed25519-PKCS8-enc", "rsa-PEM-enc"]) {
@@ -238,7 +248,7 @@ describe("an encrypted key with many KDF rounds is decrypted once per run", () =
       aliases.map((bindHost) => startOpenSsh({ bindHost, authorizedKeys: [pub], files: { TP001: Buffer.from("report") } })),
     );
     key = loadUserKey({ identityFile: keyPath, agent: false, passphraseEnv: "K" }, { K: PASS });
-  });
+  }, SLOW_MS);
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
   });
@@ -248,36 +258,40 @@ describe("an encrypted key with many KDF rounds is decrypted once per run", () =
     expect(key.decryptMs).toBeGreaterThan(0);
   });
 
-  it("logs into four endpoints with handshake timeouts shorter than one decryption, and runs the KDF once", async () => {
-    // Shorter than one decryption: a decryption inside any handshake would time it out.
-    const handshakeMs = Math.max(400, Math.round(key.decryptMs! * 0.6));
-    writeFileSync(join(dir, "known_hosts-4"), servers.map((s) => s.knownHostsLine).join("\n"));
-    const config = writeConfig(dir, {
-      user: servers[0]!.user,
-      identityFile: keyPath,
-      passphraseEnv: "HKEX_KEY_PASSPHRASE",
-      knownHostsFile: "./known_hosts-4",
-      // Each sshd starts its sessions in its own served folder.
-      remoteDir: ".",
-      files: ["TP001"],
-      sites: {
-        primary: { hosts: servers.slice(0, 2).map((s) => `${s.host}:${s.port}`) },
-        secondary: { hosts: servers.slice(2).map((s) => `${s.host}:${s.port}`) },
-      },
-      timeouts: { connectMs: 2000, handshakeMs, operationMs: 4000, transferMs: 10000 },
-    });
-    const countFile = join(dir, "kdf-count");
-    const r = await cli(["check", "--config", config, "--site", "all", "--json"], {
-      HKEX_KEY_PASSPHRASE: PASS,
-      NODE_OPTIONS: `--require ${join(__dirname, "..", "support", "countKdf.cjs")}`,
-      KDF_COUNT_FILE: countFile,
-    });
-    const report = JSON.parse(r.stdout) as Report;
-    for (const e of report.endpoints) {
-      expect(e.phases.find((p) => p.name === "hostkey")?.status, `${e.host} ${JSON.stringify(e.phases)}`).toBe("pass");
-      expect(e.phases.find((p) => p.name === "auth")?.status, e.host).toBe("pass");
-    }
-    expect(report.endpoints).toHaveLength(4);
-    expect(readFileSync(countFile, "utf8")).toBe("1");
-  });
+  it(
+    "logs into four endpoints with handshake timeouts shorter than one decryption, and runs the KDF once",
+    async () => {
+      // Shorter than one decryption: a decryption inside any handshake would time it out.
+      const handshakeMs = Math.max(400, Math.round(key.decryptMs! * 0.6));
+      writeFileSync(join(dir, "known_hosts-4"), servers.map((s) => s.knownHostsLine).join("\n"));
+      const config = writeConfig(dir, {
+        user: servers[0]!.user,
+        identityFile: keyPath,
+        passphraseEnv: "HKEX_KEY_PASSPHRASE",
+        knownHostsFile: "./known_hosts-4",
+        // Each sshd starts its sessions in its own served folder.
+        remoteDir: ".",
+        files: ["TP001"],
+        sites: {
+          primary: { hosts: servers.slice(0, 2).map((s) => `${s.host}:${s.port}`) },
+          secondary: { hosts: servers.slice(2).map((s) => `${s.host}:${s.port}`) },
+        },
+        timeouts: { connectMs: 2000, handshakeMs, operationMs: 4000, transferMs: 10000 },
+      });
+      const countFile = join(dir, "kdf-count");
+      const r = await cli(["check", "--config", config, "--site", "all", "--json"], {
+        HKEX_KEY_PASSPHRASE: PASS,
+        NODE_OPTIONS: `--require ${join(__dirname, "..", "support", "countKdf.cjs")}`,
+        KDF_COUNT_FILE: countFile,
+      });
+      const report = JSON.parse(r.stdout) as Report;
+      for (const e of report.endpoints) {
+        expect(e.phases.find((p) => p.name === "hostkey")?.status, `${e.host} ${JSON.stringify(e.phases)}`).toBe("pass");
+        expect(e.phases.find((p) => p.name === "auth")?.status, e.host).toBe("pass");
+      }
+      expect(report.endpoints).toHaveLength(4);
+      expect(readFileSync(countFile, "utf8")).toBe("1");
+    },
+    SLOW_MS,
+  );
 });
