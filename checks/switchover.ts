@@ -78,7 +78,8 @@ export function switchableHostName(file: string, alias: string): EffectiveHostNa
     }
     throw err;
   }
-  const own = effective.ownBlock!;
+  const own = effective.ownBlock;
+  if (!own) throw new InputError({ path: "sshConfig.alias", message: `"${alias}" is not a Host in ${file}` });
   const from = effective.from;
   if (from && !(from.file === own.file && from.line > own.line && from.line <= own.endLine)) {
     throw new InputError({
