@@ -363,7 +363,7 @@ describe("bad input for plan and policy", () => {
       "hkex-sftp-readiness:vpcId: is a secret",
     );
     expectInputError(plan(join(dir, "Pulumi.none.yaml")), `--stack-config: cannot read ${join(dir, "Pulumi.none.yaml")}`);
-  });
+  }, 300_000);
 
   it("policy: a state file that is not a Pulumi export or preview", () => {
     expectInputError(policy(write("not-json.json", "deployment: yes\n")), "is not JSON");
