@@ -9,6 +9,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { HKEX_SITES, SITE_NAMES, perSite, type SiteName } from "../catalogue";
 import { InputError, type InputProblem } from "../core/errors";
+import { expandTilde, OS_HOMES, type HomeDirectories } from "../core/home";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { printable } from "../core/text";
 
@@ -191,30 +192,55 @@ export class ConfigError extends InputError {
   }
 }
 
-function fileFields(raw: unknown, file: string): Partial<FileFields> {
+/**
+ * A path key's value as a full path: "~", "~/…" and "~user/…" expand as in
+ * ssh_config(5) (core/home.ts), anything else resolves from the config
+ * file's folder. Throws with the reason when a "~user" cannot be expanded.
+ */
+export function resolveConfigPath(value: string, configFile: string, homes: HomeDirectories = OS_HOMES): string {
+  return resolve(dirname(resolve(configFile)), expandTilde(value, homes));
+}
+
+function fileFields(raw: unknown, file: string, homes: HomeDirectories): Partial<FileFields> {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return {};
   const r = raw as Record<string, unknown>;
-  const base = dirname(resolve(file));
   const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v : undefined);
+  // A path that cannot be expanded is already reported by normaliseConfig; here it is just left out.
+  const path = (v: unknown) => {
+    try {
+      return str(v) === undefined ? undefined : resolveConfigPath(str(v)!, file, homes);
+    } catch {
+      return undefined;
+    }
+  };
   const out: { -readonly [K in keyof FileFields]?: FileFields[K] } = {};
-  if (str(r.identityFile)) out.identityFile = resolve(base, str(r.identityFile)!);
+  if (path(r.identityFile)) out.identityFile = path(r.identityFile);
   if (str(r.passphraseEnv)) out.passphraseEnv = str(r.passphraseEnv);
   out.agent = r.agent === true;
-  if (str(r.knownHostsFile)) out.knownHostsFile = resolve(base, str(r.knownHostsFile)!);
+  if (path(r.knownHostsFile)) out.knownHostsFile = path(r.knownHostsFile);
   const ssh = r.sshConfig as Record<string, unknown> | undefined;
-  if (ssh && typeof ssh === "object" && str(ssh.file) && str(ssh.alias))
-    out.sshConfig = { file: resolve(base, str(ssh.file)!), alias: str(ssh.alias)! };
+  if (ssh && typeof ssh === "object" && path(ssh.file) && str(ssh.alias)) out.sshConfig = { file: path(ssh.file)!, alias: str(ssh.alias)! };
   return out;
 }
 
-/** Validates an already-parsed YAML value. `file` anchors relative paths. */
-export function normaliseConfig(raw: unknown, file: string): Config {
+/** Validates an already-parsed YAML value. `file` anchors relative paths; `homes` expands "~". */
+export function normaliseConfig(raw: unknown, file: string, homes: HomeDirectories = OS_HOMES): Config {
   const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(zodProblems(parsed.error), file, fileFields(raw, file));
+  if (!parsed.success) throw new ConfigError(zodProblems(parsed.error), file, fileFields(raw, file, homes));
   const c: RawConfig = parsed.data;
   const problems: InputProblem[] = [];
-  const base = dirname(resolve(file));
-  const abs = (p: string) => resolve(base, p);
+  const abs = (key: string, p: string) => {
+    try {
+      return resolveConfigPath(p, file, homes);
+    } catch (err) {
+      problems.push({ path: key, message: (err as Error).message });
+      return p;
+    }
+  };
+  const identityFile = c.identityFile ? abs("identityFile", c.identityFile) : undefined;
+  const knownHostsFile = abs("knownHostsFile", c.knownHostsFile);
+  const downloadDir = abs("downloadDir", c.downloadDir);
+  const sshConfigFile = c.sshConfig ? abs("sshConfig.file", c.sshConfig.file) : undefined;
 
   if (!c.agent && !c.identityFile) problems.push({ path: "identityFile", message: "is required unless agent: true" });
   if (c.agent && !process.env.SSH_AUTH_SOCK) {
@@ -237,20 +263,20 @@ export function normaliseConfig(raw: unknown, file: string): Config {
     sites[name] = { name, targets };
   }
 
-  if (problems.length > 0) throw new ConfigError(problems, file, fileFields(raw, file));
+  if (problems.length > 0) throw new ConfigError(problems, file, fileFields(raw, file, homes));
   return {
     file: resolve(file),
     user: c.user,
-    identityFile: c.identityFile ? abs(c.identityFile) : undefined,
+    identityFile,
     passphraseEnv: c.passphraseEnv,
     agent: c.agent,
-    knownHostsFile: abs(c.knownHostsFile),
+    knownHostsFile,
     remoteDir: c.remoteDir,
     files: c.files,
-    downloadDir: abs(c.downloadDir),
+    downloadDir,
     sites,
     timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts },
-    sshConfig: c.sshConfig ? { file: abs(c.sshConfig.file), alias: c.sshConfig.alias } : undefined,
+    sshConfig: c.sshConfig && sshConfigFile ? { file: sshConfigFile, alias: c.sshConfig.alias } : undefined,
     email: c.email,
     smtp: c.smtp,
   };

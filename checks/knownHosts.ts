@@ -116,6 +116,12 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, 
   return { status: "mismatch", fingerprint: fp, expected: [...new Set(pinned.map((e) => fingerprint(e.keyBlob)))] };
 }
 
+/** The warning when nothing is pinned, naming the file as resolved (any "~" already expanded) and why. */
+export function nothingPinnedWarning(file: string): string {
+  const why = existsSync(file) ? "has no pinned keys" : "does not exist";
+  return `knownHostsFile: ${file} ${why}; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`;
+}
+
 export function loadKnownHosts(file: string): KnownHostEntry[] {
   if (!existsSync(file)) return [];
   const refused = unreadableInput(file, MAX_TEXT_INPUT_BYTES);

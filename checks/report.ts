@@ -85,8 +85,19 @@ export interface SwitchoverRecord {
   readonly alias: string;
   readonly before: string | undefined;
   readonly after: string;
+  /** What OpenSSH's ssh resolves the alias to after the switch (checks/switchover.ts). */
+  readonly effective?: EffectiveHostNameRecord;
   readonly backup?: string;
   readonly at: string;
+}
+
+export interface EffectiveHostNameRecord {
+  /** The alias's effective HostName, as the kit evaluates the config (first obtained value, Host, Match, Include). */
+  readonly hostName: string;
+  /** "file:line" of the HostName line that wins. */
+  readonly line: string;
+  /** What `ssh -G -F file alias` printed as hostname; absent when no OpenSSH client is installed. */
+  readonly sshG?: string;
 }
 
 export interface PartReport {

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config, type FileFields } from "../checks
 import { InputError } from "../core/errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { loadUserKey, type UserKey } from "../checks/keys";
-import { loadKnownHosts, type KnownHostEntry } from "../checks/knownHosts";
+import { loadKnownHosts, nothingPinnedWarning, type KnownHostEntry } from "../checks/knownHosts";
 import { readHostName } from "../checks/switchover";
 
 export interface Loaded {
@@ -62,11 +62,7 @@ export function loadAll(configFile: string): Loaded {
       config?.file ?? resolve(configFile),
     );
   const warnings = [...key!.warnings];
-  if (knownHosts.length === 0) {
-    warnings.push(
-      `knownHostsFile: ${config.knownHostsFile} has no pinned keys; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`,
-    );
-  }
+  if (knownHosts.length === 0) warnings.push(nothingPinnedWarning(config.knownHostsFile));
   return { config, key: key!, knownHosts, warnings };
 }
 

@@ -27,14 +27,14 @@ export function socketError(err: NodeJS.ErrnoException, t: ProbeTarget): PhaseEr
 }
 
 /** The verdict on a presented host key as a failure, or undefined when it matches the pinned key. */
-export function hostKeyCause(v: HostKeyVerdict, t: ProbeTarget, type: string | undefined): PhaseError | undefined {
+export function hostKeyCause(v: HostKeyVerdict, t: ProbeTarget, type: string | undefined, knownHostsFile?: string): PhaseError | undefined {
   switch (v.status) {
     case "match":
       return undefined;
     case "unknown":
       return new PhaseError(
         "hostkey-unknown",
-        `host key unknown: ${t.host}:${t.port} presented ${type ?? "a key"} ${v.fingerprint}, which is not pinned in knownHostsFile (verify it with HKEX, then run hkex-ready trust)`,
+        `host key unknown: ${t.host}:${t.port} presented ${type ?? "a key"} ${v.fingerprint}, which is not pinned in knownHostsFile${knownHostsFile ? ` ${knownHostsFile}` : ""} (verify it with HKEX, then run hkex-ready trust)`,
       );
     case "mismatch":
       return new PhaseError(

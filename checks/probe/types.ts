@@ -31,6 +31,8 @@ export interface ProbeOptions {
   readonly user: string;
   readonly key: UserKey;
   readonly knownHosts: readonly KnownHostEntry[];
+  /** The resolved path the pins came from, for the messages. */
+  readonly knownHostsFile?: string;
   readonly timeouts: Timeouts;
   readonly remoteDir: string;
   readonly files: readonly string[];
@@ -42,7 +44,10 @@ export interface ProbeOptions {
   readonly downloadSkipReason?: string;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: PhaseEvent) => void;
-  /** `hkex-ready trust`: accept any host key, record it, stop after the key exchange. */
+  /**
+   * `hkex-ready trust`: accept any host key, record it, stop after the key exchange. The key
+   * recorded is the one negotiated, in OpenSSH's order (a type already pinned for the host first).
+   */
   readonly trustOnly?: boolean;
   readonly algorithms?: ConnectConfig["algorithms"];
   readonly tuning?: { readonly chunkSize?: number; readonly concurrency?: number };

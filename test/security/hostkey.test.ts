@@ -109,7 +109,7 @@ describe("no config value turns the host-key check off", () => {
     const hostkey = readFileSync(verifiers[0]!, "utf8");
     expect(hostkey.match(/return true;/g)).toHaveLength(1);
     expect(hostkey).toMatch(
-      /const verdictError = hostKeyCause\(verdict, t, type\);\s*if \(verdictError\) \{\s*refused\(verdictError\);\s*return false;\s*\}\s*verified\(\);\s*return true;/,
+      /const verdictError = hostKeyCause\(verdict, t, type, ctx\.opts\.knownHostsFile\);\s*if \(verdictError\) \{\s*refused\(verdictError\);\s*return false;\s*\}\s*verified\(\);\s*return true;/,
     );
   });
 });

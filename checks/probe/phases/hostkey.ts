@@ -5,7 +5,8 @@
  * match with the pinned key. `hkex-ready trust` records the key and refuses it.
  */
 import type { Socket } from "node:net";
-import type { AgentAuthMethod, ConnectConfig, PublicKeyAuthMethod } from "ssh2";
+import type { AgentAuthMethod, ConnectConfig, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from "ssh2";
+import { orderHostKeyAlgorithms } from "../../hostKeyAlgorithms";
 import type { UserKey } from "../../keys";
 import { blobKeyType, fingerprint, verifyHostKey } from "../../knownHosts";
 import type { HostKeyRecord } from "../../report";
@@ -47,7 +48,13 @@ function connectConfig(sock: Socket, ctx: PhaseContext, verified: () => void, re
     username: ctx.opts.user,
     readyTimeout: 0,
     keepaliveInterval: 0,
-    algorithms: ctx.opts.algorithms,
+    // OpenSSH's order: the host key types pinned for this host:port first (hostKeyAlgorithms.ts), unless the caller fixed the list.
+    algorithms: {
+      ...ctx.opts.algorithms,
+      serverHostKey:
+        ctx.opts.algorithms?.serverHostKey ??
+        (orderHostKeyAlgorithms(ctx.opts.knownHosts, ctx.target.host, ctx.target.port) as ServerHostKeyAlgorithm[]),
+    },
     hostVerifier: hostVerifier(ctx, verified, refused),
     ...authSettings(ctx.opts.user, ctx.opts.key),
   };
@@ -68,7 +75,7 @@ function hostVerifier(ctx: PhaseContext, verified: () => void, refused: (err: Er
     const verdict = verifyHostKey(ctx.opts.knownHosts, t.host, t.port, presented);
     const record: HostKeyRecord = { type, fingerprint: verdict.fingerprint, status: verdict.status };
     ctx.evidence.hostKey = verdict.status === "mismatch" ? { ...record, expected: verdict.expected } : record;
-    const verdictError = hostKeyCause(verdict, t, type);
+    const verdictError = hostKeyCause(verdict, t, type, ctx.opts.knownHostsFile);
     if (verdictError) {
       refused(verdictError);
       return false;
@@ -86,7 +93,8 @@ function authSettings(user: string, key: UserKey): Partial<ConnectConfig> {
   }
   // Straight to public-key auth: ssh2's default first tries "none", one round trip more.
   const methods: (PublicKeyAuthMethod | AgentAuthMethod)[] = [];
-  if (key.privateKey) methods.push({ type: "publickey", username: user, key: key.privateKey });
+  // The key was decrypted once when loaded (checks/keys.ts): ssh2 signs with the parsed key, no KDF runs here.
+  if (key.decrypted) methods.push({ type: "publickey", username: user, key: key.decrypted.parsed });
   if (key.agentSocket) methods.push({ type: "agent", username: user, agent: key.agentSocket });
   return methods.length > 0 ? { authHandler: methods } : {};
 }
