@@ -18,7 +18,8 @@ export interface KeyProblem {
 }
 
 export interface UserKey {
-  readonly source: "file" | "agent";
+  /** "secret": held in memory only, read from a secret store (the VPC probe). */
+  readonly source: "file" | "agent" | "secret";
   readonly path?: string;
   /** Private key bytes, held in memory only and never printed. */
   readonly privateKey?: Buffer;
@@ -79,44 +80,79 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
     );
   }
   const passphrase = config.passphraseEnv ? env[config.passphraseEnv] : undefined;
+  return parsePrivateKey(data, passphrase, {
+    field: "identityFile",
+    where: path,
+    path,
+    agentSocket: config.agent ? env.SSH_AUTH_SOCK : undefined,
+    warnings,
+    missing: config.passphraseEnv
+      ? `the key is encrypted and the environment variable ${config.passphraseEnv} (passphraseEnv) is not set`
+      : "the key is encrypted and no passphraseEnv is configured",
+    wrong: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key`,
+  });
+}
+
+/**
+ * A private key held in memory, as the VPC probe reads it from a secret: the
+ * same checks as a key file, with no file. `where` names the secret in
+ * messages; the key's bytes never appear in one.
+ */
+export function userKeyFromBytes(data: Buffer, opts: { field: string; where: string; passphrase?: string }): UserKey {
+  if (PUBLIC_KEY_START.test(data.toString("latin1"))) {
+    throw new InputError({ path: opts.field, message: `${opts.where} holds a public key; it must hold the private key` });
+  }
+  return parsePrivateKey(data, opts.passphrase, {
+    field: opts.field,
+    where: opts.where,
+    warnings: [],
+    missing: `the key in ${opts.where} is encrypted and no passphrase was given with it`,
+    wrong: `the passphrase given with ${opts.where} does not decrypt the key`,
+  });
+}
+
+function parsePrivateKey(
+  data: Buffer,
+  passphrase: string | undefined,
+  how: {
+    field: string;
+    where: string;
+    path?: string;
+    agentSocket?: string;
+    warnings: string[];
+    missing: string;
+    wrong: string;
+  },
+): UserKey {
+  const { field, where, path, warnings } = how;
+  const source = path ? ("file" as const) : ("secret" as const);
   const parsed = firstKey(utils.parseKey(data, passphrase));
   if (parsed instanceof Error) {
     const msg = parsed.message;
+    const known = path ? publicFingerprint(path) : undefined;
     if (/no passphrase given/i.test(msg)) {
-      const why = config.passphraseEnv
-        ? `the key is encrypted and the environment variable ${config.passphraseEnv} (passphraseEnv) is not set`
-        : "the key is encrypted and no passphraseEnv is configured";
-      return { source: "file", path, ...publicFingerprint(path), problem: { code: "passphrase-missing", message: why }, warnings };
+      return { source, path, ...known, problem: { code: "passphrase-missing", message: how.missing }, warnings };
     }
     if (/bad passphrase|decrypt/i.test(msg)) {
-      return {
-        source: "file",
-        path,
-        ...publicFingerprint(path),
-        problem: {
-          code: "passphrase-wrong",
-          message: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key`,
-        },
-        warnings,
-      };
+      return { source, path, ...known, problem: { code: "passphrase-wrong", message: how.wrong }, warnings };
     }
     throw new InputError({
-      path: "identityFile",
-      message: `${path} is not a supported private key (${msg}); use an OpenSSH or PEM ed25519, ecdsa or rsa key`,
+      path: field,
+      message: `${where} is not a supported private key (${msg}); use an OpenSSH or PEM ed25519, ecdsa or rsa key`,
     });
   }
   if (parsed.getPrivatePEM() === null) {
-    throw new InputError({ path: "identityFile", message: `${path} holds no private key; give the private key, not the .pub` });
+    throw new InputError({ path: field, message: `${where} holds no private key; give the private key, not the .pub` });
   }
   if (!SUPPORTED_KEY_TYPES.includes(parsed.type)) {
-    throw new InputError({ path: "identityFile", message: `${path} is a ${parsed.type} key; supported: ed25519, ecdsa, rsa` });
+    throw new InputError({ path: field, message: `${where} is a ${parsed.type} key; supported: ed25519, ecdsa, rsa` });
   }
   return {
-    source: "file",
+    source,
     path,
     privateKey: data,
     passphrase,
-    agentSocket: config.agent ? env.SSH_AUTH_SOCK : undefined,
+    agentSocket: how.agentSocket,
     type: parsed.type,
     fingerprint: fingerprint(parsed.getPublicSSH() as Buffer),
     warnings,

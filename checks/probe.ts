@@ -10,7 +10,7 @@ import picomatch from "picomatch";
 import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import type { SiteName } from "../catalogue";
 import type { Timeouts } from "./config";
-import { downloadVerified, ensureDownloadDir, PhaseError, unsafeNameReason } from "./download";
+import { downloadVerified, ensureDownloadDir, PhaseError, unsafeNameReason, type DownloadTuning } from "./download";
 import type { UserKey } from "./keys";
 import { blobKeyType, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from "./knownHosts";
 import type { DownloadRecord, EndpointReport, HostKeyRecord, PartReport, PhaseName, PhaseResult } from "./report";
@@ -49,7 +49,7 @@ export interface ProbeOptions {
   /** `hkex-ready trust`: accept any host key, record it, stop after the key exchange. */
   readonly trustOnly?: boolean;
   readonly algorithms?: ConnectConfig["algorithms"];
-  readonly tuning?: { readonly chunkSize?: number; readonly concurrency?: number };
+  readonly tuning?: Pick<DownloadTuning, "chunkSize" | "concurrency" | "maxFileBytes">;
 }
 
 export interface ProbeResult {

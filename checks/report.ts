@@ -14,38 +14,45 @@ export const PHASES = ["tcp", "banner", "hostkey", "auth", "sftp", "list", "down
 export type PhaseName = (typeof PHASES)[number];
 export type PhaseStatus = "pass" | "fail" | "skip";
 
-export type CauseCode =
-  | "refused"
-  | "timeout"
-  | "unreachable"
-  | "connection-closed"
-  | "connection-lost"
-  | "no-banner"
-  | "not-ssh"
-  | "no-common-algorithm"
-  | "kex-failed"
-  | "hostkey-unknown"
-  | "hostkey-mismatch"
-  | "hostkey-revoked"
-  | "auth-rejected"
-  | "passphrase-missing"
-  | "passphrase-wrong"
-  | "sftp-refused"
-  | "folder-missing"
-  | "permission-denied"
-  | "file-missing"
-  | "unsafe-name"
-  | "symlink-escape"
-  | "size-mismatch"
-  | "transfer-timeout"
-  | "local-folder"
-  | "disk-full"
-  | "local-write"
-  | "interrupted"
-  | "cancelled"
-  | "not-requested"
-  | "earlier-phase-failed"
-  | "error";
+/**
+ * Every cause code a phase can report: a closed set, so a code is safe as a
+ * metric label value (checks/metrics.ts) and the README table can cover them all.
+ */
+export const CAUSE_CODES = [
+  "refused",
+  "timeout",
+  "unreachable",
+  "connection-closed",
+  "connection-lost",
+  "no-banner",
+  "not-ssh",
+  "no-common-algorithm",
+  "kex-failed",
+  "hostkey-unknown",
+  "hostkey-mismatch",
+  "hostkey-revoked",
+  "auth-rejected",
+  "passphrase-missing",
+  "passphrase-wrong",
+  "sftp-refused",
+  "folder-missing",
+  "permission-denied",
+  "file-missing",
+  "unsafe-name",
+  "symlink-escape",
+  "size-mismatch",
+  "transfer-timeout",
+  "file-too-large",
+  "local-folder",
+  "disk-full",
+  "local-write",
+  "interrupted",
+  "cancelled",
+  "not-requested",
+  "earlier-phase-failed",
+  "error",
+] as const;
+export type CauseCode = (typeof CAUSE_CODES)[number];
 
 export interface PhaseResult {
   readonly name: PhaseName;

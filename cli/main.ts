@@ -69,6 +69,14 @@ export function buildProgram(run: (load: () => Promise<{ run: CommandRunner<any>
     .action((opts) => run(() => import("./commands/trust.js"), opts));
 
   program
+    .command("exporter")
+    .description("serve the readiness check as a Prometheus exporter: GET /probe?site=primary|secondary|all runs it at scrape time")
+    .requiredOption("-c, --config <file>", "YAML config file")
+    .option("--listen <host:port>", "address to listen on (loopback unless --allow-remote)", "127.0.0.1:9918")
+    .option("--allow-remote", "allow a --listen address other machines can reach (put a firewall in front)")
+    .action((opts) => run(() => import("./commands/exporter.js"), opts));
+
+  program
     .command("simulate")
     .description("run the built-in simulator of the HKEX SFTP facility on loopback until interrupted")
     .option("--dir <dir>", "write keys, known_hosts and a ready-to-use config here", "./hkex-sim")

@@ -53,6 +53,8 @@ export interface ExtraOutputOptions {
   readonly junit?: string;
   /** --prometheus FILE (check) */
   readonly prometheus?: string;
+  /** The config's `files` entries: the textfile's download series are keyed by them. */
+  readonly files?: readonly string[];
   /** --attach: report.json and report.html go into confirmation.eml. */
   readonly attach?: boolean;
   /** session --part: "1" is not the end of the session, so no e-mail yet. */
@@ -89,7 +91,7 @@ export async function extraOutputs(report: Report, opts: ExtraOutputOptions): Pr
     const path = resolve(opts.prometheus);
     if (!path.endsWith(".prom"))
       notice(`warning: --prometheus ${opts.prometheus}: node_exporter's textfile collector reads only files ending in .prom`);
-    writeFlagFile("--prometheus", path, () => renderPrometheus(report));
+    writeFlagFile("--prometheus", path, () => renderPrometheus(report, { files: opts.files }));
   }
   if (opts.reportDir && report.session && opts.part !== "1") {
     try {

@@ -43,7 +43,7 @@ export async function run(opts: CheckOptions): Promise<number> {
       interrupted: sig ? `interrupted by ${sig}` : undefined,
     });
     await emit(report, opts, companionFiles(report, opts));
-    await extraOutputs(report, { junit: opts.junit, prometheus: opts.prometheus });
+    await extraOutputs(report, { junit: opts.junit, prometheus: opts.prometheus, files: loaded.config.files });
     return exitCodeForSignal(sig, report.verdict);
   } finally {
     stop.dispose();
