@@ -117,11 +117,15 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
       timeouts: cappedTimeouts(base.timeouts, budget),
       sites: req.only ? { ...base.sites, [req.only.site]: { name: req.only.site, targets: [req.only] } } : base.sites,
     };
-    // The whole probe ends at the scrape's deadline even when each phase is within its own timeout.
+    // Each phase's own (capped) timeout names a stalled phase; this backstop ends a probe whose
+    // phases each stay within their timeouts but together outlast the scrape. It leaves half the
+    // margin for the answer, so a phase reaching its cap is reported as that phase's timeout.
     const stop = new AbortController();
     const onAbort = () => stop.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    const timer = budgetMs === undefined ? undefined : setTimeout(() => stop.abort(`the scrape deadline of ${budgetMs} ms`), budgetMs);
+    const backstopMs = budgetMs === undefined ? undefined : budgetMs + Math.floor(margin / 2);
+    const timer =
+      backstopMs === undefined ? undefined : setTimeout(() => stop.abort(`the scrape's deadline, ${backstopMs} ms after the start`), backstopMs);
     let run: SiteRun;
     try {
       run = await runSites(

@@ -116,4 +116,20 @@ timeouts: { connectMs: -5, transferMs: fast }
     expect(parseHostEntry("hkex.example", 18801)).toBe('"hkex.example" is not an IP address');
     expect(parseHostEntry("bad\u0000name", 1)).toBe('"bad\\x00name" is not an IP address');
   });
+
+  it("keeps downloads on scrape off by default, and checks the monitoring keys like every other", () => {
+    expect(parseConfigText(base, "/x/c.yaml").monitoring).toEqual({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
+    expect(parseConfigText(`${base}monitoring: { allowDownload: true, maxFileBytes: 1024 }\n`, "/x/c.yaml").monitoring).toEqual({
+      allowDownload: true,
+      maxFileBytes: 1024,
+    });
+    expect(problemsOf(`${base}monitoring: { allowDownload: "yes", maxFileBytes: 0, listen: 1 }\n`)).toEqual([
+      "monitoring.allowDownload: must be boolean, got string \"yes\"",
+      "monitoring.maxFileBytes: must be at least 1 byte",
+      "monitoring.listen: unknown key",
+    ]);
+    expect(problemsOf(`${base}monitoring: { maxFileBytes: 2147483648 }\n`)).toEqual([
+      "monitoring.maxFileBytes: must be at most 1073741824 bytes (1 GiB)",
+    ]);
+  });
 });
