@@ -125,7 +125,9 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
     signal.addEventListener("abort", onAbort, { once: true });
     const backstopMs = budgetMs === undefined ? undefined : budgetMs + Math.floor(margin / 2);
     const timer =
-      backstopMs === undefined ? undefined : setTimeout(() => stop.abort(`the scrape's deadline, ${backstopMs} ms after the start`), backstopMs);
+      backstopMs === undefined
+        ? undefined
+        : setTimeout(() => stop.abort(`the scrape's deadline, ${backstopMs} ms after the start`), backstopMs);
     let run: SiteRun;
     try {
       run = await runSites(

@@ -124,7 +124,7 @@ timeouts: { connectMs: -5, transferMs: fast }
       maxFileBytes: 1024,
     });
     expect(problemsOf(`${base}monitoring: { allowDownload: "yes", maxFileBytes: 0, listen: 1 }\n`)).toEqual([
-      "monitoring.allowDownload: must be boolean, got string \"yes\"",
+      'monitoring.allowDownload: must be boolean, got string "yes"',
       "monitoring.maxFileBytes: must be at least 1 byte",
       "monitoring.listen: unknown key",
     ]);

@@ -94,7 +94,11 @@ describe("metrics", () => {
   it("gives the next session day from the catalogue: its first window's start and last window's end", () => {
     const first = SESSION_DAYS[0]!;
     const before = nextSession(new Date("2024-11-01T00:00:00+08:00"));
-    expect(before).toEqual({ date: first.date, start: new Date(`${first.date}T12:00:00+08:00`), end: new Date(`${first.date}T17:00:00+08:00`) });
+    expect(before).toEqual({
+      date: first.date,
+      start: new Date(`${first.date}T12:00:00+08:00`),
+      end: new Date(`${first.date}T17:00:00+08:00`),
+    });
     // During a session day it is still that day (the alert fires while it is under way).
     expect(nextSession(new Date("2024-11-30T13:30:00+08:00"))?.date).toBe("2024-11-30");
     expect(nextSession(new Date("2024-11-30T17:00:00+08:00"))).toBeUndefined();

@@ -59,7 +59,11 @@ describe("hkex-ready exporter", () => {
   it("refuses a host or site the config does not name with 400, and contacts nothing", async () => {
     const before = setup.sim.stats().connections;
     const cases: [string, number, RegExp][] = [
-      ["site=primary&host=10.151.14.141", 400, /host: "10\.151\.14\.141" is not an endpoint of site primary in the config; nothing was contacted/],
+      [
+        "site=primary&host=10.151.14.141",
+        400,
+        /host: "10\.151\.14\.141" is not an endpoint of site primary in the config; nothing was contacted/,
+      ],
       ["site=primary&host=127.0.152.141", 400, /is not an endpoint of site primary/],
       ["site=tertiary", 400, /site: "tertiary" is not primary, secondary or all/],
       ["", 400, /site: required/],
@@ -83,9 +87,11 @@ describe("hkex-ready exporter", () => {
     const host = setup.sim.configSites().primary.hosts[1]!;
     const r = await http(`${exporter.url}/probe?site=primary&host=${encodeURIComponent(host)}`);
     expect(r.status).toBe(200);
-    expect(parseSamples(r.body).filter((s) => s.name === "hkex_sftp_probe_success").map((s) => s.labels.host)).toEqual([
-      "127.0.151.142",
-    ]);
+    expect(
+      parseSamples(r.body)
+        .filter((s) => s.name === "hkex_sftp_probe_success")
+        .map((s) => s.labels.host),
+    ).toEqual(["127.0.151.142"]);
   });
 
   it("lets concurrent scrapes of the same target share one probe", async () => {
@@ -218,7 +224,11 @@ describe("hkex-ready exporter limits", () => {
       expect([ra.status, rb.status, rq.status]).toEqual([200, 200, 200]);
       expect(ra.body).toBe(rb.body);
       expect(sampleOf(parseSamples(ra.body), "hkex_sftp_probe_failure_info", { host: "127.0.152.141" }).labels.code).toBe("no-banner");
-      expect(parseSamples(rq.body).filter((s) => s.name === "hkex_sftp_probe_success").map((s) => s.value)).toEqual([1, 1]);
+      expect(
+        parseSamples(rq.body)
+          .filter((s) => s.name === "hkex_sftp_probe_success")
+          .map((s) => s.value),
+      ).toEqual([1, 1]);
       const self = (await http(`${exporter.url}/metrics`)).body;
       expect(self).toContain('hkex_sftp_exporter_probe_requests_total{outcome="too-many-waiters"} 1');
       expect(self).toContain('hkex_sftp_exporter_probe_requests_total{outcome="queue-full"} 1');
