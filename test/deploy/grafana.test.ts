@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC_FAMILIES } from "../../checks/metrics";
 import type { RunningExporter } from "../../checks/exporter/server";
-import { exporterFor, http, parseSamples, simulatedSetup, type SimulatedSetup } from "../support/exporter";
+import { exporterFor, http, metricNames, parseSamples, simulatedSetup, type SimulatedSetup } from "../support/exporter";
 import { tempDir } from "../support/facility";
 
+/** Grafana's reference to the dashboard's data source variable. */
+const DATASOURCE = ["$", "{datasource}"].join("");
 const DASHBOARD = join(__dirname, "..", "..", "deploy", "grafana", "hkex-sftp.json");
 
 interface Panel {
@@ -21,40 +23,6 @@ interface Panel {
   datasource?: { type: string; uid: string };
   targets?: { expr: string; refId: string }[];
   panels?: Panel[];
-}
-
-const PROMQL_WORDS = new Set([
-  "by",
-  "without",
-  "on",
-  "ignoring",
-  "group_left",
-  "group_right",
-  "bool",
-  "offset",
-  "and",
-  "or",
-  "unless",
-  "inf",
-  "nan",
-]);
-
-/** The metric names a PromQL expression selects: identifiers that are not functions, keywords, labels or strings. */
-export function metricNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, " ")
-    .replace(/\{[^}]*\}/g, " ")
-    .replace(/\[[^\]]*\]/g, " ")
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ")
-    .replace(/\$\{?\w+\}?/g, " ");
-  const names: string[] = [];
-  for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    const after = stripped.slice(m.index! + m[0].length).trimStart();
-    if (after.startsWith("(")) continue;
-    if (PROMQL_WORDS.has(m[0].toLowerCase())) continue;
-    names.push(m[0]);
-  }
-  return names;
 }
 
 describe("Grafana dashboard", () => {
@@ -95,7 +63,7 @@ describe("Grafana dashboard", () => {
     expect(dashboard.uid).toBe("hkex-sftp-readiness");
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
     for (const p of panels.filter((x) => x.type !== "row")) {
-      expect(p.datasource, p.title).toEqual({ type: "prometheus", uid: "${datasource}" });
+      expect(p.datasource, p.title).toEqual({ type: "prometheus", uid: DATASOURCE });
       expect(p.targets?.length ?? 0, p.title).toBeGreaterThan(0);
     }
     expect(exprs.length).toBeGreaterThan(10);

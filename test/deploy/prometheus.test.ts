@@ -5,46 +5,14 @@
  * interval, and the shipped rules loaded. Everything listens on loopback.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adaptPrometheusConfig, shippedPrometheusConfigPath } from "../../checks/exporter/prometheusConfig";
 import { startCli, waitUntil, type RunningCli } from "../support/cli";
 import { http, simulatedSetup, type SimulatedSetup } from "../support/exporter";
 import { tempDir } from "../support/facility";
-
-const ROOT = join(__dirname, "..", "..");
-const SHIPPED = join(ROOT, "deploy", "prometheus", "prometheus.yml");
-const RULES = join(ROOT, "deploy", "prometheus", "hkex-rules.yml");
-
-interface ScrapeConfig {
-  job_name: string;
-  scrape_interval?: string;
-  scrape_timeout?: string;
-  static_configs?: { targets: string[] }[];
-  relabel_configs?: { target_label?: string; replacement?: string }[];
-}
-
-/** The shipped config with the exporter's address, a 2 s interval and the rules by absolute path. */
-export function adaptedConfig(exporterAddress: string): string {
-  const doc = parse(readFileSync(SHIPPED, "utf8")) as {
-    global: Record<string, string>;
-    rule_files: string[];
-    scrape_configs: ScrapeConfig[];
-  };
-  doc.global.scrape_interval = "2s";
-  doc.global.scrape_timeout = "2s";
-  doc.global.evaluation_interval = "2s";
-  doc.rule_files = [RULES];
-  for (const job of doc.scrape_configs) {
-    job.scrape_interval = "2s";
-    job.scrape_timeout = "2s";
-    for (const r of job.relabel_configs ?? []) if (r.target_label === "__address__") r.replacement = exporterAddress;
-    for (const s of job.static_configs ?? []) s.targets = s.targets.map((t) => (t === "127.0.0.1:9918" ? exporterAddress : t));
-  }
-  return stringify(doc);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -96,7 +64,9 @@ describe("Prometheus scraping the exporter", () => {
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
     const configFile = join(dir, "prometheus.yml");
-    writeFileSync(configFile, adaptedConfig(address));
+    // The shipped file, its relabelling as it is: only the exporter's address, a 2 s interval and the rules' path change.
+    expect(shippedPrometheusConfigPath()).toBe(join(__dirname, "..", "..", "deploy", "prometheus", "prometheus.yml"));
+    writeFileSync(configFile, adaptPrometheusConfig({ exporterAddress: address, interval: "2s" }));
     mkdirSync(join(dir, "tsdb"));
     prometheus = spawn(
       "/usr/bin/prometheus",

@@ -58,10 +58,16 @@ describe("shared probes", () => {
     const probes = new SharedProbes<string>({ maxRunning: 1, maxQueued: 1, maxWaiters: 2 });
     const first = deferred<string>();
     let starts = 0;
-    const a = probes.attach("a", () => (starts++, first.promise), undefined);
-    const a2 = probes.attach("a", () => (starts++, Promise.resolve("other")), undefined);
+    const counted =
+      <T>(p: Promise<T>) =>
+      () => {
+        starts++;
+        return p;
+      };
+    const a = probes.attach("a", counted(first.promise), undefined);
+    const a2 = probes.attach("a", counted(Promise.resolve("other")), undefined);
     expect(probes.attach("a", () => Promise.resolve("x"), undefined)).toBe("too-many-waiters");
-    const b = probes.attach("b", () => (starts++, Promise.resolve("b done")), undefined);
+    const b = probes.attach("b", counted(Promise.resolve("b done")), undefined);
     expect(probes.attach("c", () => Promise.resolve("c"), undefined)).toBe("queue-full");
     expect([probes.running, probes.queued, starts]).toEqual([1, 1, 1]);
     if (typeof a === "string" || typeof a2 === "string" || typeof b === "string") throw new Error("refused");
@@ -85,7 +91,14 @@ describe("shared probes", () => {
     );
     const late = probes.attach("late", () => Promise.resolve("never"), Date.now() - 1);
     let droppedStarted = false;
-    const dropped = probes.attach("dropped", () => ((droppedStarted = true), Promise.resolve("never")), undefined);
+    const dropped = probes.attach(
+      "dropped",
+      () => {
+        droppedStarted = true;
+        return Promise.resolve("never");
+      },
+      undefined,
+    );
     if (typeof running === "string" || typeof late === "string" || typeof dropped === "string") throw new Error("refused");
     dropped.detach();
     await expect(dropped.result).rejects.toThrow(/no scrape is waiting/);
