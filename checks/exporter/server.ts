@@ -266,6 +266,8 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
     if (method !== "GET" && method !== "HEAD") return send(res, 405, "method not allowed\n", undefined, { Allow: "GET, HEAD" });
     switch (route) {
       case "/probe":
+        // A HEAD would run a probe for nothing.
+        if (method !== "GET") return send(res, 405, "use GET\n", undefined, { Allow: "GET" });
         return handleProbe(req, res, url);
       case "/metrics":
         metrics.registry.metrics().then(

@@ -1,5 +1,6 @@
 /** `hkex-ready exporter` as a command: the listen guard, bad config, SIGHUP reloads and a clean stop. */
 import { rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, startCli, waitUntil } from "../support/cli";
 import { http, parseSamples, simulatedSetup, type SimulatedSetup } from "../support/exporter";
@@ -22,6 +23,19 @@ describe("hkex-ready exporter (command)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^hkex-ready: --listen: 0\.0\.0\.0:9918 is reachable from other machines.*add --allow-remote/m);
     expect(r.stdout).toBe("");
+  });
+
+  it("exits 2 naming --listen when the port is taken", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const r = await cli(["exporter", "--config", setup.configFile, "--listen", `127.0.0.1:${port}`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`hkex-ready: --listen: cannot listen on 127.0.0.1:${port}: the port is already in use`);
+    } finally {
+      taken.close();
+    }
   });
 
   it("exits 2 with every config problem before listening", async () => {
