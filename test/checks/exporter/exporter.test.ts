@@ -265,6 +265,29 @@ describe("hkex-ready exporter downloads and reloads", () => {
     expect(filesBelow(join(dir, "downloads"))).toEqual([]);
   });
 
+  it("stops a probe whose phases outlast the scrape together, as interrupted, and still answers in time", async () => {
+    // No margin: the backstop falls at the scrape's deadline, before a download capped at the same length can time out.
+    setup.writeConfig({ monitoring: { allowDownload: true } });
+    const tight = await exporterFor(setup.configFile, { timeoutMarginMs: 0 });
+    await setup.sim.setFault("10.151.14.142", "stall-mid-transfer");
+    try {
+      const host = setup.sim.configSites().primary.hosts[1]!;
+      const started = Date.now();
+      const r = await http(`${tight.url}/probe?site=primary&host=${encodeURIComponent(host)}&download=1`, {
+        headers: { "X-Prometheus-Scrape-Timeout-Seconds": "1.5" },
+      });
+      const took = Date.now() - started;
+      const samples = parseSamples(r.body);
+      expect(sampleOf(samples, "hkex_sftp_phase_timeout_seconds", { phase: "download" }).value).toBe(1.5);
+      expect(sampleOf(samples, "hkex_sftp_probe_failure_info", {}).labels).toMatchObject({ phase: "download", code: "interrupted" });
+      expect(took).toBeLessThan(1500 + 2000 + 1000);
+      expect(filesBelow(join(dir, "downloads")).filter((f) => f.includes("127.0.151.142"))).toEqual([]);
+    } finally {
+      await setup.sim.setFault("10.151.14.142", "none");
+      await tight.close();
+    }
+  });
+
   it("downloads on scrape when allowed, with bytes and SHA-256 per configured file; a bad reload keeps the config", async () => {
     setup.writeConfig({ monitoring: { allowDownload: true } });
     const reloaded = await http(`${exporter.url}/-/reload`, { method: "POST" });
