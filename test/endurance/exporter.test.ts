@@ -21,10 +21,10 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 const SCRAPES = 10_000;
-const WAVE = 100;
-/** Of each wave: scrapes sharing one probe; the rest are refused or ask for /metrics. */
-const SHARING = 80;
-const BASELINE_AFTER_WAVES = 10;
+const WAVE = 200;
+/** Of each wave: scrapes of the wave's site, which share the probe in flight; the rest are refused or ask for /metrics. */
+const SHARING = 180;
+const BASELINE_AFTER_WAVES = 5;
 const HANDLE_SLACK = 8;
 /**
  * Seen: no growth. Keeping a copy of every answer alive adds about 10 MB, and a
