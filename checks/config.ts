@@ -31,6 +31,30 @@ export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({
   transferMs: 120000,
 });
 
+/** The phase timeouts, none longer than `budgetMs` (a scrape's or a Lambda invocation's time left). */
+export function cappedTimeouts(timeouts: Timeouts, budgetMs: number | undefined): Timeouts {
+  if (budgetMs === undefined) return timeouts;
+  const cap = (ms: number) => Math.max(1, Math.min(ms, Math.round(budgetMs)));
+  return {
+    connectMs: cap(timeouts.connectMs),
+    handshakeMs: cap(timeouts.handshakeMs),
+    operationMs: cap(timeouts.operationMs),
+    transferMs: cap(timeouts.transferMs),
+  };
+}
+
+/** Unattended probes (the exporter's scrapes, the VPC probe): what they may download. */
+export interface MonitoringSettings {
+  /** `GET /probe?download=1` (and the VPC probe's `download`) is refused unless true. */
+  readonly allowDownload: boolean;
+  /** A file listed larger than this fails `download` with `file-too-large`, before any byte is read. */
+  readonly maxFileBytes: number;
+}
+
+export const DEFAULT_MONITORING: MonitoringSettings = Object.freeze({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
+/** 1 GiB: far above any DCASS report, and below what a scrape or a Lambda's /tmp should ever take. */
+const MAX_MONITORING_FILE_BYTES = 1024 * 1024 * 1024;
+
 export interface TargetHost {
   /** The address the kit connects to. */
   readonly host: string;
@@ -63,6 +87,7 @@ export interface Config {
     readonly user?: string;
     readonly passwordEnv?: string;
   };
+  readonly monitoring: MonitoringSettings;
 }
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
@@ -122,6 +147,17 @@ export const configSchema = z.strictObject({
       passwordEnv: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+        .optional(),
+    })
+    .optional(),
+  monitoring: z
+    .strictObject({
+      allowDownload: z.boolean().optional(),
+      maxFileBytes: z
+        .number()
+        .int("must be a whole number of bytes")
+        .min(1, "must be at least 1 byte")
+        .max(MAX_MONITORING_FILE_BYTES, `must be at most ${MAX_MONITORING_FILE_BYTES} bytes (1 GiB)`)
         .optional(),
     })
     .optional(),
@@ -279,6 +315,7 @@ export function normaliseConfig(raw: unknown, file: string, homes: HomeDirectori
     sshConfig: c.sshConfig && sshConfigFile ? { file: sshConfigFile, alias: c.sshConfig.alias } : undefined,
     email: c.email,
     smtp: c.smtp,
+    monitoring: { ...DEFAULT_MONITORING, ...c.monitoring },
   };
 }
 

@@ -59,6 +59,11 @@ export interface DownloadTuning {
   readonly syncEveryBytes?: number;
   /** 0 leaves garbage collection to V8. */
   readonly collectEveryBytes?: number;
+  /**
+   * Unattended probes only (the exporter, the VPC probe): a file listed larger
+   * than this fails with `file-too-large` before any byte of it is read.
+   */
+  readonly maxFileBytes?: number;
 }
 
 /** A remote name is only ever used as a single path component inside the download folder. */
@@ -128,6 +133,12 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   const finalPath = join(localDir, req.name);
   if (!finalPath.startsWith(localDir + sep)) throw new PhaseError("unsafe-name", `refused remote name "${printable(req.name)}"`);
   const label = printable(req.name);
+  if (req.maxFileBytes !== undefined && req.expectedSize > req.maxFileBytes) {
+    throw new PhaseError(
+      "file-too-large",
+      `${label} is ${req.expectedSize} bytes, more than the ${req.maxFileBytes} bytes monitoring.maxFileBytes allows; not downloaded`,
+    );
+  }
 
   await ensureDownloadDir(localDir);
   const tmpPath = join(localDir, `.${req.name}.${process.pid}.${randomBytes(4).toString("hex")}.partial`);

@@ -39,7 +39,7 @@ export async function run(opts: CheckOptions): Promise<number> {
       config: loaded.config.file,
       interrupted: sig ? `interrupted by ${sig}` : undefined,
     });
-    await writeOutputs(report, "check", opts);
+    await writeOutputs(report, "check", opts, { files: loaded.config.files });
     return exitCodeForSignal(sig, report.verdict);
   } finally {
     stop.dispose();

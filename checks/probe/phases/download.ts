@@ -16,6 +16,7 @@ const causes = [
   "connection-lost",
   "transfer-timeout",
   "size-mismatch",
+  "file-too-large",
   "file-missing",
   "permission-denied",
   "local-folder",
