@@ -480,6 +480,8 @@ export async function probeEndpoint(opts: ProbeOptions): Promise<ProbeResult> {
                 const fileStarted = performance.now();
                 const r = await downloadVerified({
                   sftp: sftp!,
+                  // More SFTP channels over the same connection (one login), for a long line.
+                  openChannel: () => fromCallback<SFTPWrapper>((cb) => c.sftp(cb)),
                   remotePath: f.path,
                   name: f.name,
                   localDir: opts.downloadDir,
