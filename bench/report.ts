@@ -43,7 +43,7 @@ export interface LeverResult {
   readonly profile: string;
   readonly file: string;
   readonly sftp: Summary;
-  readonly variants: (Summary & { label: string; options: unknown; ratio: number })[];
+  readonly variants: (Summary & { label: string; options: unknown; ratio: number; transferMs: number })[];
 }
 
 /** What the bench measured; every part is optional (`--only`). */
@@ -235,10 +235,18 @@ function othersTable(r: Measured): string {
 
 function leversTable(levers: readonly LeverResult[]): string {
   return table([
-    ["profile", "variant", "wall", "× sftp", "CPU", "peak RSS"],
+    ["profile", "variant", "wall", "× sftp", "transfer", "CPU", "peak RSS"],
     ...levers.flatMap((l) => [
-      [l.profile, `sftp (${l.file})`, ms(l.sftp.medianWallMs), "1", ms(l.sftp.medianCpuMs), mib(l.sftp.peakRssMiB)],
-      ...l.variants.map((v) => [l.profile, v.label, ms(v.medianWallMs), `${round(v.ratio, 2)}`, ms(v.medianCpuMs), mib(v.peakRssMiB)]),
+      [l.profile, `sftp (${l.file})`, ms(l.sftp.medianWallMs), "1", "", ms(l.sftp.medianCpuMs), mib(l.sftp.peakRssMiB)],
+      ...l.variants.map((v) => [
+        l.profile,
+        v.label,
+        ms(v.medianWallMs),
+        `${round(v.ratio, 2)}`,
+        ms(v.transferMs),
+        ms(v.medianCpuMs),
+        mib(v.peakRssMiB),
+      ]),
     ]),
   ]);
 }

@@ -478,24 +478,27 @@ class Bench {
 
   /**
    * One download lever at a time, through bench/fetch.js (the probe and download
-   * the CLI runs, with the tuning given), on loopback and the unlimited long
-   * lines; each round one sftp run and every variant once, the order reversed
-   * every other round.
+   * the CLI runs, with the tuning given), on every line; each round one sftp
+   * run and every variant once, the order reversed every other round. The
+   * channel-count levers run on the unlimited lines, where the window is what
+   * limits; the capped lines compare only before and shipped.
    */
   async levers(): Promise<LeverResult[]> {
-    const variants: { label: string; options: FetchOptions }[] = [
-      { label: "1 channel, 16 READs in flight (before)", options: { tuning: { channels: 1, concurrency: 16 } } },
-      { label: "1 channel, 8 READs (sized to the 2 MiB window)", options: { tuning: { channels: 1, concurrency: 8 } } },
-      { label: "2 channels × 8 READs", options: { tuning: { channels: 2, concurrency: 8 } } },
-      { label: "4 channels × 8 READs", options: { tuning: { channels: 4, concurrency: 8 } } },
-      { label: "4 channels × 16 READs", options: { tuning: { channels: 4, concurrency: 16 } } },
-      { label: "6 channels × 8 READs", options: { tuning: { channels: 6, concurrency: 8 } } },
-      { label: "shipped (channels from the round trip)", options: {} },
+    const unlimited = (p: LineProfile) => p.bitsPerSecond === undefined;
+    const variants: { label: string; options: FetchOptions; on: (p: LineProfile) => boolean }[] = [
+      { label: "1 channel, 16 READs in flight (before)", options: { tuning: { channels: 1, concurrency: 16 } }, on: () => true },
+      { label: "1 channel, 8 READs (one window)", options: { tuning: { channels: 1, concurrency: 8 } }, on: unlimited },
+      { label: "2 channels × 16 READs", options: { tuning: { channels: 2, concurrency: 16 } }, on: unlimited },
+      { label: "4 channels × 8 READs (one window each)", options: { tuning: { channels: 4, concurrency: 8 } }, on: unlimited },
+      { label: "4 channels × 16 READs (two windows each)", options: { tuning: { channels: 4, concurrency: 16 } }, on: unlimited },
+      { label: "8 channels × 16 READs", options: { tuning: { channels: 8, concurrency: 16 } }, on: unlimited },
+      { label: "shipped: channels from the round trip and size", options: {}, on: () => true },
     ];
     const results: LeverResult[] = [];
-    for (const profile of LINE_PROFILES.filter((p) => p.bitsPerSecond === undefined)) {
+    for (const profile of LINE_PROFILES) {
       const e = await this.endpoint(profile);
       const { config, downloadDir } = await this.kitConfig(e, profile.file);
+      const mine = variants.filter((v) => v.on(profile));
       const once = async (v: (typeof variants)[number]) => {
         await rm(downloadDir, { recursive: true, force: true });
         const s = await measure(process.execPath, ["-r", NO_NATIVE, FETCH, config, JSON.stringify(v.options)], {
@@ -503,19 +506,19 @@ class Bench {
           scratchDir: this.work,
           timeoutMs: 300_000,
         });
-        const out = JSON.parse(s.stdout) as { verdict: string; downloads: { sha256: string; path: string }[] };
+        const out = JSON.parse(s.stdout) as { verdict: string; downloads: { sha256: string; path: string; ms: number }[] };
         const d = out.downloads[0];
         if (s.code !== 0 || d?.sha256 !== this.shas.get(profile.file))
           throw new Error(`lever "${v.label}" failed: ${s.stdout} ${s.stderr.slice(-500)}`);
         await this.verify(profile.file, d.path, `lever "${v.label}"`);
-        return s;
+        return { ...s, transferMs: d.ms };
       };
-      const samples = new Map<string, ProcessSample[]>(variants.map((v) => [v.label, []]));
+      const samples = new Map<string, ToolSample[]>(mine.map((v) => [v.label, []]));
       const sftp: ProcessSample[] = [];
       const runs = profile.latencyMs === 0 ? this.args.runs : this.args.lineRuns;
       for (let i = 0; i < runs; i++) {
         sftp.push(await this.sftpDownload(e, profile.file));
-        for (const v of i % 2 === 0 ? variants : [...variants].reverse()) samples.get(v.label)!.push(await once(v));
+        for (const v of i % 2 === 0 ? mine : [...mine].reverse()) samples.get(v.label)!.push(await once(v));
         log(`levers ${profile.label} ${i + 1}/${runs}`);
       }
       await rm(downloadDir, { recursive: true, force: true });
@@ -524,9 +527,15 @@ class Bench {
         profile: profile.label,
         file: profile.file,
         sftp: summary(sftp),
-        variants: variants.map((v) => {
+        variants: mine.map((v) => {
           const s = samples.get(v.label)!;
-          return { label: v.label, options: v.options, ...summary(s), ratio: median(s.map((x) => x.wallMs)) / sftpWall };
+          return {
+            label: v.label,
+            options: v.options,
+            ...summary(s),
+            transferMs: round(median(s.map((x) => x.transferMs ?? Number.NaN))),
+            ratio: median(s.map((x) => x.wallMs)) / sftpWall,
+          };
         }),
       });
     }

@@ -53,29 +53,24 @@ export const DOWNLOAD_TUNING = Object.freeze({
    * and topped up once half of it is used (ssh2 1.17, lib/Channel.js
    * MAX_WINDOW and WINDOW_THRESHOLD): at most this much can be on its way to
    * us per channel, whatever the line. The READs in flight per channel are
-   * sized to fill it: ceil(window / READ size), 9 READs of 255 KiB, or 67 of
-   * the 31 KiB ssh2 assumes for a server that announces no limit. More only
-   * wait in the server's buffers and cost memory here.
+   * sized from it: two windows' worth, one on the wire and one queued at the
+   * server so that it has answers ready the moment the window opens again
+   * (16 READs of 255 KiB; 132 of the 31 KiB ssh2 assumes for a server that
+   * announces no limit). One window's worth (8) was slower on every long line.
    */
   channelWindowBytes: 2 * MiB,
   /** SFTP channels at most, the first one included, over the one SSH connection. */
   maxChannels: 4,
   /**
-   * One more channel for every this many milliseconds of round trip (timed on
-   * the OPEN). One channel moves at most a window per round trip; this is the
-   * round trip at which one 2 MiB window per trip stops keeping up with what
-   * the pure-JS client can take in (~200 MiB/s), so loopback stays on one channel.
+   * One channel per this many milliseconds of round trip (the quicker of the
+   * OPEN and the FSTAT that follows it), at least one: loopback, a LAN and a
+   * busy machine's scheduling hiccups stay on one channel, a 40 ms round trip
+   * gets four. One channel moves at most a window per round trip, ~50 MiB/s at
+   * 40 ms, a quarter of what the pure-JS client can take in.
    */
   roundTripPerChannelMs: 10,
   /** And only as many channels as the file has this many bytes for: opening one costs four round trips. */
   minBytesPerChannel: 8 * MiB,
-  /**
-   * An extra channel, once open, is used only if the first one is held back
-   * by its window: it moves at least this share of a window per round trip.
-   * On a line capped below that (or a client short of CPU) more windows add
-   * nothing, and the channel is closed unused. 0 uses every channel that opens.
-   */
-  windowLimitedShare: 0.5,
   /** Start flushing the temporary file to disk every this many bytes, so the final fsync has little left to do. */
   syncEveryBytes: 32 * MiB,
   /**
@@ -89,7 +84,7 @@ export const DOWNLOAD_TUNING = Object.freeze({
 
 export interface DownloadTuning {
   readonly chunkSize?: number;
-  /** READs in flight per channel, counting chunks waiting to be written; default: enough to fill the channel's window. */
+  /** READs in flight per channel, counting chunks waiting to be written; default: two windows' worth. */
   readonly concurrency?: number;
   /**
    * "auto" (the default) picks the number of channels from the round trip and
@@ -100,7 +95,6 @@ export interface DownloadTuning {
   readonly maxChannels?: number;
   readonly roundTripPerChannelMs?: number;
   readonly minBytesPerChannel?: number;
-  readonly windowLimitedShare?: number;
   /** 0 leaves all flushing to the final fsync. */
   readonly syncEveryBytes?: number;
   /** 0 leaves garbage collection to V8. */
@@ -114,7 +108,6 @@ interface ResolvedTuning {
   readonly maxChannels: number;
   readonly roundTripPerChannelMs: number;
   readonly minBytesPerChannel: number;
-  readonly windowLimitedShare: number;
   readonly syncEveryBytes: number;
   readonly collectEveryBytes: number;
 }
@@ -136,25 +129,21 @@ function resolveTuning(t: DownloadTuning): ResolvedTuning {
     maxChannels: positiveInt(t.maxChannels, d.maxChannels),
     roundTripPerChannelMs: positiveInt(t.roundTripPerChannelMs, d.roundTripPerChannelMs),
     minBytesPerChannel: positiveInt(t.minBytesPerChannel, d.minBytesPerChannel),
-    windowLimitedShare:
-      t.windowLimitedShare !== undefined && Number.isFinite(t.windowLimitedShare) && t.windowLimitedShare >= 0
-        ? t.windowLimitedShare
-        : d.windowLimitedShare,
     syncEveryBytes: nonNegativeInt(t.syncEveryBytes, d.syncEveryBytes),
     collectEveryBytes: nonNegativeInt(t.collectEveryBytes, d.collectEveryBytes),
   };
 }
 
 /**
- * How many SFTP channels a file of `size` bytes gets when OPEN took
- * `roundTripMs`: one, plus one per `roundTripPerChannelMs` of round trip, no
- * more than `maxChannels` and no more than the file has `minBytesPerChannel`
- * for. A fixed `channels` overrides all of it.
+ * How many SFTP channels a file of `size` bytes gets over a round trip of
+ * `roundTripMs`: one per `roundTripPerChannelMs`, at least one, no more than
+ * `maxChannels` and no more than the file has `minBytesPerChannel` for. A
+ * fixed `channels` overrides all of it.
  */
 export function channelsFor(roundTripMs: number, size: number, tuning: DownloadTuning = {}): number {
   const t = resolveTuning(tuning);
   if (t.channels !== "auto") return t.channels;
-  const byRoundTrip = 1 + Math.floor(roundTripMs / t.roundTripPerChannelMs);
+  const byRoundTrip = Math.floor(roundTripMs / t.roundTripPerChannelMs);
   const bySize = Math.floor(size / t.minBytesPerChannel);
   return Math.max(1, Math.min(t.maxChannels, byRoundTrip, bySize));
 }
@@ -245,12 +234,13 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
     // FSTAT and the first READs leave in the same round trip: the READs are
     // sized from the listing, and FSTAT, answered first, must agree with it
     // before any byte counts. A file that changed since the listing fails here.
+    const statSent = performance.now();
     const stat = fromCallback<Stats>((cb) => req.sftp.fstat(handle, cb));
     stat.catch(() => undefined);
     const size = req.expectedSize;
     const hash = createHash("sha256");
     const chunkSize = readSize(req.sftp, tuning.chunkSize);
-    const concurrency = tuning.concurrency ?? readsToFillWindow(chunkSize);
+    const concurrency = tuning.concurrency ?? readsPerChannel(chunkSize);
     copy = new RemoteCopy({ size, label, tmpPath: target.tmpPath, tuning, chunkSize, concurrency }, target.fh, hash);
     copy.addChannel(req.sftp, handle);
     const stats = await aborted.race(stat).catch((err) => {
@@ -259,8 +249,10 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
     if (stats.size !== size) {
       throw new PhaseError("size-mismatch", `${label}: size changed from ${size} (listing) to ${stats.size} bytes (open)`);
     }
-    const wanted = req.openChannel ? channelsFor(roundTripMs, size, tuning) : 1;
-    if (wanted > 1) joinChannels({ req, count: wanted - 1, reference: stats, copy, channels, roundTripMs }).catch(() => undefined);
+    // Two samples of the round trip: one scheduling hiccup does not make a long line.
+    const quickest = Math.min(roundTripMs, performance.now() - statSent);
+    const wanted = req.openChannel ? channelsFor(quickest, size, tuning) : 1;
+    if (wanted > 1) joinChannels({ req, count: wanted - 1, reference: stats, copy, channels }).catch(() => undefined);
     await aborted.race(copy.done);
     const carried = copy.channelsUsed;
     copy = undefined;
@@ -405,8 +397,8 @@ class OpenChannels {
 
 /**
  * Opens `count` more channels, each with its own handle on the file, and
- * hands them to the copy as they become ready, if the copy still wants them
- * (see RemoteCopy.wantsChannel). A channel the server refuses, or one that
+ * hands them to the copy as they become ready, while the copy still has
+ * chunks to give them. A channel the server refuses, or one that
  * cannot open the file, is simply not used: the copy goes on with what it has. Every extra handle must describe the same file as the first
  * (FSTAT: size, modification time, owner, mode); the check is pipelined with
  * its first READs and fails the download if it does not hold.
@@ -417,17 +409,16 @@ async function joinChannels(args: {
   reference: Stats;
   copy: RemoteCopy;
   channels: OpenChannels;
-  roundTripMs: number;
 }): Promise<void> {
-  const { req, count, reference, copy, channels, roundTripMs } = args;
+  const { req, count, reference, copy, channels } = args;
   const joinOne = async () => {
     const sftp = await req.openChannel!().catch(() => undefined);
     if (!sftp || !channels.adoptChannel(sftp)) return;
-    if (!copy.wantsChannel(roundTripMs)) return channels.release(sftp);
+    if (!copy.wantsChannels) return channels.release(sftp);
     const handle = await fromCallback<Buffer>((cb) => sftp.open(req.remotePath, "r", cb)).catch(() => undefined);
     if (!handle) return channels.release(sftp);
     if (!channels.adoptHandle(sftp, handle)) return;
-    if (!copy.wantsChannel(roundTripMs)) return channels.release(sftp);
+    if (!copy.wantsChannels) return channels.release(sftp);
     copy.addChannel(sftp, handle, (stats) => sameFile(stats, reference, req.name));
   };
   await Promise.all(Array.from({ length: count }, joinOne));
@@ -581,8 +572,6 @@ interface CopyChannel {
   readonly handle: Buffer;
   inflight: number;
   dataReads: number;
-  received: number;
-  firstByteAt?: number;
   /** The READ at the file's size that must find its end, sent after this channel's last data READ. */
   tail: "unsent" | "sent" | "done";
 }
@@ -598,9 +587,9 @@ interface CopyPlan {
   readonly concurrency: number;
 }
 
-/** READs of `chunkSize` that fill one channel's window. */
-function readsToFillWindow(chunkSize: number): number {
-  return Math.max(2, Math.ceil(DOWNLOAD_TUNING.channelWindowBytes / chunkSize));
+/** READs of `chunkSize` in flight per channel: two windows' worth (see DOWNLOAD_TUNING.channelWindowBytes). */
+function readsPerChannel(chunkSize: number): number {
+  return 2 * Math.max(1, Math.floor(DOWNLOAD_TUNING.channelWindowBytes / chunkSize));
 }
 
 /**
@@ -649,22 +638,9 @@ class RemoteCopy {
     this.collect = tuning.collectEveryBytes > 0 && size > tuning.collectEveryBytes ? collectYoungGeneration() : undefined;
   }
 
-  /**
-   * Whether one more channel is worth using: it would still find chunks to
-   * read, and the first channel is held back by its window (it moved at least
-   * `windowLimitedShare` of a window per round trip since its first byte), not
-   * by the line or the CPU. A fixed number of channels skips the second test.
-   */
-  wantsChannel(roundTripMs: number): boolean {
-    if (this.stopped || this.plan.size - this.nextRequest < 2 * this.plan.chunkSize) return false;
-    const { channels, windowLimitedShare } = this.plan.tuning;
-    const first = this.channels[0];
-    if (channels !== "auto" || windowLimitedShare === 0 || !first || first.firstByteAt === undefined) return true;
-    const elapsed = performance.now() - first.firstByteAt;
-    // Less than a round trip of data tells nothing yet.
-    if (elapsed < roundTripMs) return true;
-    const windowPerMs = DOWNLOAD_TUNING.channelWindowBytes / Math.max(roundTripMs, 1);
-    return first.received / elapsed >= windowLimitedShare * windowPerMs;
+  /** Whether one more channel would still find chunks to read. */
+  get wantsChannels(): boolean {
+    return !this.stopped && this.plan.size - this.nextRequest >= 2 * this.plan.chunkSize;
   }
 
   /** Channels that read at least one chunk. */
@@ -686,7 +662,7 @@ class RemoteCopy {
         if (problem) this.fail(problem);
       });
     }
-    this.channels.push({ sftp, handle, inflight: 0, dataReads: 0, received: 0, tail: "unsent" });
+    this.channels.push({ sftp, handle, inflight: 0, dataReads: 0, tail: "unsent" });
     this.pump();
   }
 
@@ -744,8 +720,6 @@ class RemoteCopy {
           ),
         );
       }
-      c.firstByteAt ??= performance.now();
-      c.received += n;
       this.countReceived(n);
       // A short answer that is not the end: ask for the rest of this chunk on the same channel.
       if (filled + n < len) return this.readChunk(c, pos, len, buf, filled + n);

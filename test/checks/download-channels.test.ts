@@ -1,6 +1,6 @@
 /**
- * How many SFTP channels a download asks for: one on loopback and for small
- * files, more as the round trip grows, never more than the cap.
+ * How many SFTP channels a download asks for: one on loopback, on a LAN and
+ * for small files, more as the round trip grows, never more than the cap.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -11,12 +11,14 @@ const MiB = 1024 * 1024;
 describe("channelsFor", () => {
   it("one channel on loopback, whatever the size", () => {
     expect(channelsFor(0.3, 1024 * MiB)).toBe(1);
-    expect(channelsFor(DOWNLOAD_TUNING.roundTripPerChannelMs - 0.1, 1024 * MiB)).toBe(1);
+    // A busy machine's scheduling hiccup of a few milliseconds is not a long line.
+    expect(channelsFor(2 * DOWNLOAD_TUNING.roundTripPerChannelMs - 0.1, 1024 * MiB)).toBe(1);
   });
 
-  it("one more channel per 10 ms of round trip, up to the cap", () => {
-    expect(channelsFor(10, 1024 * MiB)).toBe(2);
-    expect(channelsFor(25, 1024 * MiB)).toBe(3);
+  it("one channel per 10 ms of round trip, up to the cap", () => {
+    expect(channelsFor(19.9, 1024 * MiB)).toBe(1);
+    expect(channelsFor(20, 1024 * MiB)).toBe(2);
+    expect(channelsFor(35, 1024 * MiB)).toBe(3);
     expect(channelsFor(40, 1024 * MiB)).toBe(DOWNLOAD_TUNING.maxChannels);
     expect(channelsFor(400, 1024 * MiB)).toBe(DOWNLOAD_TUNING.maxChannels);
     expect(channelsFor(400, 1024 * MiB, { maxChannels: 8 })).toBe(8);
