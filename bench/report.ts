@@ -37,6 +37,12 @@ export interface LineResult {
   readonly lineShare?: number;
   readonly ratioSftp: number;
   readonly ratioRclone: number;
+  /** Median wall time of each client fetching one 48 KiB file over the same line: start-up, handshake, login, logout. */
+  readonly sessionMs: Record<"kit" | "sftp" | "rclone", number>;
+  /** Median wall time of the big file less the session's: what the bytes themselves cost each client. */
+  readonly beyondSessionMs: Record<"kit" | "sftp" | "rclone", number>;
+  readonly beyondSessionRatioSftp: number;
+  readonly beyondSessionRatioRclone: number;
 }
 
 export interface LeverResult {
@@ -205,6 +211,19 @@ function linesTable(lines: readonly LineResult[]): string {
   ]);
 }
 
+function sessionsTable(lines: readonly LineResult[]): string {
+  return table([
+    ["profile", "session (48 KiB) kit/sftp/rclone", "big file less session kit/sftp/rclone", "kit/sftp", "kit/rclone"],
+    ...lines.map((l) => [
+      l.profile,
+      `${l.sessionMs.kit}/${l.sessionMs.sftp}/${l.sessionMs.rclone} ms`,
+      `${l.beyondSessionMs.kit}/${l.beyondSessionMs.sftp}/${l.beyondSessionMs.rclone} ms`,
+      `${round(l.beyondSessionRatioSftp, 2)}×`,
+      `${round(l.beyondSessionRatioRclone, 2)}×`,
+    ]),
+  ]);
+}
+
 function othersTable(r: Measured): string {
   const rows: string[][] = [["measurement", "kit (hkex-ready)", "OpenSSH", "result"]];
   for (const [key, m] of Object.entries(r.memory ?? {})) {
@@ -260,6 +279,7 @@ export function printResults(results: Measured & { targets: Target[]; levers?: L
       "",
       linesTable(results.lines),
     );
+    out.push("", "Session cost and the bytes themselves (48 KiB file, same rounds)", "", sessionsTable(results.lines));
   }
   if (results.memory || results.timeToVerdict || results.startup)
     out.push("", "Memory, time to verdict, start-up", "", othersTable(results));

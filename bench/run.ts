@@ -26,7 +26,7 @@ import type { FetchOptions } from "./fetch";
 import { ensureTools, rcloneArgs, sftpArgs, writeKitConfig, writeRandomFile, writeUserKey, type UserKeyFiles } from "./fixture";
 import { killRunning, measure, median, type ProcessSample } from "./measure";
 import { LINE_PROFILES, lineBytesPerSecond, MiB, SIZES, type BigFile, type LineProfile } from "./profiles";
-import { printResults, summary, targets, type LeverResult, type LineResult } from "./report";
+import { printResults, summary, targets, type LeverResult, type LineResult, type Measured } from "./report";
 import { DEFAULT_TIMEOUTS } from "../checks/config";
 import { sha256OfFile } from "../core/hash";
 
@@ -36,14 +36,19 @@ const NO_NATIVE = join(__dirname, "no-native-binding.js");
 const FETCH = join(__dirname, "fetch.js");
 const RESULTS = join(REPO, "bench", "results.json");
 
-/** The reports the time-to-verdict check lists and downloads, about the size of real DCASS reports. */
+/**
+ * The reports the time-to-verdict check lists and downloads, about the size of
+ * real DCASS reports. TP001 also measures each client's session cost per line:
+ * start-up, handshake, login, one small file, logout.
+ */
 const REPORT_SIZES = { TP001: 48 * 1024, TP002: 320 * 1024 } as const;
 const ENDPOINT_HOSTS = ["127.0.151.141", "127.0.151.142", "127.0.152.141", "127.0.152.142"] as const;
 const VERDICT_LATENCY_MS = 20;
+const SESSION_FILE = "TP001";
 /** The connect timeout operators run with: the kit's default. */
 const BLACKHOLE_CONNECT_MS = DEFAULT_TIMEOUTS.connectMs;
-/** Whole-bench watchdog: it stops by itself whatever happens. */
-const WATCHDOG_MS = 40 * 60 * 1000;
+/** Whole-bench watchdog: it stops by itself whatever happens (a full run with --levers --all-memory on a busy machine takes about an hour). */
+const WATCHDOG_MS = 120 * 60 * 1000;
 
 type Part = "lines" | "memory" | "verdict" | "levers";
 
@@ -52,7 +57,7 @@ interface Args {
   lineRuns: number;
   levers: boolean;
   allMemory: boolean;
-  only?: Part;
+  only?: Part[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -69,10 +74,12 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--runs") args.runs = count(a, argv[++i]);
     else if (a === "--line-runs") args.lineRuns = count(a, argv[++i]);
     else if (a === "--only") {
-      const part = argv[++i];
-      if (!["lines", "memory", "verdict", "levers"].includes(part ?? "")) throw new Error("--only takes lines, memory, verdict or levers");
-      args.only = part as Part;
-      if (part === "levers") args.levers = true;
+      const parts = (argv[++i] ?? "").split(",");
+      if (!parts.every((p) => ["lines", "memory", "verdict", "levers"].includes(p))) {
+        throw new Error("--only takes lines, memory, verdict or levers, or several with commas");
+      }
+      args.only = parts as Part[];
+      if (parts.includes("levers")) args.levers = true;
     } else throw new Error(`unknown argument ${a} (use --runs N, --line-runs N, --all-memory, --levers, --only PART)`);
   }
   return args;
@@ -190,7 +197,7 @@ class Bench {
   }
 
   /** `hkex-ready check --download` on one file, as its own process; verifies the file on disk afterwards. */
-  async kitDownload(e: Endpoint, file: BigFile): Promise<ToolSample> {
+  async kitDownload(e: Endpoint, file: string): Promise<ToolSample> {
     const { config, downloadDir } = await this.kitConfig(e, file);
     await rm(downloadDir, { recursive: true, force: true });
     const sample = await measure(
@@ -219,7 +226,7 @@ class Bench {
       throw new Error(`${file} from ${who}: the file on disk (${size} bytes, ${onDisk}) is not the source`);
   }
 
-  async sftpDownload(e: Endpoint, file: BigFile): Promise<ToolSample> {
+  async sftpDownload(e: Endpoint, file: string): Promise<ToolSample> {
     const out = join(this.work, `sftp-${file}.out`);
     const batch = join(this.work, `sftp-${file}.batch`);
     await rm(out, { force: true });
@@ -242,7 +249,7 @@ class Bench {
     return sample;
   }
 
-  async rcloneDownload(e: Endpoint, file: BigFile): Promise<ToolSample> {
+  async rcloneDownload(e: Endpoint, file: string): Promise<ToolSample> {
     const out = join(this.work, `rclone-${file}.out`);
     await rm(out, { force: true });
     const args = rcloneArgs({
@@ -262,7 +269,7 @@ class Bench {
     return sample;
   }
 
-  private run(tool: Tool, e: Endpoint, file: BigFile): Promise<ToolSample> {
+  private run(tool: Tool, e: Endpoint, file: string): Promise<ToolSample> {
     if (tool === "kit") return this.kitDownload(e, file);
     if (tool === "sftp") return this.sftpDownload(e, file);
     return this.rcloneDownload(e, file);
@@ -280,12 +287,14 @@ class Bench {
         for (const tool of TOOLS) await this.run(tool, e, file);
       }
       const samples: Record<Tool, ToolSample[]> = { kit: [], sftp: [], rclone: [] };
+      const sessions: Record<Tool, ToolSample[]> = { kit: [], sftp: [], rclone: [] };
       for (let i = 0; i < runs; i++) {
         const order = TOOLS.map((_, k) => TOOLS[(i + k) % TOOLS.length]!);
         for (const tool of order) samples[tool].push(await this.run(tool, e, file));
+        for (const tool of order) sessions[tool].push(await this.run(tool, e, SESSION_FILE));
         log(`${profile.label} ${i + 1}/${runs}: ${TOOLS.map((t) => `${t} ${round(samples[t].at(-1)!.wallMs)} ms`).join(", ")}`);
       }
-      results.push(lineResult(profile, samples));
+      results.push(lineResult(profile, samples, sessions));
     }
     return results;
   }
@@ -543,8 +552,11 @@ class Bench {
   }
 }
 
-function lineResult(profile: LineProfile, samples: Record<Tool, ToolSample[]>): LineResult {
+function lineResult(profile: LineProfile, samples: Record<Tool, ToolSample[]>, sessions: Record<Tool, ToolSample[]>): LineResult {
   const wall = (t: Tool) => median(samples[t].map((s) => s.wallMs));
+  const session = (t: Tool) => median(sessions[t].map((s) => s.wallMs));
+  // What the big file cost beyond a session that fetches one small file: the transfer, start-up and login taken out.
+  const beyond = (t: Tool) => wall(t) - session(t);
   const bytes = SIZES[profile.file];
   const rate = lineBytesPerSecond(profile);
   const transferMs = median(samples.kit.map((s) => s.transferMs ?? Number.NaN));
@@ -562,6 +574,10 @@ function lineResult(profile: LineProfile, samples: Record<Tool, ToolSample[]>): 
     ...(rate !== undefined ? { lineMs: round((bytes / rate) * 1000), lineShare: round(bytes / rate / (transferMs / 1000), 3) } : {}),
     ratioSftp: round(wall("kit") / wall("sftp"), 3),
     ratioRclone: round(wall("kit") / wall("rclone"), 3),
+    sessionMs: { kit: round(session("kit")), sftp: round(session("sftp")), rclone: round(session("rclone")) },
+    beyondSessionMs: { kit: round(beyond("kit")), sftp: round(beyond("sftp")), rclone: round(beyond("rclone")) },
+    beyondSessionRatioSftp: round(beyond("kit") / beyond("sftp"), 3),
+    beyondSessionRatioRclone: round(beyond("kit") / beyond("rclone"), 3),
   };
 }
 
@@ -591,46 +607,74 @@ async function main(): Promise<number> {
   const watchdog = setTimeout(() => stop(`still running after ${WATCHDOG_MS / 60000} minutes`, 1), WATCHDOG_MS);
   watchdog.unref();
   const loadBefore = loadavg();
-  const wants = (part: Part) => args.only === undefined || args.only === part;
+  const wants = (part: Part) => args.only === undefined || args.only.includes(part);
   try {
     await bench.setUp();
-    const lines = wants("lines") ? await bench.lines() : undefined;
-    const memory = wants("memory") ? await bench.memory() : undefined;
-    const timeToVerdict = wants("verdict") ? await bench.timeToVerdict() : undefined;
-    const blackhole = wants("verdict") ? await bench.blackhole() : undefined;
-    const startup = wants("verdict") ? await bench.startup() : undefined;
-    const levers = args.levers ? await bench.levers() : undefined;
-    const measured = { lines, memory, timeToVerdict, blackhole, startup };
-    const results = {
-      schema: 2,
-      startedAt: bench.started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model?.trim() ?? "unknown",
-        memoryGiB: round(totalmem() / 1024 ** 3, 1),
-        node: process.version,
-        openssh: sshdVersion(),
-        rclone: rcloneVersion(),
-        loadAverageBefore: loadBefore.map((n) => round(n, 2)),
-        loadAverageAfter: loadavg().map((n) => round(n, 2)),
-      },
-      kit: {
-        ssh2NativeBindingOnDisk: existsSync(
-          join(REPO, "node_modules", "ssh2", "lib", "protocol", "crypto", "build", "Release", "sshcrypto.node"),
-        ),
-        ssh2NativeBindingUsed: false,
-        downloadTuning: DOWNLOAD_TUNING,
-        version: (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version,
-      },
-      runs: { loopback: args.runs, line: args.lineRuns },
-      ...measured,
-      ...(levers ? { levers } : {}),
-      targets: targets(measured as Parameters<typeof targets>[0]),
+    const measured: { -readonly [K in keyof Measured]: Measured[K] } & { levers?: LeverResult[] } = {};
+    // Written after every part, so a run stopped by the watchdog or by hand keeps what it measured.
+    const save = async () => {
+      const results = {
+        schema: 2,
+        startedAt: bench.started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: {
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model?.trim() ?? "unknown",
+          memoryGiB: round(totalmem() / 1024 ** 3, 1),
+          node: process.version,
+          openssh: sshdVersion(),
+          rclone: rcloneVersion(),
+          loadAverageBefore: loadBefore.map((n) => round(n, 2)),
+          loadAverageAfter: loadavg().map((n) => round(n, 2)),
+        },
+        kit: {
+          ssh2NativeBindingOnDisk: existsSync(
+            join(REPO, "node_modules", "ssh2", "lib", "protocol", "crypto", "build", "Release", "sshcrypto.node"),
+          ),
+          ssh2NativeBindingUsed: false,
+          downloadTuning: DOWNLOAD_TUNING,
+          version: (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version,
+        },
+        runs: { loopback: args.runs, line: args.lineRuns },
+        ...measured,
+        targets: targets(measured),
+      };
+      await mkdir(join(REPO, "bench"), { recursive: true });
+      await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+      return results;
     };
-    await mkdir(join(REPO, "bench"), { recursive: true });
-    await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    printResults(results as unknown as Parameters<typeof printResults>[0], RESULTS);
+    const parts: [Part, () => Promise<void>][] = [
+      [
+        "lines",
+        async () => {
+          measured.lines = await bench.lines();
+        },
+      ],
+      [
+        "memory",
+        async () => {
+          measured.memory = (await bench.memory()) as Measured["memory"];
+        },
+      ],
+      [
+        "verdict",
+        async () => {
+          measured.timeToVerdict = (await bench.timeToVerdict()) as Measured["timeToVerdict"];
+          measured.blackhole = (await bench.blackhole()) as Measured["blackhole"];
+          measured.startup = (await bench.startup()) as Measured["startup"];
+        },
+      ],
+    ];
+    for (const [part, run] of parts) {
+      if (!wants(part)) continue;
+      await run();
+      await save();
+    }
+    if (args.levers) {
+      measured.levers = await bench.levers();
+      await save();
+    }
+    printResults(await save(), RESULTS);
     return 0;
   } finally {
     clearTimeout(watchdog);
