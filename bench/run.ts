@@ -7,7 +7,7 @@
  * not a test: timing never makes it fail; it exits non-zero only when something
  * could not be measured or a downloaded file was not byte-identical to its source.
  *
- *   npm run bench                     every line profile, memory, time to verdict (about 12 minutes)
+ *   npm run bench                     every line profile, memory, time to verdict (about 25 minutes on a busy 2-core machine)
  *   npm run bench -- --runs 9         more alternating runs on loopback (default 7, at least 3)
  *   npm run bench -- --line-runs 7    more alternating runs per long line (default 5, at least 3)
  *   npm run bench -- --all-memory     also the 1 GiB memory run at 20 Mbit/s (7 minutes more)
