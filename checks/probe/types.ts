@@ -50,7 +50,7 @@ export interface ProbeOptions {
    */
   readonly trustOnly?: boolean;
   readonly algorithms?: ConnectConfig["algorithms"];
-  readonly tuning?: Pick<DownloadTuning, "chunkSize" | "concurrency" | "maxFileBytes">;
+  readonly tuning?: DownloadTuning;
 }
 
 export interface ProbeResult {
