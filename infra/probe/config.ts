@@ -65,7 +65,10 @@ const uniqueIds = (prefix: string) =>
 
 export const probeSchema = z
   .object({
-    schedule: z.string({ error: "must be an EventBridge Scheduler expression such as rate(15 minutes)" }),
+    schedule: z.string({ error: "must be an EventBridge Scheduler expression such as rate(15 minutes)" }).superRefine((expression, ctx) => {
+      const parsed = parseSchedule(expression.trim());
+      if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `"${expression}": ${parsed}` });
+    }),
     subnetIds: uniqueIds("subnet").min(1, { error: "must list the client subnets the probe runs in" }),
     additionalSecurityGroupIds: uniqueIds("sg").optional(),
     keySecretArn: arn(
@@ -80,7 +83,10 @@ export const probeSchema = z
     ).optional(),
     knownHosts: z
       .string({ error: "must be the known_hosts text pinning the HKEX host keys" })
-      .max(1024 * 1024, { error: "is larger than 1 MiB" }),
+      .max(1024 * 1024, { error: "is larger than 1 MiB" })
+      .superRefine((text, ctx) => {
+        for (const message of knownHostsProblems(text)) ctx.addIssue({ code: "custom", message });
+      }),
     user: z.string({ error: "must be the SFTP user id" }).trim().min(1, { error: "must be the SFTP user id" }),
     files: z
       .array(z.string().trim().min(1, { error: "must not be empty" }))
@@ -167,14 +173,22 @@ export interface ProbeProblem {
   readonly message: string;
 }
 
-/** The checks across keys of an already normalised probe block. */
+/** What known_hosts text lacks to pin the HKEX host keys; empty when it looks right. The handler parses it in full. */
+export function knownHostsProblems(text: string): string[] {
+  const pins = text.split(/\r?\n/).filter((line) => line.trim() !== "" && !line.trimStart().startsWith("#"));
+  if (pins.length === 0) return ["has no host key lines: every HKEX host key would be unknown"];
+  return pins
+    .filter((line) => line.trim().split(/\s+/).length < 3)
+    .map((line) => `"${line.trim().slice(0, 60)}" is not a known_hosts line (hosts, key type, key)`);
+}
+
+/** The checks across keys of an already normalised probe block (each key's own are in probeSchema). */
 export function validateProbeArgs(probe: ProbeArgs): ProbeProblem[] {
   const problems: ProbeProblem[] = [];
   const schedule = parseSchedule(probe.schedule);
-  if (typeof schedule === "string") problems.push({ path: ["schedule"], message: `"${probe.schedule}": ${schedule}` });
-  else if (schedule.kind === "rate") {
+  if (typeof schedule !== "string" && schedule.kind === "rate") {
     if (schedule.seconds > 86400) {
-      problems.push({ path: ["schedule"], message: `runs less than daily; the alarms need a run at least every day (rate(1 day))` });
+      problems.push({ path: ["schedule"], message: "runs less than daily; the alarms need a run at least every day (rate(1 day))" });
     }
     if (probe.alarmPeriodMinutes !== undefined && probe.alarmPeriodMinutes * 60 < schedule.seconds) {
       problems.push({
@@ -182,15 +196,8 @@ export function validateProbeArgs(probe: ProbeArgs): ProbeProblem[] {
         message: `${probe.alarmPeriodMinutes} is shorter than the schedule's interval (${schedule.seconds / 60} minutes): periods without a run would alarm`,
       });
     }
-  } else if (probe.alarmPeriodMinutes === undefined) {
+  } else if (typeof schedule !== "string" && probe.alarmPeriodMinutes === undefined) {
     problems.push({ path: ["alarmPeriodMinutes"], message: "is required with a cron() schedule: the longest gap between two runs" });
   }
-  const pins = probe.knownHosts.split(/\r?\n/).filter((line) => line.trim() !== "" && !line.trimStart().startsWith("#"));
-  if (pins.length === 0) problems.push({ path: ["knownHosts"], message: "has no host key lines: every HKEX host key would be unknown" });
-  pins.forEach((line) => {
-    if (line.trim().split(/\s+/).length < 3) {
-      problems.push({ path: ["knownHosts"], message: `"${line.trim().slice(0, 60)}" is not a known_hosts line (hosts, key type, key)` });
-    }
-  });
   return problems;
 }

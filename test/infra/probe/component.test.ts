@@ -6,7 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { AWS_TYPES } from "../../../infra/awsTypes";
+import { HKEX_SITES } from "../../../catalogue";
 import { createMocks, runUnderMocks, type CapturedResource } from "../../../infra/mockRuntime";
+import { planRows } from "../../../infra/plan";
 import { NETWORK_INTERFACE_ACTIONS, type PolicyDocument, type PolicyStatement } from "../../../infra/probe/iamDocuments";
 import { defineStack } from "../../../infra/stack";
 import { NS, SECRET_ARN, SUBNETS, VPC, KNOWN_HOSTS, named, ofType, probeBlock, stackConfig } from "./fixture";
@@ -232,6 +234,38 @@ describe("SftpAccess with a probe block: a new group in the VPC", async () => {
         Action: "sts:AssumeRole",
         Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
       },
+    ]);
+  });
+
+  it("shows in the plan where the probe runs, when, and what each alarm watches", () => {
+    const rows = planRows(rs, { sites: [HKEX_SITES.primary, HKEX_SITES.secondary] }).filter((r) => r.kind.startsWith("vpc probe"));
+    const row = (kind: string, site: string, destination: string, port: string, target: string, resource: string) => ({
+      kind,
+      site,
+      destination,
+      port,
+      target,
+      resource,
+    });
+    expect(rows).toEqual([
+      row("vpc probe", "-", "-", "-", `in ${SUBNETS.join(", ")} with hkex-sftp-sg (new)`, "hkex-sftp-probe"),
+      row("vpc probe schedule", "-", "-", "-", "rate(15 minutes)", "hkex-sftp-probe-schedule"),
+      row(
+        "vpc probe alarm",
+        "primary",
+        "10.151.14.141, 10.151.14.142",
+        "tcp/18801",
+        "hkex_sftp_probe_success < 2",
+        "hkex-sftp-probe-alarm-primary",
+      ),
+      row(
+        "vpc probe alarm",
+        "secondary",
+        "10.152.14.141, 10.152.14.142",
+        "tcp/18801",
+        "hkex_sftp_probe_success < 2",
+        "hkex-sftp-probe-alarm-secondary",
+      ),
     ]);
   });
 
