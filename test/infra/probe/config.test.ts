@@ -2,11 +2,18 @@
  * The probe block of the stack config: every bad key is reported with its
  * full config path, all at once, before any resource is declared.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readStackConfigFile } from "../../../cli/commands/plan";
 import { InputError } from "../../../core/errors";
+import { AWS_TYPES } from "../../../infra/awsTypes";
 import { parseStackConfig } from "../../../infra/config";
+import { runUnderMocks } from "../../../infra/mockRuntime";
 import { alarmEvaluation } from "../../../infra/probe/alarms";
 import { parseSchedule } from "../../../infra/probe/config";
+import { runPackOffline } from "../../../policies/offline";
 import { NS, VPC, probeBlock, stackConfig } from "./fixture";
 
 function problemsOf(probe: unknown): string[] {
@@ -101,5 +108,37 @@ describe("parseSchedule and the alarms' evaluation", () => {
     expect(alarmEvaluation(28800)).toEqual({ evaluationPeriods: 3, datapointsToAlarm: 2 });
     expect(alarmEvaluation(43200)).toEqual({ evaluationPeriods: 2, datapointsToAlarm: 2 });
     expect(alarmEvaluation(86400)).toEqual({ evaluationPeriods: 1, datapointsToAlarm: 1 });
+  });
+});
+
+describe("Pulumi.example.yaml's probe block", () => {
+  /** The example with its commented probe block switched on, as its comment tells the reader to do. */
+  function exampleWithProbe(): string {
+    const lines = readFileSync("Pulumi.example.yaml", "utf8").split("\n");
+    const start = lines.indexOf("  # hkex-sftp-readiness:probe:");
+    expect(start).toBeGreaterThan(0);
+    let end = start + 1;
+    while (end < lines.length && lines[end]!.startsWith("  #   ")) end++;
+    const block = lines.slice(start, end).map((l) => `  ${l.slice(4)}`);
+    return [...lines.slice(0, start), ...block, ...lines.slice(end)].join("\n");
+  }
+
+  it("is valid once uncommented, and the whole stack with it passes the pack", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hkex-probe-example-"));
+    try {
+      writeFileSync(join(dir, "Pulumi.example.yaml"), exampleWithProbe());
+      const config = readStackConfigFile(join(dir, "Pulumi.example.yaml"));
+      const probe = parseStackConfig(config).probe;
+      expect(probe).toMatchObject({ schedule: "rate(15 minutes)", user: "CP0001", additionalSecurityGroupIds: ["sg-0d5e6f7a8b9c0d1e2"] });
+      expect(probe!.knownHosts.split("\n").filter(Boolean)).toHaveLength(2);
+      const run = await runUnderMocks(config, "example");
+      expect(run.resources.filter((r) => r.type === AWS_TYPES.lambdaFunction)).toHaveLength(1);
+      const report = await runPackOffline(run.resources, {
+        "lambda-hkex-probe-in-client-subnets": { clientSubnetIds: probe!.subnetIds as string[] },
+      });
+      expect(report.violations).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
