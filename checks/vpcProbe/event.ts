@@ -21,7 +21,7 @@ import { normaliseConfig, type Config } from "../config";
 import { parseKnownHosts, type KnownHostEntry } from "../knownHosts";
 
 /** Where a Lambda function may write. */
-export const LAMBDA_DOWNLOAD_DIR = "/tmp/hkex-vpc-probe";
+const LAMBDA_DOWNLOAD_DIR = "/tmp/hkex-vpc-probe";
 
 /** Config keys that name files or local services: meaningless in a Lambda, refused with the reason. */
 const NOT_IN_EVENT: Record<string, string> = {
