@@ -208,5 +208,11 @@ export async function installPackOffline(dir: string): Promise<void> {
   const rootLock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8"));
   const registry = (await npmOrThrow(["config", "get", "registry"], dir)).trim();
   writeFileSync(join(dir, "package-lock.json"), `${JSON.stringify(packLockFromRoot(rootLock, manifest, registry), null, 2)}\n`);
-  await npmOrThrow(["ci", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], dir);
+  const r = await npm(["ci", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], dir);
+  if (r.code !== 0) {
+    const hint = /ENOTCACHED/.test(r.stderr)
+      ? " (npm's cache lacks a package the root lockfile names: run `npm ci` at the repo root, which fills it)"
+      : "";
+    throw new Error(`npm ci --offline of the pack in ${dir} failed (${r.code})${hint}: ${r.stderr.trim()}`);
+  }
 }
