@@ -23,6 +23,8 @@ import type { KnownHostEntry } from "../knownHosts";
 import { buildReport, runSites, type SiteRun } from "../run";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../evidence/prometheus";
 import { hkNow } from "../../core/time";
+import { SITE_NAMES, endpointLabel, hostPort } from "../../catalogue";
+import { esc } from "../evidence/html/markup";
 import { parseProbeRequest, probeBudgetMs, type ProbeRequest, type RequestProblem } from "./request";
 import { DEFAULT_SHARING_LIMITS, QueueDeadlineError, SharedProbes, type SharingLimits } from "./sharing";
 import { ExporterMetrics } from "./selfMetrics";
@@ -52,13 +54,13 @@ export interface RunningExporter {
   readonly address: AddressInfo;
   readonly metrics: ExporterMetrics;
   /** Reloads the config; on failure keeps the previous one and returns the error's message. */
-  reload(): { ok: true } | { ok: false; message: string };
+  reload(): ReloadResult;
   /** The inputs in use now. */
   current(): ExporterInputs;
   close(): Promise<void>;
 }
 
-export const DEFAULT_TIMEOUT_MARGIN_MS = 500;
+const DEFAULT_TIMEOUT_MARGIN_MS = 500;
 /** The most sockets the server keeps open; more are refused by the kernel backlog, not queued in memory. */
 const MAX_CONNECTIONS = 256;
 
@@ -67,46 +69,83 @@ interface ProbeOutcome {
   readonly success: boolean;
 }
 
+export type ReloadResult = { ok: true } | { ok: false; message: string };
+
 function problemText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function send(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8", extra: Record<string, string> = {}) {
+  if (res.writableEnded || res.destroyed) return;
+  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", ...extra });
+  res.end(body);
 }
 
-export async function startExporter(opts: ExporterOptions): Promise<RunningExporter> {
-  let inputs = opts.load();
-  let generation = 1;
-  const log = opts.log ?? (() => undefined);
-  const margin = opts.timeoutMarginMs ?? DEFAULT_TIMEOUT_MARGIN_MS;
-  const probes = new SharedProbes<ProbeOutcome>(opts.limits ?? DEFAULT_SHARING_LIMITS);
-  const metrics = new ExporterMetrics({ running: () => probes.running, queued: () => probes.queued });
-  let closing = false;
+/** The short HTML page at `/`: links to the probes and the endpoints the config names. */
+function landingPage(config: Config): string {
+  const links = [...SITE_NAMES, "all"].map((s) => `<li><a href="probe?site=${s}">/probe?site=${s}</a></li>`).join("");
+  const endpoints = Object.values(config.sites)
+    .flatMap((s) => s.targets.map((t) => `<li>${esc(endpointLabel({ site: s.name, host: t.host, port: t.port }))}</li>`))
+    .join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>hkex-ready exporter</title></head>
+<body>
+<h1>hkex-ready exporter</h1>
+<p>The HKEX Report Retrieval SFTP readiness check, run at scrape time. Config: ${esc(config.file)}</p>
+<ul>${links}<li><a href="metrics">/metrics</a> (the exporter's own)</li><li><a href="-/healthy">/-/healthy</a></li></ul>
+<h2>Endpoints in the config</h2>
+<ul>${endpoints}</ul>
+</body></html>
+`;
+}
 
-  const reload = (): { ok: true } | { ok: false; message: string } => {
+/** The exporter's state (the config in use, its generation, the shared probes) and what each route does with it. */
+class Exporter {
+  inputs: ExporterInputs;
+  closing = false;
+  readonly metrics: ExporterMetrics;
+  private generation = 1;
+  private readonly probes: SharedProbes<ProbeOutcome>;
+  private readonly log: (line: string) => void;
+  private readonly margin: number;
+
+  constructor(private readonly opts: ExporterOptions) {
+    this.inputs = opts.load();
+    this.log = opts.log ?? (() => undefined);
+    this.margin = opts.timeoutMarginMs ?? DEFAULT_TIMEOUT_MARGIN_MS;
+    const probes = new SharedProbes<ProbeOutcome>(opts.limits ?? DEFAULT_SHARING_LIMITS);
+    this.probes = probes;
+    this.metrics = new ExporterMetrics({ running: () => probes.running, queued: () => probes.queued });
+  }
+
+  reload(): ReloadResult {
     try {
-      inputs = opts.load();
-      generation++;
-      metrics.countReload(true);
-      log(`config reloaded from ${inputs.config.file}`);
-      for (const w of inputs.warnings) log(`warning: ${w}`);
+      this.inputs = this.opts.load();
+      this.generation++;
+      this.metrics.countReload(true);
+      this.log(`config reloaded from ${this.inputs.config.file}`);
+      for (const w of this.inputs.warnings) this.log(`warning: ${w}`);
       return { ok: true };
     } catch (err) {
-      metrics.countReload(false);
+      this.metrics.countReload(false);
       const message = problemText(err);
-      log(`config reload failed, keeping the previous config:\n${message}`);
+      this.log(`config reload failed, keeping the previous config:\n${message}`);
       return { ok: false, message };
     }
-  };
+  }
 
-  const runProbe = async (
+  abortAll(reason: string): void {
+    this.probes.abortAll(reason);
+  }
+
+  /** Runs one probe with the inputs of the scrape that started it, within what is left of the scrape's time. */
+  private async runProbe(
     req: ProbeRequest,
     using: ExporterInputs,
     signal: AbortSignal,
     deadlineAt: number | undefined,
     budget: number | undefined,
-  ) => {
+  ): Promise<ProbeOutcome> {
     const started = performance.now();
     const startedAt = hkNow();
     // What is left of the scrape's time when the probe starts (less after a wait in the queue).
@@ -123,7 +162,7 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
     const stop = new AbortController();
     const onAbort = () => stop.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    const backstopMs = budgetMs === undefined ? undefined : budgetMs + Math.floor(margin / 2);
+    const backstopMs = budgetMs === undefined ? undefined : budgetMs + Math.floor(this.margin / 2);
     const timer =
       backstopMs === undefined
         ? undefined
@@ -151,7 +190,7 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
     }
     if (signal.aborted) {
       // Shutting down, or every scrape left: an interrupted run says nothing about the facility.
-      metrics.countProbe(req.site, "aborted", (performance.now() - started) / 1000);
+      this.metrics.countProbe(req.site, "aborted", (performance.now() - started) / 1000);
       throw new Error(`probe aborted: ${String(signal.reason)}`);
     }
     const report = buildReport({
@@ -163,51 +202,40 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
       config: base.file,
     });
     const success = report.verdict === "pass";
-    metrics.countProbe(req.site, success ? "success" : "failure", (performance.now() - started) / 1000);
+    this.metrics.countProbe(req.site, success ? "success" : "failure", (performance.now() - started) / 1000);
     return { body: renderPrometheus(report, { files: base.files }), success };
-  };
+  }
 
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: string,
-    type = "text/plain; charset=utf-8",
-    extra: Record<string, string> = {},
-  ) => {
-    if (res.writableEnded || res.destroyed) return;
-    res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store", ...extra });
-    res.end(body);
-  };
-
-  const refuse = (res: ServerResponse, p: RequestProblem) => {
-    metrics.countRequest(p.status === 403 ? "forbidden" : "bad-request");
+  private refuse(res: ServerResponse, p: RequestProblem): void {
+    this.metrics.countRequest(p.status === 403 ? "forbidden" : "bad-request");
     send(res, p.status, `${p.message}\n`);
-  };
+  }
 
-  const handleProbe = (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const using = inputs;
+  /** GET /probe: joins the in-flight probe for the same target, or queues a new one. */
+  private handleProbe(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const using = this.inputs;
     const parsed = parseProbeRequest(url.searchParams, using.config);
-    if ("status" in parsed) return refuse(res, parsed);
-    const budget = probeBudgetMs(req.headers["x-prometheus-scrape-timeout-seconds"], margin);
-    if (typeof budget === "object") return refuse(res, budget);
+    if ("status" in parsed) return this.refuse(res, parsed);
+    const budget = probeBudgetMs(req.headers["x-prometheus-scrape-timeout-seconds"], this.margin);
+    if (typeof budget === "object") return this.refuse(res, budget);
     const deadlineAt = budget === undefined ? undefined : Date.now() + budget;
-    const attached = probes.attach(
-      `${generation}|${parsed.key}`,
-      (signal, deadline) => runProbe(parsed, using, signal, deadline, budget),
+    const attached = this.probes.attach(
+      `${this.generation}|${parsed.key}`,
+      (signal, deadline) => this.runProbe(parsed, using, signal, deadline, budget),
       deadlineAt,
     );
     if (attached === "queue-full") {
-      metrics.countRequest("queue-full");
+      this.metrics.countRequest("queue-full");
       return send(res, 503, "too many probes running and queued; try again later\n", undefined, { "Retry-After": "5" });
     }
     if (attached === "too-many-waiters") {
-      metrics.countRequest("too-many-waiters");
+      this.metrics.countRequest("too-many-waiters");
       return send(res, 429, "too many scrapes are already waiting for this probe\n", undefined, { "Retry-After": "5" });
     }
-    metrics.countRequest(attached.how);
+    this.metrics.countRequest(attached.how);
     const onGone = () => {
       if (res.writableEnded) return;
-      metrics.countRequest("client-gone");
+      this.metrics.countRequest("client-gone");
       attached.detach();
     };
     res.once("close", onGone);
@@ -219,32 +247,16 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
       (err: unknown) => {
         res.removeListener("close", onGone);
         if (err instanceof QueueDeadlineError) {
-          metrics.countRequest("deadline-in-queue");
+          this.metrics.countRequest("deadline-in-queue");
           return send(res, 503, `${err.message}\n`, undefined, { "Retry-After": "5" });
         }
-        send(res, closing ? 503 : 500, `probe failed: ${problemText(err)}\n`);
+        send(res, this.closing ? 503 : 500, `probe failed: ${problemText(err)}\n`);
       },
     );
-  };
+  }
 
-  const page = () => {
-    const links = ["primary", "secondary", "all"].map((s) => `<li><a href="probe?site=${s}">/probe?site=${s}</a></li>`).join("");
-    const endpoints = Object.values(inputs.config.sites)
-      .flatMap((s) => s.targets.map((t) => `<li>${escapeHtml(`${s.name} ${t.host}:${t.port}`)}</li>`))
-      .join("");
-    return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>hkex-ready exporter</title></head>
-<body>
-<h1>hkex-ready exporter</h1>
-<p>The HKEX Report Retrieval SFTP readiness check, run at scrape time. Config: ${escapeHtml(inputs.config.file)}</p>
-<ul>${links}<li><a href="metrics">/metrics</a> (the exporter's own)</li><li><a href="-/healthy">/-/healthy</a></li></ul>
-<h2>Endpoints in the config</h2>
-<ul>${endpoints}</ul>
-</body></html>
-`;
-  };
-
-  const server: Server = createServer((req, res) => {
+  /** Every request: the route table. */
+  handle(req: IncomingMessage, res: ServerResponse) {
     let url: URL;
     try {
       url = new URL(req.url ?? "/", "http://exporter.invalid");
@@ -258,7 +270,7 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
     if (route === "/-/reload") {
       if (method !== "POST" && method !== "PUT")
         return send(res, 405, "use POST to reload the config\n", undefined, { Allow: "POST, PUT" });
-      const r = reload();
+      const r = this.reload();
       return r.ok
         ? send(res, 200, "config reloaded\n")
         : send(res, 500, `config reload failed, keeping the previous config:\n${r.message}\n`);
@@ -268,21 +280,27 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
       case "/probe":
         // A HEAD would run a probe for nothing.
         if (method !== "GET") return send(res, 405, "use GET\n", undefined, { Allow: "GET" });
-        return handleProbe(req, res, url);
+        return this.handleProbe(req, res, url);
       case "/metrics":
-        metrics.registry.metrics().then(
-          (text) => send(res, 200, text, metrics.registry.contentType),
+        this.metrics.registry.metrics().then(
+          (text) => send(res, 200, text, this.metrics.registry.contentType),
           (err: unknown) => send(res, 500, `${problemText(err)}\n`),
         );
         return;
       case "/-/healthy":
         return send(res, 200, "Healthy\n");
       case "/":
-        return send(res, 200, page(), "text/html; charset=utf-8");
+        return send(res, 200, landingPage(this.inputs.config), "text/html; charset=utf-8");
       default:
         return send(res, 404, "not found: see / for what this exporter serves\n");
     }
-  });
+  }
+}
+
+export async function startExporter(opts: ExporterOptions): Promise<RunningExporter> {
+  const exporter = new Exporter(opts);
+  const log = opts.log ?? (() => undefined);
+  const server: Server = createServer((req, res) => exporter.handle(req, res));
   server.maxConnections = MAX_CONNECTIONS;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 15_000;
@@ -296,16 +314,15 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
   });
   server.on("error", (err) => log(`server error: ${problemText(err)}`));
   const address = server.address() as AddressInfo;
-  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: `http://${hostPort(address.address, address.port)}`,
     address,
-    metrics,
-    reload,
-    current: () => inputs,
+    metrics: exporter.metrics,
+    reload: () => exporter.reload(),
+    current: () => exporter.inputs,
     close: async () => {
-      closing = true;
-      probes.abortAll("the exporter is shutting down");
+      exporter.closing = true;
+      exporter.abortAll("the exporter is shutting down");
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -1,59 +1,30 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the analyzer protocol classes come from untyped generated protobuf code
 /**
- * The pack as the Pulumi CLI runs it: the compiled policies/index.ts started
- * from policies/, spoken to over the analyzer gRPC protocol the CLI uses.
- * Needs dist/ (scripts/test.sh runs tsc before vitest).
+ * The pack as the Pulumi CLI runs it: policies/ (its package.json `main` is
+ * the bundle policies/dist/index.js) started through @pulumi/pulumi's
+ * run-policy-pack, spoken to over the analyzer gRPC protocol the CLI uses.
+ * Needs the bundle (scripts/test.sh builds it; `npm run build` does too).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AWS_TYPES } from "../../infra/awsTypes";
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const grpc = require("@grpc/grpc-js");
-const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
-const pb = require("@pulumi/pulumi/proto/analyzer_pb");
-const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
-const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
-/* eslint-enable @typescript-eslint/no-require-imports */
+import { LEVEL, PACK_DIR, analyzerResource as resource, pb, startPolicyPack, type RunningPack } from "../support/policyPack";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-/** pulumirpc.EnforcementLevel */
-const LEVEL = ["advisory", "mandatory"];
 
-let pack: ChildProcess;
-let client: { [rpc: string]: (req: unknown, cb: (err: Error | null, res: any) => void) => void; close(): void };
-const rpc = (name: string, req: unknown): Promise<any> =>
-  new Promise((resolve, reject) => {
-    const call = client[name];
-    if (call === undefined) return reject(new Error(`the analyzer client has no ${name} call`));
-    call.call(client, req, (err, res) => (err ? reject(err) : resolve(res)));
-  });
-
-function resource<T>(Ctor: new () => T, type: string, name: string, props: object): T {
-  return (new Ctor() as any)
-    .setType(type)
-    .setName(name)
-    .setUrn(`urn:pulumi:prod::hkex-sftp-readiness::${type}::${name}`)
-    .setProperties(Struct.fromJavaScript(props))
-    .setOptions(new pb.AnalyzerResourceOptions());
-}
+let pack: RunningPack;
+const rpc = (name: string, req: unknown): Promise<any> => pack.rpc(name, req);
 
 beforeAll(async () => {
-  pack = spawn(process.execPath, ["../dist/policies/index.js"], { cwd: "policies", stdio: ["ignore", "pipe", "inherit"] });
-  // Like the CLI, read the port the analyzer prints first.
-  const [chunk] = await once(pack.stdout!, "data");
-  client = new services.AnalyzerClient(`127.0.0.1:${String(chunk).trim()}`, grpc.credentials.createInsecure());
+  pack = await startPolicyPack(PACK_DIR);
 });
 
 afterAll(() => {
-  client?.close();
-  pack?.kill();
+  pack?.close();
 });
 
 describe("the policy pack under the analyzer protocol", () => {
   it("introduces itself with the name and version of policies/package.json and all eight policies", async () => {
-    const info = await rpc("getAnalyzerInfo", new Empty());
+    const info = await pack.info();
     expect([info.getName(), info.getVersion()]).toEqual(["hkex-sftp-firewall", "0.1.0"]);
     expect(info.getPoliciesList().map((p: any) => p.getName())).toEqual([
       "ec2-security-group-hkex-tcp-18801-only",
