@@ -37,6 +37,7 @@ import {
   type NaclEntry,
   type SgRuleEntry,
 } from "./model";
+import { lambdaProbePlacement } from "./probePlacement";
 import {
   COVERAGE_DEFAULTS,
   EXCEPTION_DEFAULTS,
@@ -317,6 +318,7 @@ export const hkexPolicies = [
   naclHkexSymmetric,
   sgNoMixedRules,
   sgHkexDescriptions,
+  lambdaProbePlacement,
 ] as const;
 
 export const PACK_NAME = "hkex-sftp-firewall";

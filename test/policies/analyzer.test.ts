@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 describe("the policy pack under the analyzer protocol", () => {
-  it("introduces itself with the name and version of policies/package.json and all seven policies", async () => {
+  it("introduces itself with the name and version of policies/package.json and all eight policies", async () => {
     const info = await pack.info();
     expect([info.getName(), info.getVersion()]).toEqual(["hkex-sftp-firewall", "0.1.0"]);
     expect(info.getPoliciesList().map((p: any) => p.getName())).toEqual([
@@ -34,6 +34,7 @@ describe("the policy pack under the analyzer protocol", () => {
       "ec2-network-acl-hkex-symmetric",
       "ec2-security-group-no-mixed-rules",
       "ec2-security-group-hkex-rule-descriptions",
+      "lambda-hkex-probe-in-client-subnets",
     ]);
   });
 
@@ -75,6 +76,31 @@ describe("the policy pack under the analyzer protocol", () => {
     const res = await rpc("analyzeStack", req);
     expect(res.getDiagnosticsList().map((d: any) => d.getMessage().split("\n")[1])).toEqual([
       "Security-group egress does not cover 2 of 4 HKEX endpoints: secondary 10.152.14.141:18801, secondary 10.152.14.142:18801; add a TCP egress rule to each.",
+    ]);
+  });
+
+  it("reports a probe function outside the HKEX group, as in a preview", async () => {
+    const req = new pb.AnalyzeStackRequest().setResourcesList([
+      resource(pb.AnalyzerResource, AWS_TYPES.securityGroupEgressRule, "egress", {
+        cidrIpv4: "10.151.14.141/32",
+        ipProtocol: "tcp",
+        fromPort: 18801,
+        toPort: 18801,
+        securityGroupId: "sg-0c4f5e6a7b8d9e0f1",
+        description: "HKEX primary",
+      }),
+      resource(pb.AnalyzerResource, AWS_TYPES.lambdaFunction, "hkex-sftp-probe", {
+        environment: { variables: { HKEX_KEY_SECRET_ID: "arn:aws:secretsmanager:ap-east-1:123456789012:secret:hkex/key-AbCdEf" } },
+        vpcConfig: { subnetIds: ["subnet-0a1b2c3d4e5f60789"], securityGroupIds: ["sg-0d5e6f7a8b9c0d1e2"] },
+      }),
+    ]);
+    const res = await rpc("analyzeStack", req);
+    const probe = res.getDiagnosticsList().filter((d: any) => d.getPolicyname() === "lambda-hkex-probe-in-client-subnets");
+    expect(probe.map((d: any) => [LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]])).toEqual([
+      [
+        "mandatory",
+        "Lambda function hkex-sftp-probe is an HKEX VPC probe but none of its security groups (sg-0d5e6f7a8b9c0d1e2) carries the HKEX egress rules; attach the HKEX group (sg-0c4f5e6a7b8d9e0f1) so the probe tests the clients' rules.",
+      ],
     ]);
   });
 });

@@ -32,7 +32,7 @@ const FIX = "egress toward HKEX must allow only TCP port 18801.";
 describe("policy metadata", () => {
   it("names every policy in kebab case, service first, with a one-sentence fix", () => {
     for (const p of hkexPolicies) {
-      expect(p.name).toMatch(/^ec2-[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(p.name).toMatch(/^(ec2|lambda)-[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(p.description).toMatch(/^[A-Z][^.]*(\.\d[^.]*)*[^.]*\.$/);
       expect(p.enforcementLevel).toMatch(/^(advisory|mandatory)$/);
       expect(p.configSchema?.properties.exceptions).toBeDefined();
