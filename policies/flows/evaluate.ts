@@ -508,8 +508,8 @@ export function decideNacl(
     if (r.action === UNKNOWN) unknown = true;
     return unknown ? "unknown" : true;
   };
-  const take = (r: NaclRule, into: { ports: Interval; rule?: NaclRule }[], whole: boolean) => {
-    const span = whole || r.ports === UNKNOWN || !hasPorts(protocol) ? PORTS_ALL : r.ports;
+  const take = (r: NaclRule, into: { ports: Interval; rule?: NaclRule }[]) => {
+    const span = r.ports === UNKNOWN || r.protocol === ALL || !hasPorts(protocol) ? PORTS_ALL : r.ports;
     for (const piece of remaining) {
       const hit = intersect(piece, span);
       if (hit) into.push({ ports: hit, rule: r });
@@ -517,14 +517,14 @@ export function decideNacl(
     remaining = remaining.flatMap((piece) => subtract([piece], span));
   };
   // A rule whose number is unknown could come before any other.
-  for (const r of mine.filter((x) => x.number === UNKNOWN)) if (matchOf(r) !== false) take(r, out.unknown, false);
+  for (const r of mine.filter((x) => x.number === UNKNOWN)) if (matchOf(r) !== false) take(r, out.unknown);
   const ordered = mine.filter((x) => typeof x.number === "number").sort((a, b) => (a.number as number) - (b.number as number));
   for (const r of ordered) {
     if (remaining.length === 0) break;
     const m = matchOf(r);
     if (m === false) continue;
-    if (m === "unknown" || r.ports === UNKNOWN) take(r, out.unknown, false);
-    else take(r, r.action === "allow" ? out.allowed : out.denied, false);
+    if (m === "unknown" || r.ports === UNKNOWN) take(r, out.unknown);
+    else take(r, r.action === "allow" ? out.allowed : out.denied);
   }
   for (const piece of remaining) out.denied.push({ ports: piece });
   return out;
