@@ -83,7 +83,8 @@ interface EntityBase {
 }
 
 export interface VpcEntity extends EntityBase {
-  readonly cidrs: readonly Ipv4Cidr[];
+  /** The primary CIDR and any VpcIpv4CidrBlockAssociation: each is a local route. */
+  cidrs: Ipv4Cidr[];
 }
 
 export interface SubnetEntity extends EntityBase {
@@ -112,8 +113,8 @@ export interface TableEntity extends EntityBase {
   readonly kind: TableKind;
   readonly vpc?: Link;
   routes: RouteEntry[];
-  /** Virtual private gateways whose routes propagate into the table: routes the stack cannot see. */
-  readonly propagatingVgws: readonly string[];
+  /** Virtual private gateways whose routes propagate into the table (`propagatingVgws`, VpnGatewayRoutePropagation): routes the stack cannot see. */
+  propagatingVgws: string[];
 }
 
 export interface PrefixListEntity extends EntityBase {
@@ -481,6 +482,12 @@ function vpcs(b: Builder): void {
     const cidr = str(r.props, "cidrBlock");
     const block = typeof cidr === "string" ? parseIpv4Cidr(cidr) : undefined;
     b.register("vpc", { key: r.urn, origin: "stack", urn: r.urn, id: ownIdOf(r), name: r.name, cidrs: block ? [block] : [] } as VpcEntity);
+  }
+  for (const r of b.ofType(T.vpcCidrAssociation)) {
+    const vpc = b.link(r, "vpcId", "vpc");
+    const cidr = str(r.props, "cidrBlock");
+    const block = typeof cidr === "string" ? parseIpv4Cidr(cidr) : undefined;
+    if (isResolved(vpc) && block) b.vpcs.get(vpc)?.cidrs.push(block);
   }
 }
 
@@ -1055,6 +1062,12 @@ function routes(b: Builder): void {
     };
     standalone.push(entry);
     if (isResolved(table)) b.tables.get(table)?.routes.push(entry);
+  }
+  for (const r of b.ofType(T.vgwRoutePropagation)) {
+    const table = b.link(r, "routeTableId", "table");
+    const vgw = str(r.props, "vpnGatewayId");
+    const t = isResolved(table) ? b.tables.get(table) : undefined;
+    if (t) t.propagatingVgws.push(typeof vgw === "string" ? vgw : r.name);
   }
   for (const r of [...b.ofType(T.routeTable), ...b.ofType(T.defaultRouteTable)]) {
     const table = b.tables.get(r.urn)!;

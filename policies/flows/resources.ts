@@ -18,6 +18,7 @@ import { isUnknownValue } from "./values";
 /** Type tokens the evaluator reads, as the provider names them. */
 export const FLOW_TYPES = Object.freeze({
   vpc: "aws:ec2/vpc:Vpc",
+  vpcCidrAssociation: "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation",
   subnet: "aws:ec2/subnet:Subnet",
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
   defaultSecurityGroup: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
@@ -34,6 +35,7 @@ export const FLOW_TYPES = Object.freeze({
   routeTable: "aws:ec2/routeTable:RouteTable",
   defaultRouteTable: "aws:ec2/defaultRouteTable:DefaultRouteTable",
   route: "aws:ec2/route:Route",
+  vgwRoutePropagation: "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation",
   routeTableAssociation: "aws:ec2/routeTableAssociation:RouteTableAssociation",
   mainRouteTableAssociation: "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",
   prefixList: "aws:ec2/managedPrefixList:ManagedPrefixList",

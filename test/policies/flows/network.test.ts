@@ -169,6 +169,22 @@ describe("links", () => {
   });
 });
 
+describe("what AWS adds to a table", () => {
+  it("a local route per VPC CIDR, secondary ones included, and the routes a gateway propagates", () => {
+    const stack = [
+      ...privateClient(),
+      res(T.vpcCidrAssociation, "secondary-cidr", { vpcId: "vpc-0a0a0a0a0a0a0a0a0", cidrBlock: "100.64.0.0/16" }),
+      res(T.vgwRoutePropagation, "dx", { vpnGatewayId: "vgw-0a9b8c7d6e5f43210", routeTableId: "rtb-0a0a0a0a0a0a0a0a0" }),
+    ];
+    const table = buildNetworkModel(stack).tables.get(urnOf(T.routeTable, "private-rt"))!;
+    expect(table.routes.filter((r) => r.origin === "local").map((r) => (r.dest.kind === "cidr" ? r.dest.block.cidr : ""))).toEqual([
+      "10.40.0.0/16",
+      "100.64.0.0/16",
+    ]);
+    expect(table.propagatingVgws).toEqual(["vgw-0a9b8c7d6e5f43210"]);
+  });
+});
+
 describe("subnets", () => {
   it("use their association, else the VPC's main route table and default ACL", () => {
     const stack = privateClient();
