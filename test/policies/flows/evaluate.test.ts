@@ -158,6 +158,43 @@ describe("options", () => {
   });
 });
 
+describe("provider conflicts and bad values", () => {
+  it("fail where the client's flows depend on them and are advisory elsewhere", () => {
+    const web = [
+      res(
+        T.securityGroup,
+        "web",
+        { vpcId: "vpc-0a0a0a0a0a0a0a0a0", egress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }] },
+        { id: "sg-0b0b0b0b0b0b0b0b0" },
+      ),
+      res(T.egressRule, "web-http", {
+        securityGroupId: "sg-0b0b0b0b0b0b0b0b0",
+        ipProtocol: "tcp",
+        fromPort: 80,
+        toPort: 80,
+        cidrIpv4: "0.0.0.0/0",
+      }),
+    ];
+    const elsewhere = evaluateHkexFlows([...privateClient(), ...web]);
+    expect(elsewhere.verdict).toBe("pass");
+    expect(codes(elsewhere)).toEqual(["advisory flow-conflict"]);
+    // Props only (the policy SDK): an inline block that mirrors no rule resource is the program's own.
+    const onClient = evaluateHkexFlows(
+      changed(privateClient(), "sftp", { egress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.40.0.0/16"] }] }),
+    );
+    expect(codes(onClient)).toContain("mandatory flow-conflict");
+  });
+
+  it("leave out a CIDR AWS would reject, and say so", () => {
+    const stack = changed(privateClient(), "sftp-10-151-14-141", { cidrIpv4: "10.151.14.141/24" });
+    const e = evaluateHkexFlows(stack);
+    expect(e.findings.map((f) => `${f.level} ${f.code}: ${f.message}`)).toEqual([
+      "mandatory flow-path-broken: From subnet-0a0a0a0a0a0a0a0a0 (i-0a0a0a0a0a0a0a0a0), primary 10.151.14.141:18801 is not reachable: sg-0a0a0a0a0a0a0a0a0: no egress rule allows tcp/18801 to 10.151.14.141. Path: subnet-0a0a0a0a0a0a0a0a0 (i-0a0a0a0a0a0a0a0a0) → [broken] sg-0a0a0a0a0a0a0a0a0: no egress rule allows tcp/18801 to 10.151.14.141",
+      'advisory flow-unresolved: Security-group rule sftp-10-151-14-141 of sg-0a0a0a0a0a0a0a0a0 names "10.151.14.141/24", which is not a canonical IPv4 CIDR (a.b.c.d/n with no host bits); AWS rejects it, so it is left out.',
+    ]);
+  });
+});
+
 describe("what cannot be known yet", () => {
   it("is unverified, named, and never a pass or a failure", () => {
     const stack = privateClient().map((r) => (r.name === "sftp-10-152-14-142" ? { ...r, props: { ...r.props, cidrIpv4: UNKNOWN_ID } } : r));
