@@ -457,7 +457,7 @@ function sgHop(model: NetworkModel, groups: readonly Link[], protocol: number, p
     return {
       step: "security-group",
       status: "unverified",
-      text: `${names.join(" + ") || "the client's groups"}: ${why.join("; ")}`,
+      text: why.join("; "),
       subjects: names,
     };
   }

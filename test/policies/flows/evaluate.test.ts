@@ -202,7 +202,7 @@ describe("what cannot be known yet", () => {
     expect(e.verdict).toBe("pass");
     expect(e.scopes[0].paths.map((p) => p.status)).toEqual(["reachable", "reachable", "reachable", "unverified"]);
     expect(e.findings.map((f) => f.message)).toEqual([
-      "From subnet-0a0a0a0a0a0a0a0a0 (i-0a0a0a0a0a0a0a0a0), the security-group hop toward secondary 10.152.14.142:18801 could not be verified: sg-0a0a0a0a0a0a0a0a0: sg-0a0a0a0a0a0a0a0a0 egress rule sftp-10-152-14-142 (tcp/18801 to cidrIpv4 (known after apply)) is not known until the update runs.",
+      "From subnet-0a0a0a0a0a0a0a0a0 (i-0a0a0a0a0a0a0a0a0), the security-group hop toward secondary 10.152.14.142:18801 could not be verified: sg-0a0a0a0a0a0a0a0a0 egress rule sftp-10-152-14-142 (tcp/18801 to cidrIpv4 (known after apply)) is not known until the update runs.",
     ]);
   });
 
