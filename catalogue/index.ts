@@ -14,6 +14,11 @@ export const HKEX_TIME_ZONE = "Asia/Hong_Kong";
 export type SiteName = "primary" | "secondary";
 export const SITE_NAMES: readonly SiteName[] = ["primary", "secondary"];
 
+/** One value per site, keyed by site name in catalogue order: how schemas spell out the sites without naming them. */
+export function perSite<T>(valueFor: (site: SiteName) => T): Record<SiteName, T> {
+  return Object.fromEntries(SITE_NAMES.map((site) => [site, valueFor(site)])) as Record<SiteName, T>;
+}
+
 export interface SiteDefinition {
   readonly name: SiteName;
   /** As the circular names it. */
@@ -53,10 +58,6 @@ export const HKEX_SITES: SiteTable = Object.freeze({
 export function endpointsOf(sites: SiteTable = HKEX_SITES, only?: readonly SiteName[]): Endpoint[] {
   const names = only ?? SITE_NAMES;
   return names.flatMap((site) => sites[site].hosts.map((host) => ({ site, host, port: sites[site].port })));
-}
-
-export function endpointLabel(e: Endpoint): string {
-  return `${e.site} ${e.host}:${e.port}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -133,3 +134,6 @@ export const WEATHER_RULES = Object.freeze({
   blackRainstormDuring:
     "In case Black Rainstorm Warning is issued during the Connectivity Session, all scheduled activities of the Connectivity Session will continue as normal.",
 });
+
+// The labels are defined after the facts they name (labels.ts reads them when called).
+export * from "./labels";

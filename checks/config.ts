@@ -7,8 +7,9 @@ import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { HKEX_SITES, SITE_NAMES, type SiteName } from "../catalogue";
+import { HKEX_SITES, SITE_NAMES, perSite, type SiteName } from "../catalogue";
 import { InputError, type InputProblem } from "../core/errors";
+import { expandTilde, OS_HOMES, type HomeDirectories } from "../core/home";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { printable } from "../core/text";
 
@@ -29,6 +30,30 @@ export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({
   operationMs: 10000,
   transferMs: 120000,
 });
+
+/** The phase timeouts, none longer than `budgetMs` (a scrape's or a Lambda invocation's time left). */
+export function cappedTimeouts(timeouts: Timeouts, budgetMs: number | undefined): Timeouts {
+  if (budgetMs === undefined) return timeouts;
+  const cap = (ms: number) => Math.max(1, Math.min(ms, Math.round(budgetMs)));
+  return {
+    connectMs: cap(timeouts.connectMs),
+    handshakeMs: cap(timeouts.handshakeMs),
+    operationMs: cap(timeouts.operationMs),
+    transferMs: cap(timeouts.transferMs),
+  };
+}
+
+/** Unattended probes (the exporter's scrapes, the VPC probe): what they may download. */
+export interface MonitoringSettings {
+  /** `GET /probe?download=1` (and the VPC probe's `download`) is refused unless true. */
+  readonly allowDownload: boolean;
+  /** A file listed larger than this fails `download` with `file-too-large`, before any byte is read. */
+  readonly maxFileBytes: number;
+}
+
+export const DEFAULT_MONITORING: MonitoringSettings = Object.freeze({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
+/** 1 GiB: far above any DCASS report, and below what a scrape or a Lambda's /tmp should ever take. */
+const MAX_MONITORING_FILE_BYTES = 1024 * 1024 * 1024;
 
 export interface TargetHost {
   /** The address the kit connects to. */
@@ -62,6 +87,7 @@ export interface Config {
     readonly user?: string;
     readonly passwordEnv?: string;
   };
+  readonly monitoring: MonitoringSettings;
 }
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
@@ -101,7 +127,7 @@ export const configSchema = z.strictObject({
     .min(1, "must name one or two files or globs")
     .max(2, "must name one or two files or globs (the circular asks for one or two)"),
   downloadDir: nonEmpty.default("./downloads"),
-  sites: z.strictObject({ primary: siteSchema.optional(), secondary: siteSchema.optional() }).optional(),
+  sites: z.strictObject(perSite(() => siteSchema.optional())).optional(),
   timeouts: z
     .strictObject({
       connectMs: ms(600_000).optional(),
@@ -121,6 +147,17 @@ export const configSchema = z.strictObject({
       passwordEnv: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+        .optional(),
+    })
+    .optional(),
+  monitoring: z
+    .strictObject({
+      allowDownload: z.boolean().optional(),
+      maxFileBytes: z
+        .number()
+        .int("must be a whole number of bytes")
+        .min(1, "must be at least 1 byte")
+        .max(MAX_MONITORING_FILE_BYTES, `must be at most ${MAX_MONITORING_FILE_BYTES} bytes (1 GiB)`)
         .optional(),
     })
     .optional(),
@@ -191,30 +228,55 @@ export class ConfigError extends InputError {
   }
 }
 
-function fileFields(raw: unknown, file: string): Partial<FileFields> {
+/**
+ * A path key's value as a full path: "~", "~/…" and "~user/…" expand as in
+ * ssh_config(5) (core/home.ts), anything else resolves from the config
+ * file's folder. Throws with the reason when a "~user" cannot be expanded.
+ */
+export function resolveConfigPath(value: string, configFile: string, homes: HomeDirectories = OS_HOMES): string {
+  return resolve(dirname(resolve(configFile)), expandTilde(value, homes));
+}
+
+function fileFields(raw: unknown, file: string, homes: HomeDirectories): Partial<FileFields> {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return {};
   const r = raw as Record<string, unknown>;
-  const base = dirname(resolve(file));
   const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v : undefined);
+  // A path that cannot be expanded is already reported by normaliseConfig; here it is just left out.
+  const path = (v: unknown) => {
+    try {
+      return str(v) === undefined ? undefined : resolveConfigPath(str(v)!, file, homes);
+    } catch {
+      return undefined;
+    }
+  };
   const out: { -readonly [K in keyof FileFields]?: FileFields[K] } = {};
-  if (str(r.identityFile)) out.identityFile = resolve(base, str(r.identityFile)!);
+  if (path(r.identityFile)) out.identityFile = path(r.identityFile);
   if (str(r.passphraseEnv)) out.passphraseEnv = str(r.passphraseEnv);
   out.agent = r.agent === true;
-  if (str(r.knownHostsFile)) out.knownHostsFile = resolve(base, str(r.knownHostsFile)!);
+  if (path(r.knownHostsFile)) out.knownHostsFile = path(r.knownHostsFile);
   const ssh = r.sshConfig as Record<string, unknown> | undefined;
-  if (ssh && typeof ssh === "object" && str(ssh.file) && str(ssh.alias))
-    out.sshConfig = { file: resolve(base, str(ssh.file)!), alias: str(ssh.alias)! };
+  if (ssh && typeof ssh === "object" && path(ssh.file) && str(ssh.alias)) out.sshConfig = { file: path(ssh.file)!, alias: str(ssh.alias)! };
   return out;
 }
 
-/** Validates an already-parsed YAML value. `file` anchors relative paths. */
-export function normaliseConfig(raw: unknown, file: string): Config {
+/** Validates an already-parsed YAML value. `file` anchors relative paths; `homes` expands "~". */
+export function normaliseConfig(raw: unknown, file: string, homes: HomeDirectories = OS_HOMES): Config {
   const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(zodProblems(parsed.error), file, fileFields(raw, file));
+  if (!parsed.success) throw new ConfigError(zodProblems(parsed.error), file, fileFields(raw, file, homes));
   const c: RawConfig = parsed.data;
   const problems: InputProblem[] = [];
-  const base = dirname(resolve(file));
-  const abs = (p: string) => resolve(base, p);
+  const abs = (key: string, p: string) => {
+    try {
+      return resolveConfigPath(p, file, homes);
+    } catch (err) {
+      problems.push({ path: key, message: (err as Error).message });
+      return p;
+    }
+  };
+  const identityFile = c.identityFile ? abs("identityFile", c.identityFile) : undefined;
+  const knownHostsFile = abs("knownHostsFile", c.knownHostsFile);
+  const downloadDir = abs("downloadDir", c.downloadDir);
+  const sshConfigFile = c.sshConfig ? abs("sshConfig.file", c.sshConfig.file) : undefined;
 
   if (!c.agent && !c.identityFile) problems.push({ path: "identityFile", message: "is required unless agent: true" });
   if (c.agent && !process.env.SSH_AUTH_SOCK) {
@@ -237,22 +299,23 @@ export function normaliseConfig(raw: unknown, file: string): Config {
     sites[name] = { name, targets };
   }
 
-  if (problems.length > 0) throw new ConfigError(problems, file, fileFields(raw, file));
+  if (problems.length > 0) throw new ConfigError(problems, file, fileFields(raw, file, homes));
   return {
     file: resolve(file),
     user: c.user,
-    identityFile: c.identityFile ? abs(c.identityFile) : undefined,
+    identityFile,
     passphraseEnv: c.passphraseEnv,
     agent: c.agent,
-    knownHostsFile: abs(c.knownHostsFile),
+    knownHostsFile,
     remoteDir: c.remoteDir,
     files: c.files,
-    downloadDir: abs(c.downloadDir),
+    downloadDir,
     sites,
     timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts },
-    sshConfig: c.sshConfig ? { file: abs(c.sshConfig.file), alias: c.sshConfig.alias } : undefined,
+    sshConfig: c.sshConfig && sshConfigFile ? { file: sshConfigFile, alias: c.sshConfig.alias } : undefined,
     email: c.email,
     smtp: c.smtp,
+    monitoring: { ...DEFAULT_MONITORING, ...c.monitoring },
   };
 }
 

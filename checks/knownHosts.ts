@@ -9,6 +9,9 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { InputError, type InputProblem } from "../core/errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { printable } from "../core/text";
+import { blobKeyType, hostKeyName } from "./hostKeyNames";
+
+export { blobKeyType, hostKeyName, knownHostsLine } from "./hostKeyNames";
 
 export interface KnownHostEntry {
   readonly line: number;
@@ -62,22 +65,9 @@ function parseKnownHostsLine(line: string, lineNo: number): KnownHostEntry | str
   return { line: lineNo, marker, hostPatterns, keyType, keyBlob };
 }
 
-/** The key type named inside an SSH public key blob (its first string). */
-export function blobKeyType(blob: Buffer): string | undefined {
-  if (blob.length < 4) return undefined;
-  const len = blob.readUInt32BE(0);
-  if (len === 0 || len > 64 || 4 + len > blob.length) return undefined;
-  return blob.subarray(4, 4 + len).toString("latin1");
-}
-
 /** `SHA256:<base64 without padding>`, as ssh-keygen -l prints it. */
 export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-}
-
-/** The name OpenSSH looks up: "host" on port 22, "[host]:port" otherwise. */
-export function hostKeyName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -126,6 +116,12 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, 
   return { status: "mismatch", fingerprint: fp, expected: [...new Set(pinned.map((e) => fingerprint(e.keyBlob)))] };
 }
 
+/** The warning when nothing is pinned, naming the file as resolved (any "~" already expanded) and why. */
+export function nothingPinnedWarning(file: string): string {
+  const why = existsSync(file) ? "has no pinned keys" : "does not exist";
+  return `knownHostsFile: ${file} ${why}; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`;
+}
+
 export function loadKnownHosts(file: string): KnownHostEntry[] {
   if (!existsSync(file)) return [];
   const refused = unreadableInput(file, MAX_TEXT_INPUT_BYTES);
@@ -137,10 +133,6 @@ export function loadKnownHosts(file: string): KnownHostEntry[] {
     throw new InputError({ path: "knownHostsFile", message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code}` });
   }
   return parseKnownHosts(text);
-}
-
-export function knownHostsLine(host: string, port: number, blob: Buffer): string {
-  return `${hostKeyName(host, port)} ${blobKeyType(blob)} ${blob.toString("base64")}`;
 }
 
 /** Appends pinned keys (only `hkex-ready trust` calls this). */

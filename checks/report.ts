@@ -10,42 +10,12 @@ import type { PartNumber, SiteName } from "../catalogue";
 
 export const REPORT_SCHEMA_VERSION = 1;
 
-export const PHASES = ["tcp", "banner", "hostkey", "auth", "sftp", "list", "download", "logout"] as const;
-export type PhaseName = (typeof PHASES)[number];
-export type PhaseStatus = "pass" | "fail" | "skip";
+/** The phases and cause codes come from the probe's table of phases (checks/probe/table.ts). */
+export { CAUSE_CODES, PHASES } from "./probe/table";
+export type { CauseCode, PhaseName } from "./probe/table";
+import type { CauseCode, PhaseName } from "./probe/table";
 
-export type CauseCode =
-  | "refused"
-  | "timeout"
-  | "unreachable"
-  | "connection-closed"
-  | "connection-lost"
-  | "no-banner"
-  | "not-ssh"
-  | "no-common-algorithm"
-  | "kex-failed"
-  | "hostkey-unknown"
-  | "hostkey-mismatch"
-  | "hostkey-revoked"
-  | "auth-rejected"
-  | "passphrase-missing"
-  | "passphrase-wrong"
-  | "sftp-refused"
-  | "folder-missing"
-  | "permission-denied"
-  | "file-missing"
-  | "unsafe-name"
-  | "symlink-escape"
-  | "size-mismatch"
-  | "transfer-timeout"
-  | "local-folder"
-  | "disk-full"
-  | "local-write"
-  | "interrupted"
-  | "cancelled"
-  | "not-requested"
-  | "earlier-phase-failed"
-  | "error";
+export type PhaseStatus = "pass" | "fail" | "skip";
 
 export interface PhaseResult {
   readonly name: PhaseName;
@@ -115,8 +85,19 @@ export interface SwitchoverRecord {
   readonly alias: string;
   readonly before: string | undefined;
   readonly after: string;
+  /** What OpenSSH's ssh resolves the alias to after the switch (checks/switchover.ts). */
+  readonly effective?: EffectiveHostNameRecord;
   readonly backup?: string;
   readonly at: string;
+}
+
+export interface EffectiveHostNameRecord {
+  /** The alias's effective HostName, as the kit evaluates the config (first obtained value, Host, Match, Include). */
+  readonly hostName: string;
+  /** "file:line" of the HostName line that wins. */
+  readonly line: string;
+  /** What `ssh -G -F file alias` printed as hostname; absent when no OpenSSH client is installed. */
+  readonly sshG?: string;
 }
 
 export interface PartReport {

@@ -50,6 +50,7 @@ export async function runSites(
         user: config.user,
         key: ctx.key,
         knownHosts: ctx.knownHosts,
+        knownHostsFile: config.knownHostsFile,
         timeouts: config.timeouts,
         remoteDir: config.remoteDir,
         files: config.files,

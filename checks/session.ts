@@ -6,7 +6,15 @@
  */
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { HKEX_SITES, SESSION_DAYS, SESSION_PARTS, type PartNumber, type PartWindow, type SiteName } from "../catalogue";
+import {
+  HKEX_SITES,
+  NEXT_BUSINESS_DAY_SITE,
+  SESSION_DAYS,
+  SESSION_PARTS,
+  type PartNumber,
+  type PartWindow,
+  type SiteName,
+} from "../catalogue";
 import type { Config } from "./config";
 import { confirmationEmail } from "./email";
 import { InputError } from "../core/errors";
@@ -21,9 +29,9 @@ import {
   type EndpointReport,
   type PartReport,
   type Report,
-  type SwitchoverRecord,
+  type SessionSummary,
 } from "./report";
-import { buildReport, runSites } from "./run";
+import { buildReport, runSites, type SiteRun } from "./run";
 import { readHostName, switchHostName } from "./switchover";
 import { hkDateTime, hkInstant, hkNow } from "../core/time";
 
@@ -70,14 +78,17 @@ interface SessionState {
 
 type Step = { readonly part: PartReport["part"]; readonly site: SiteName; readonly download: boolean; readonly window?: PartWindow };
 
+const FIRST_PART = SESSION_PARTS[0]!.part;
+/** The part that ends the day: the client must point at NEXT_BUSINESS_DAY_SITE once it is over. */
+const LAST_PART = SESSION_PARTS.at(-1)!.part;
+
+/** The pre-check, on the site the client uses before the switch, then the parts in the circular's order. */
 export function sessionSteps(part?: PartNumber): Step[] {
-  const [p1, p2] = [SESSION_PARTS.find((p) => p.part === 1)!, SESSION_PARTS.find((p) => p.part === 2)!];
-  const pre: Step = { part: "precheck", site: "primary", download: false };
-  const one: Step = { part: 1, site: p1.site, download: true, window: p1 };
-  const two: Step = { part: 2, site: p2.site, download: true, window: p2 };
-  if (part === 1) return [pre, one];
-  if (part === 2) return [two];
-  return [pre, one, two];
+  const pre: Step = { part: "precheck", site: NEXT_BUSINESS_DAY_SITE, download: false };
+  const parts = SESSION_PARTS.filter((w) => part === undefined || w.part === part).map(
+    (w): Step => ({ part: w.part, site: w.site, download: true, window: w }),
+  );
+  return part === undefined || part === FIRST_PART ? [pre, ...parts] : parts;
 }
 
 function loadState(reportDir: string, date: string): SessionState | undefined {
@@ -113,32 +124,20 @@ function switchTarget(config: Config, site: SiteName): string {
   return config.sites[site].targets[0]!.host;
 }
 
+/** "10.151.14.141/142": the production addresses of a site, as the circular writes them. */
+function productionAddresses(site: SiteName): string {
+  return HKEX_SITES[site].hosts.map((h, i) => (i === 0 ? h : h.split(".").at(-1))).join("/");
+}
+
 export async function runSession(opts: SessionOptions): Promise<Report> {
   const now = opts.now ?? (() => new Date());
-  const { config } = opts;
-  const previous = opts.part === 2 ? loadState(opts.reportDir, opts.date) : undefined;
-  if (opts.part === 2 && !previous && !opts.allowMissingPart1) {
-    // A mistyped folder on the day would otherwise produce a "did NOT complete" e-mail.
-    throw new InputError({
-      path: "--report-dir",
-      message: `${join(opts.reportDir, STATE_FILE)} does not exist: run --part 2 with the --report-dir of Part 1, or add --allow-missing-part1 to record Part 2 on its own`,
-    });
-  }
-  if (opts.part !== 2 && existsSync(join(opts.reportDir, STATE_FILE))) {
-    // Starting the day over: the earlier attempt is kept beside the new one, not lost.
-    const stamp = hkNow(now()).replace(/[:.]/g, "").replace(/\+.*$/, "");
-    renameSync(join(opts.reportDir, STATE_FILE), join(opts.reportDir, `session-state.before-${stamp}.json`));
-  }
-  const state: SessionState = previous
-    ? { ...previous, warnings: [...previous.warnings], superseded: [...(previous.superseded ?? [])] }
-    : { version: 1, date: opts.date, startedAt: hkNow(now()), parts: [], endpoints: [], downloads: [], warnings: [], superseded: [] };
+  const state = openState(opts, now);
   const warnings = new Set<string>([...state.warnings, ...opts.warnings]);
-  if (!config.sshConfig) {
+  if (!opts.config.sshConfig) {
     warnings.add(
-      "sshConfig is not set: the kit did not switch your SFTP client; make sure the primary IPs (10.151.14.141/142 in production) are in place for the next business day",
+      `sshConfig is not set: the kit did not switch your SFTP client; make sure the ${NEXT_BUSINESS_DAY_SITE} IPs (${productionAddresses(NEXT_BUSINESS_DAY_SITE)} in production) are in place for the next business day`,
     );
   }
-
   let interrupted: string | undefined;
   for (const step of sessionSteps(opts.part)) {
     supersede(state, step.part);
@@ -146,76 +145,136 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
       interrupted ??= `interrupted by ${String(opts.signal.reason)} before ${stepName(step.part)}`;
       break;
     }
-    if (
-      opts.weather?.effect === "cancelled" ||
-      (opts.weather?.effect === "terminate" && opts.weather.stopAt && now() >= opts.weather.stopAt)
-    ) {
-      // Primary must be in place for the next business day even when Part 2 cannot run.
-      const restore =
-        step.part === 2 && config.sshConfig
-          ? switchHostName(config.sshConfig.file, config.sshConfig.alias, switchTarget(config, "primary"), 2, now())
-          : undefined;
-      state.parts.push({
-        part: step.part,
-        site: step.site,
-        startedAt: hkNow(now()),
-        finishedAt: hkNow(now()),
-        status: "not-run",
-        note: opts.weather.reason,
-        ...(restore ? { switchover: restore } : {}),
-      });
+    if (weatherStopsSteps(opts.weather, now)) {
+      state.parts.push(notRunForWeather(step, opts, now));
       continue;
     }
-    const startedAt = hkNow(now());
-    let switchover: SwitchoverRecord | undefined;
-    if (config.sshConfig && step.part !== "precheck") {
-      switchover = switchHostName(config.sshConfig.file, config.sshConfig.alias, switchTarget(config, step.site), step.part, now());
-    }
-    let withinWindow: boolean | undefined;
-    if (step.window && isSessionDay(opts.date)) {
-      const t = hkDateTime(now());
-      withinWindow = t >= hkInstant(opts.date, step.window.start) && t < hkInstant(opts.date, step.window.end);
-      if (!withinWindow) {
-        warnings.add(
-          `Part ${step.part} ran at ${t.toFormat("HH:mm")} Hong Kong time, outside its published window ${step.window.start}-${step.window.end}`,
-        );
-      }
-    }
-    const label = step.part === "precheck" ? "precheck" : `part${step.part}`;
-    // When a weather signal terminates the session, steps already under way stop at stopAt.
-    const stepSignal = weatherSignal(opts.signal, opts.weather, now);
-    const run = await runSites(
+    const cutShort = await runStep(step, state, warnings, opts, now);
+    interrupted ??= cutShort;
+  }
+  state.warnings.splice(0, state.warnings.length, ...warnings);
+  // After Part 1 alone the session is not over yet: it is judged once the last part has run.
+  const final = opts.part === undefined || opts.part === LAST_PART;
+  return saveState(state, opts, assemble(state, opts, final, interrupted));
+}
+
+/**
+ * The state this run adds to: Part 1's for a later part, else a new one. A
+ * state left by an earlier attempt at the whole day is kept beside the new one.
+ */
+function openState(opts: SessionOptions, now: () => Date): SessionState {
+  const continues = opts.part !== undefined && opts.part !== FIRST_PART;
+  const previous = continues ? loadState(opts.reportDir, opts.date) : undefined;
+  if (continues && !previous && !opts.allowMissingPart1) {
+    // A mistyped folder on the day would otherwise produce a "did NOT complete" e-mail.
+    throw new InputError({
+      path: "--report-dir",
+      message: `${join(opts.reportDir, STATE_FILE)} does not exist: run --part ${opts.part} with the --report-dir of Part ${FIRST_PART}, or add --allow-missing-part1 to record Part ${opts.part} on its own`,
+    });
+  }
+  if (!continues && existsSync(join(opts.reportDir, STATE_FILE))) {
+    // Starting the day over: the earlier attempt is kept beside the new one, not lost.
+    const stamp = hkNow(now()).replace(/[:.]/g, "").replace(/\+.*$/, "");
+    renameSync(join(opts.reportDir, STATE_FILE), join(opts.reportDir, `session-state.before-${stamp}.json`));
+  }
+  return previous
+    ? { ...previous, warnings: [...previous.warnings], superseded: [...(previous.superseded ?? [])] }
+    : { version: 1, date: opts.date, startedAt: hkNow(now()), parts: [], endpoints: [], downloads: [], warnings: [], superseded: [] };
+}
+
+/** Whether a weather signal keeps new steps from starting (WEATHER_RULES). */
+function weatherStopsSteps(weather: WeatherDecision | undefined, now: () => Date): boolean {
+  if (weather?.effect === "cancelled") return true;
+  return weather?.effect === "terminate" && weather.stopAt !== undefined && now() >= weather.stopAt;
+}
+
+/** A step the weather stopped; the last part still switches the client back for the next business day. */
+function notRunForWeather(step: Step, opts: SessionOptions, now: () => Date): PartReport {
+  const { sshConfig } = opts.config;
+  const restore =
+    step.part === LAST_PART && sshConfig
+      ? switchHostName(sshConfig.file, sshConfig.alias, switchTarget(opts.config, NEXT_BUSINESS_DAY_SITE), LAST_PART, now())
+      : undefined;
+  return {
+    part: step.part,
+    site: step.site,
+    startedAt: hkNow(now()),
+    finishedAt: hkNow(now()),
+    status: "not-run",
+    note: opts.weather!.reason,
+    ...(restore ? { switchover: restore } : {}),
+  };
+}
+
+/** Switches the client, checks the window, probes the step's site; returns why it was cut short, if it was. */
+async function runStep(
+  step: Step,
+  state: SessionState,
+  warnings: Set<string>,
+  opts: SessionOptions,
+  now: () => Date,
+): Promise<string | undefined> {
+  const { config } = opts;
+  const startedAt = hkNow(now());
+  const switchover =
+    config.sshConfig && step.part !== "precheck"
+      ? switchHostName(config.sshConfig.file, config.sshConfig.alias, switchTarget(config, step.site), step.part, now())
+      : undefined;
+  const withinWindow = checkWindow(step, opts.date, now, warnings);
+  const run = await probeStep(step, opts, now);
+  state.endpoints.push(...run.endpoints);
+  state.downloads.push(...run.downloads);
+  state.parts.push({
+    part: step.part,
+    site: step.site,
+    ...(step.window ? { window: { start: step.window.start, end: step.window.end } } : {}),
+    startedAt,
+    finishedAt: hkNow(now()),
+    status: siteStatus(run.endpoints),
+    ...(withinWindow !== undefined ? { withinWindow } : {}),
+    ...(opts.key.fingerprint ? { userKeyFingerprint: opts.key.fingerprint } : {}),
+    ...(switchover ? { switchover } : {}),
+  });
+  const cutShort = run.endpoints.some((e) => e.phases.some((p) => p.code === "interrupted"));
+  return opts.signal?.aborted && cutShort ? `interrupted by ${String(opts.signal.reason)} during ${stepName(step.part)}` : undefined;
+}
+
+/** On a session day, whether the part runs inside its published window (a warning when not); undefined otherwise. */
+function checkWindow(step: Step, date: string, now: () => Date, warnings: Set<string>): boolean | undefined {
+  if (!step.window || !isSessionDay(date)) return undefined;
+  const t = hkDateTime(now());
+  const within = t >= hkInstant(date, step.window.start) && t < hkInstant(date, step.window.end);
+  if (!within) {
+    warnings.add(
+      `Part ${step.part} ran at ${t.toFormat("HH:mm")} Hong Kong time, outside its published window ${step.window.start}-${step.window.end}`,
+    );
+  }
+  return within;
+}
+
+async function probeStep(step: Step, opts: SessionOptions, now: () => Date): Promise<SiteRun> {
+  const { config } = opts;
+  const label = step.part === "precheck" ? "precheck" : `part${step.part}`;
+  // When a weather signal terminates the session, steps already under way stop at stopAt.
+  const stepSignal = weatherSignal(opts.signal, opts.weather, now);
+  try {
+    return await runSites(
       { config, key: opts.key, knownHosts: opts.knownHosts, signal: stepSignal.signal, onEvent: opts.onEvent, tuning: opts.tuning },
       [step.site],
       { download: step.download, part: step.part, label, downloadSkipReason: "the pre-check lists only; Part 1 and Part 2 download" },
     );
+  } finally {
     stepSignal.dispose();
-    state.endpoints.push(...run.endpoints);
-    state.downloads.push(...run.downloads);
-    state.parts.push({
-      part: step.part,
-      site: step.site,
-      ...(step.window ? { window: { start: step.window.start, end: step.window.end } } : {}),
-      startedAt,
-      finishedAt: hkNow(now()),
-      status: siteStatus(run.endpoints),
-      ...(withinWindow !== undefined ? { withinWindow } : {}),
-      ...(opts.key.fingerprint ? { userKeyFingerprint: opts.key.fingerprint } : {}),
-      ...(switchover ? { switchover } : {}),
-    });
-    const cutShort = run.endpoints.some((e) => e.phases.some((p) => p.code === "interrupted"));
-    if (opts.signal?.aborted && cutShort) interrupted ??= `interrupted by ${String(opts.signal.reason)} during ${stepName(step.part)}`;
   }
+}
 
-  state.warnings.splice(0, state.warnings.length, ...warnings);
-  const final = opts.part !== 1;
-  const report = assemble(state, opts, final, interrupted);
+/** Writes the state for a later part; a disk that refuses it costs a warning, never the report. */
+function saveState(state: SessionState, opts: SessionOptions, report: Report): Report {
   try {
     writeFileAtomic(join(opts.reportDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
   } catch (err) {
-    // A full or read-only disk must not cost the report of what was just checked.
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    const lost = `${STATE_FILE} could not be written to ${opts.reportDir} (${code})${opts.part === 1 ? ": --part 2 cannot continue this session from it" : ""}`;
+    const lost = `${STATE_FILE} could not be written to ${opts.reportDir} (${code})${opts.part === FIRST_PART ? `: --part ${LAST_PART} cannot continue this session from it` : ""}`;
     return { ...report, warnings: [...report.warnings, lost] };
   }
   return report;
@@ -260,59 +319,18 @@ function partName(p: PartReport["part"]): string {
 
 function assemble(state: SessionState, opts: SessionOptions, final: boolean, interrupted: string | undefined): Report {
   const { config } = opts;
-  const reasons: string[] = [];
-  const byPart = (p: PartReport["part"]) => state.parts.filter((x) => x.part === p).at(-1);
-  const completedPart = (p: PartNumber) => {
-    const r = byPart(p);
-    return r !== undefined && (r.status === "pass" || r.status === "degraded");
-  };
-  for (const p of [1, 2] as const) {
-    const r = byPart(p);
-    const site = SESSION_PARTS.find((w) => w.part === p)!;
-    if (!r) {
-      if (final) reasons.push(`${partName(p)} (${HKEX_SITES[site.site].dataCentre}) was not run`);
-      continue;
-    }
-    if (r.status === "not-run") reasons.push(`${partName(p)} (${HKEX_SITES[site.site].dataCentre}) did not run: ${r.note ?? "not run"}`);
-    else if (r.status === "fail") {
-      reasons.push(`${partName(p)} (${HKEX_SITES[site.site].dataCentre}): no endpoint completed login, download and logout`);
-      reasons.push(...failureLines(state.endpoints.filter((e) => e.part === p)));
-    }
-  }
-  const fingerprints = [...new Set(state.parts.map((p) => p.userKeyFingerprint).filter((f): f is string => Boolean(f)))];
-  const sameKey = fingerprints.length <= 1;
-  if (!sameKey)
-    reasons.push(`the SSH key changed between parts (${fingerprints.join(" → ")}); keys must not be renewed during the session`);
-  if (state.parts.some((p) => p.status !== "not-run" && !p.userKeyFingerprint)) {
-    const note =
-      "the login key's fingerprint is not known (ssh-agent without identityFile), so the kit could not check that the same key was used in every part";
-    if (!state.warnings.includes(note)) state.warnings.push(note);
-  }
-  let hostNameAtEnd: string | undefined;
-  let primaryRestored: boolean | undefined;
-  if (config.sshConfig && final) {
-    hostNameAtEnd = readHostName(config.sshConfig.file, config.sshConfig.alias);
-    primaryRestored = config.sites.primary.targets.some((t) => t.host === hostNameAtEnd);
-    if (!primaryRestored) {
-      reasons.push(
-        `${config.sshConfig.alias} in ${config.sshConfig.file} points at ${hostNameAtEnd ?? "(no HostName)"}, not a primary address: restore primary for the next business day`,
-      );
-    }
-  }
+  const reasons = partReasons(state, final);
+  const keys = keyContinuity(state);
+  if (!keys.same)
+    reasons.push(`the SSH key changed between parts (${keys.fingerprints.join(" → ")}); keys must not be renewed during the session`);
+  const restored = config.sshConfig && final ? restoredForNextBusinessDay(config, config.sshConfig) : undefined;
+  if (restored?.reason) reasons.push(restored.reason);
   if (interrupted) reasons.push(interrupted);
-  const completed = final && completedPart(1) && completedPart(2) && sameKey && primaryRestored !== false && !interrupted;
-  const email = confirmationEmail({ date: state.date, completed, reasons, participant: config.email?.participant });
+  const completedPart = (p: PartNumber) => ["pass", "degraded"].includes(latestPart(state, p)?.status ?? "");
+  const completed =
+    final && SESSION_PARTS.every((w) => completedPart(w.part)) && keys.same && restored?.primaryRestored !== false && !interrupted;
   const allPassed = state.endpoints.length > 0 && state.endpoints.every((e) => e.verdict === "pass");
-  const partOneOnlyOk = !final && completedPart(1) && allPassed;
-  const verdict = (final ? completed && allPassed : partOneOnlyOk) && !interrupted ? "pass" : "fail";
-  const weather = opts.weather
-    ? {
-        warning: opts.weather.warning,
-        issuedAt: opts.weather.issuedAt,
-        effect: opts.weather.effect,
-        ...(opts.weather.stopAt ? { stopAt: hkNow(opts.weather.stopAt) } : {}),
-      }
-    : undefined;
+  const judged = final ? completed && allPassed : completedPart(FIRST_PART) && allPassed;
   return buildReport({
     kind: "session",
     startedAt: state.startedAt,
@@ -321,19 +339,75 @@ function assemble(state: SessionState, opts: SessionOptions, final: boolean, int
     warnings: state.warnings,
     config: config.file,
     interrupted,
-    verdictOverride: verdict,
+    verdictOverride: judged && !interrupted ? "pass" : "fail",
     session: {
       date: state.date,
       completed,
       parts: state.parts,
       ...(state.superseded && state.superseded.length > 0 ? { earlierAttempts: state.superseded.flatMap((a) => a.parts) } : {}),
-      keyFingerprints: fingerprints,
-      sameKeyThroughout: sameKey,
-      ...(hostNameAtEnd !== undefined ? { hostNameAtEnd } : {}),
-      ...(primaryRestored !== undefined ? { primaryRestored } : {}),
-      reasons: final ? reasons : [...reasons, "Part 2 has not run yet: run hkex-ready session --part 2 in its window"],
-      ...(weather ? { weather } : {}),
-      email,
+      keyFingerprints: keys.fingerprints,
+      sameKeyThroughout: keys.same,
+      ...(restored?.hostNameAtEnd !== undefined ? { hostNameAtEnd: restored.hostNameAtEnd } : {}),
+      ...(restored ? { primaryRestored: restored.primaryRestored } : {}),
+      reasons: final
+        ? reasons
+        : [...reasons, `Part ${LAST_PART} has not run yet: run hkex-ready session --part ${LAST_PART} in its window`],
+      ...(opts.weather ? { weather: weatherSummary(opts.weather) } : {}),
+      email: confirmationEmail({ date: state.date, completed, reasons, participant: config.email?.participant }),
     },
   });
+}
+
+function latestPart(state: SessionState, part: PartReport["part"]): PartReport | undefined {
+  return state.parts.filter((x) => x.part === part).at(-1);
+}
+
+/** Why each part, in the circular's order, did not complete; a part not run yet counts only when the session is over. */
+function partReasons(state: SessionState, final: boolean): string[] {
+  return SESSION_PARTS.flatMap((w) => {
+    const r = latestPart(state, w.part);
+    const named = `${partName(w.part)} (${HKEX_SITES[w.site].dataCentre})`;
+    if (!r) return final ? [`${named} was not run`] : [];
+    if (r.status === "not-run") return [`${named} did not run: ${r.note ?? "not run"}`];
+    if (r.status !== "fail") return [];
+    return [
+      `${named}: no endpoint completed login, download and logout`,
+      ...failureLines(state.endpoints.filter((e) => e.part === w.part)),
+    ];
+  });
+}
+
+/** The login keys used by the parts; warns (in the state) when a part's key could not be known. */
+function keyContinuity(state: SessionState): { fingerprints: string[]; same: boolean } {
+  const fingerprints = [...new Set(state.parts.map((p) => p.userKeyFingerprint).filter((f): f is string => Boolean(f)))];
+  if (state.parts.some((p) => p.status !== "not-run" && !p.userKeyFingerprint)) {
+    const note =
+      "the login key's fingerprint is not known (ssh-agent without identityFile), so the kit could not check that the same key was used in every part";
+    if (!state.warnings.includes(note)) state.warnings.push(note);
+  }
+  return { fingerprints, same: fingerprints.length <= 1 };
+}
+
+/** Where the client's alias points once the session is over, and whether that is a NEXT_BUSINESS_DAY_SITE address. */
+function restoredForNextBusinessDay(
+  config: Config,
+  sshConfig: NonNullable<Config["sshConfig"]>,
+): { hostNameAtEnd: string | undefined; primaryRestored: boolean; reason?: string } {
+  const hostNameAtEnd = readHostName(sshConfig.file, sshConfig.alias);
+  const primaryRestored = config.sites[NEXT_BUSINESS_DAY_SITE].targets.some((t) => t.host === hostNameAtEnd);
+  if (primaryRestored) return { hostNameAtEnd, primaryRestored };
+  return {
+    hostNameAtEnd,
+    primaryRestored,
+    reason: `${sshConfig.alias} in ${sshConfig.file} points at ${hostNameAtEnd ?? "(no HostName)"}, not a ${NEXT_BUSINESS_DAY_SITE} address: restore ${NEXT_BUSINESS_DAY_SITE} for the next business day`,
+  };
+}
+
+function weatherSummary(weather: WeatherDecision): NonNullable<SessionSummary["weather"]> {
+  return {
+    warning: weather.warning,
+    issuedAt: weather.issuedAt,
+    effect: weather.effect,
+    ...(weather.stopAt ? { stopAt: hkNow(weather.stopAt) } : {}),
+  };
 }

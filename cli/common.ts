@@ -1,14 +1,10 @@
 /** Shared plumbing of the check, session, trust and demo commands. */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { ConfigError, loadConfig, type Config, type FileFields } from "../checks/config";
 import { InputError } from "../core/errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { loadUserKey, type UserKey } from "../checks/keys";
-import { loadKnownHosts, type KnownHostEntry } from "../checks/knownHosts";
-import type { PhaseEvent } from "../checks/probe";
-import { reportJson, writeFileAtomic, type Report } from "../checks/report";
-import { renderReport } from "../checks/evidence/text";
-import { renderTap } from "../checks/evidence/tap";
+import { loadKnownHosts, nothingPinnedWarning, type KnownHostEntry } from "../checks/knownHosts";
 import { readHostName } from "../checks/switchover";
 
 export interface Loaded {
@@ -66,11 +62,7 @@ export function loadAll(configFile: string): Loaded {
       config?.file ?? resolve(configFile),
     );
   const warnings = [...key!.warnings];
-  if (knownHosts.length === 0) {
-    warnings.push(
-      `knownHostsFile: ${config.knownHostsFile} has no pinned keys; every host key will be reported as unknown (run hkex-ready trust after verifying the fingerprints with HKEX)`,
-    );
-  }
+  if (knownHosts.length === 0) warnings.push(nothingPinnedWarning(config.knownHostsFile));
   return { config, key: key!, knownHosts, warnings };
 }
 
@@ -92,62 +84,6 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void; inter
       process.removeListener("SIGTERM", handler);
     },
   };
-}
-
-export function exitCodeForSignal(sig: string | undefined, verdict: Report["verdict"]): number {
-  if (sig === "SIGINT") return 130;
-  if (sig === "SIGTERM") return 143;
-  return verdict === "pass" ? 0 : 1;
-}
-
-/** Plain progress lines on stderr: one per finished phase. */
-export function plainProgress(enabled: boolean): ((e: PhaseEvent) => void) | undefined {
-  if (!enabled) return undefined;
-  return (e) => {
-    if (e.kind !== "end") return;
-    const r = e.result;
-    const tail = r.status === "pass" ? `${r.ms} ms` : `${r.status}${r.cause ? `: ${r.cause}` : ""}`;
-    process.stderr.write(`  ${e.target.site} ${e.target.host}:${e.target.port} ${r.name} ${tail}\n`);
-  };
-}
-
-export interface OutputOptions {
-  readonly json?: boolean;
-  readonly format?: "text" | "tap";
-  readonly reportDir?: string;
-  readonly junit?: string;
-}
-
-/**
- * Writes report.json (and companions) and prints the result. When the report
- * folder cannot be written (disk full, not a folder, read-only), the result
- * is still printed, then the problem is raised as an InputError naming
- * --report-dir: exit code 2 and one clear line, not an internal error.
- */
-export async function emit(report: Report, opts: OutputOptions, extraFiles: Record<string, string> = {}): Promise<string[]> {
-  const written: string[] = [];
-  let unwritten: InputError | undefined;
-  if (opts.reportDir) {
-    const files: [string, string][] = [["report.json", reportJson(report)], ...Object.entries(extraFiles)];
-    for (const [name, content] of files) {
-      const p = join(opts.reportDir, name);
-      try {
-        writeFileAtomic(p, content);
-        written.push(p);
-      } catch (err) {
-        unwritten = new InputError({
-          path: "--report-dir",
-          message: `cannot write ${p}: ${localWriteReason(err)}; the report is only on stdout`,
-        });
-        break;
-      }
-    }
-  }
-  if (opts.json) process.stdout.write(reportJson(report));
-  else if (opts.format === "tap") process.stdout.write(renderTap(report));
-  else process.stdout.write(renderReport(report));
-  if (unwritten) throw unwritten;
-  return written;
 }
 
 /** Why a local file could not be written, in words an operator can act on. */

@@ -1,162 +1,133 @@
 /**
- * Output formats beyond report.json and the text summary: the progress
- * display, companion files in the report folder, and extra files named by
- * flags. The formats themselves live in checks/evidence/ (docs/evidence.md).
+ * Writes a run's outputs, every one of them from the registry in
+ * checks/evidence/formats.ts: the companions in --report-dir, the result on
+ * stdout, the files named by flags, the confirmation e-mail. One order, and
+ * one way to say what could not be written: exit 2 naming the flag, after the
+ * result is printed.
  */
 import { join, resolve } from "node:path";
-import type { Config } from "../checks/config";
+import {
+  flagName,
+  formatsFor,
+  REPORT_DIR_FLAGS,
+  stdoutFormat,
+  type FormatRun,
+  type OutputContext,
+  type OutputFormat,
+  type OutputRequest,
+  type ReportCommand,
+} from "../checks/evidence/formats";
+import { writeFileAtomic, type Report } from "../checks/report";
 import { InputError, type InputProblem } from "../core/errors";
 import { localWriteReason } from "./common";
-import { composeConfirmation, sendEml, smtpLabel, SmtpSettingsError, type EmlAttachment } from "../checks/evidence/eml";
-import { renderHtml } from "../checks/evidence/html";
-import { renderJunit } from "../checks/evidence/junit";
-import { renderPrometheus } from "../checks/evidence/prometheus";
-import type { PhaseEvent } from "../checks/probe";
-import { createProgress, type Progress, type ProgressGroup } from "./progress";
-import { reportJson, writeFileAtomic, type Report } from "../checks/report";
-import type { WeatherDecision } from "../checks/session";
-import { decideWeather, isWeatherWarning, parseIssuedAt, WEATHER_WARNINGS } from "../checks/weather";
-
-export type { Progress, ProgressGroup } from "./progress";
-
-export interface ProgressOptions {
-  readonly json?: boolean;
-  readonly progress?: boolean;
-}
-
-/**
- * Live task list on a terminal, plain lines otherwise (CI, pipes,
- * --no-progress), nothing with --json. Everything goes to stderr.
- */
-export function progressFor(
-  opts: ProgressOptions,
-  plain: (enabled: boolean) => ((e: PhaseEvent) => void) | undefined,
-  plan?: readonly ProgressGroup[],
-): Progress {
-  return createProgress(opts, plain, plan);
-}
-
-export const EVIDENCE_FILES = Object.freeze({
-  html: "report.html",
-  junit: "junit.xml",
-  eml: "confirmation.eml",
-});
-
-/** Files written next to report.json: the HTML evidence and the JUnit report. */
-export function companionFiles(report: Report, _opts: object = {}): Record<string, string> {
-  return { [EVIDENCE_FILES.html]: renderHtml(report), [EVIDENCE_FILES.junit]: renderJunit(report) };
-}
-
-export interface ExtraOutputOptions {
-  readonly reportDir?: string;
-  /** --junit FILE */
-  readonly junit?: string;
-  /** --prometheus FILE (check) */
-  readonly prometheus?: string;
-  /** --attach: report.json and report.html go into confirmation.eml. */
-  readonly attach?: boolean;
-  /** session --part: "1" is not the end of the session, so no e-mail yet. */
-  readonly part?: string;
-  /** The config's e-mail and SMTP settings. */
-  readonly email?: Config["email"];
-  readonly smtp?: Config["smtp"];
-  readonly env?: NodeJS.ProcessEnv;
-  /** Where warnings and notices go (stderr by default; never stdout). */
-  readonly notice?: (line: string) => void;
-}
 
 const stderrNotice = (line: string) => process.stderr.write(`hkex-ready: ${line}\n`);
 
+/** Companions written before the result is printed. */
+const beforeResult = (f: OutputFormat) => f.destination.kind === "report-dir" && !f.destination.afterResult;
+
 /**
- * Files named by flags (--junit, --prometheus) and the confirmation e-mail
- * (confirmation.eml, sent over SMTP when the config has `smtp`). Returns the
- * paths written.
+ * Writes everything the command offers and the run asked for; returns the
+ * paths written. In order:
+ *  1. the companions in --report-dir; at the first that cannot be written the
+ *     others are left, and the problem is raised once the result is printed;
+ *  2. the result on stdout (text, TAP or JSON);
+ *  3. the files named by flags and the confirmation e-mail; their problems are
+ *     raised together.
  */
-export async function extraOutputs(report: Report, opts: ExtraOutputOptions): Promise<string[]> {
-  const notice = opts.notice ?? stderrNotice;
+export async function writeOutputs(
+  report: Report,
+  command: ReportCommand,
+  request: OutputRequest,
+  context: OutputContext = {},
+): Promise<string[]> {
+  const run: FormatRun = { ...context, request, notice: context.notice ?? stderrNotice };
+  const print = context.stdout ?? ((text: string) => process.stdout.write(text));
+  const due = formatsFor(command).filter((f) => f.destination.kind !== "stdout" && (f.wanted?.(report, run) ?? true));
   const written: string[] = [];
+
+  const unwritten = await writeFolder(report, command, run, due.filter(beforeResult), written);
+  print(String(await stdoutFormat(command, request).render(report, run)));
+  if (unwritten) throw unwritten;
+
   const problems: InputProblem[] = [];
-  const writeFlagFile = (flag: string, path: string, content: () => string) => {
-    try {
-      writeFileAtomic(path, content());
-      written.push(path);
-    } catch (err) {
-      problems.push({ path: flag, message: `cannot write ${path}: ${localWriteReason(err)}` });
-    }
-  };
-  if (opts.junit) writeFlagFile("--junit", resolve(opts.junit), () => renderJunit(report));
-  if (opts.prometheus) {
-    const path = resolve(opts.prometheus);
-    if (!path.endsWith(".prom"))
-      notice(`warning: --prometheus ${opts.prometheus}: node_exporter's textfile collector reads only files ending in .prom`);
-    writeFlagFile("--prometheus", path, () => renderPrometheus(report));
-  }
-  if (opts.reportDir && report.session && opts.part !== "1") {
-    try {
-      const eml = await writeConfirmationEml(report, opts, notice);
-      if (eml) written.push(eml);
-    } catch (err) {
-      if (err instanceof InputError) throw err;
-      problems.push({ path: "--report-dir", message: `cannot write ${EVIDENCE_FILES.eml}: ${localWriteReason(err)}` });
-    }
+  for (const format of due.filter((f) => !beforeResult(f))) {
+    const problem = await writeAfterResult(report, command, run, format, written);
+    if (problem) problems.push(problem);
   }
   if (problems.length > 0) throw new InputError(problems);
   return written;
 }
 
-async function writeConfirmationEml(report: Report, opts: ExtraOutputOptions, notice: (line: string) => void): Promise<string | undefined> {
-  const email = report.session!.email;
-  if (!opts.email?.from) {
-    // A made-up sender would be sent as it is by some mail clients; better no .eml than a wrong one.
-    notice(
-      `warning: email.from is not set in the config, so ${EVIDENCE_FILES.eml} was not written; confirmation-email.txt has the text to send (set email.from to get a ready-to-send .eml)`,
-    );
-    return undefined;
-  }
-  const attachments: EmlAttachment[] = opts.attach
-    ? [
-        { filename: "report.json", content: reportJson(report), contentType: "application/json" },
-        { filename: EVIDENCE_FILES.html, content: renderHtml(report), contentType: "text/html; charset=utf-8" },
-      ]
-    : [];
-  const raw = await composeConfirmation(email, { from: opts.email.from, participant: opts.email.participant, attachments });
-  const path = join(opts.reportDir!, EVIDENCE_FILES.eml);
-  writeFileAtomic(path, raw);
-  if (opts.smtp) {
+async function writeFolder(
+  report: Report,
+  command: ReportCommand,
+  run: FormatRun,
+  formats: readonly OutputFormat[],
+  written: string[],
+): Promise<InputError | undefined> {
+  const dir = run.request.reportDir;
+  if (!dir) return undefined;
+  for (const format of formats) {
+    if (format.destination.kind !== "report-dir") continue;
+    const path = join(dir, format.destination.file);
+    const content = await format.render(report, run);
     try {
-      const sent = await sendEml(raw, { from: opts.email.from, to: email.to }, opts.smtp, opts.env);
-      notice(`sent ${EVIDENCE_FILES.eml} to ${sent.accepted.join(", ") || email.to} via ${smtpLabel(opts.smtp)}: ${sent.response}`);
+      writeFileAtomic(path, content);
+      written.push(path);
     } catch (err) {
-      const why = err instanceof SmtpSettingsError ? `${err.path}: ${err.message}` : (err as Error).message;
-      notice(
-        `warning: sending ${EVIDENCE_FILES.eml} via ${smtpLabel(opts.smtp)} failed (${why}); send ${path} to ${email.to} by hand today`,
-      );
+      return new InputError({
+        path: flagName(REPORT_DIR_FLAGS[command]),
+        message: `cannot write ${path}: ${localWriteReason(err)}; the report is only on stdout`,
+      });
     }
   }
-  return path;
+  return undefined;
 }
 
-/** The weather decision for `session --weather W --issued-at HH:MM`, or undefined when no warning is given. */
-export function weatherFor(
-  opts: { weather?: string; issuedAt?: string },
-  date: string,
-  now: Date = new Date(),
-): WeatherDecision | undefined {
-  if (opts.weather === undefined && opts.issuedAt === undefined) return undefined;
-  if (opts.weather === undefined) {
-    throw new InputError({
-      path: "--issued-at",
-      message: `goes with --weather: say which warning was issued (${WEATHER_WARNINGS.join(", ")})`,
-    });
+/** Where a format written after the result goes this run, and how a failure is cited; undefined when not asked for. */
+function placeAfterResult(
+  command: ReportCommand,
+  run: FormatRun,
+  format: OutputFormat,
+): { flag: string; path: string; shown: string } | undefined {
+  const d = format.destination;
+  if (d.kind === "flag-file") {
+    const given = run.request[d.flag.key];
+    if (typeof given !== "string" || given === "") return undefined;
+    const path = resolve(given);
+    const advice = d.advise?.(path);
+    if (advice) run.notice(`warning: ${flagName(d.flag)} ${given}: ${advice}`);
+    return { flag: flagName(d.flag), path, shown: path };
   }
-  if (!isWeatherWarning(opts.weather)) {
-    throw new InputError({ path: "--weather", message: `"${opts.weather}" is not one of ${WEATHER_WARNINGS.join(", ")}` });
+  if (d.kind === "report-dir" && run.request.reportDir) {
+    return { flag: flagName(REPORT_DIR_FLAGS[command]), path: join(run.request.reportDir, d.file), shown: d.file };
   }
-  if (opts.issuedAt === undefined) {
-    throw new InputError({
-      path: "--weather",
-      message: "needs --issued-at HH:MM, the Hong Kong time the warning was issued (before 09:00 means it was in force at 09:00)",
-    });
+  return undefined;
+}
+
+async function writeAfterResult(
+  report: Report,
+  command: ReportCommand,
+  run: FormatRun,
+  format: OutputFormat,
+  written: string[],
+): Promise<InputProblem | undefined> {
+  const place = placeAfterResult(command, run, format);
+  if (!place) return undefined;
+  const withheld = format.withheld?.(report, run);
+  if (withheld) {
+    run.notice(`warning: ${withheld}`);
+    return undefined;
   }
-  return decideWeather(opts.weather, parseIssuedAt(opts.issuedAt), date, now);
+  try {
+    const content = await format.render(report, run);
+    writeFileAtomic(place.path, content);
+    written.push(place.path);
+    await format.deliver?.(place.path, content, report, run);
+    return undefined;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    return { path: place.flag, message: `cannot write ${place.shown}: ${localWriteReason(err)}` };
+  }
 }

@@ -12,7 +12,7 @@
  */
 // listr2 is loaded only when a live task list is drawn (a terminal), not in CI or pipes.
 import type { DefaultRenderer, ListrTaskWrapper, SimpleRenderer } from "listr2";
-import type { PartNumber, SiteName } from "../catalogue";
+import { endpointLabel, partTitle, type PartNumber, type SiteName } from "../catalogue";
 import type { Config } from "../checks/config";
 import type { PhaseEvent, ProbeTarget } from "../checks/probe";
 import { PHASES, type PhaseName, type PhaseResult } from "../checks/report";
@@ -35,10 +35,7 @@ export function checkPlan(config: Config, sites: readonly SiteName[]): ProgressG
 /** `session` and `demo`: the steps in the order runSession takes them. */
 export function sessionPlan(config: Config, part?: PartNumber): ProgressGroup[] {
   return sessionSteps(part).map((s) => ({
-    title:
-      s.part === "precheck"
-        ? `Pre-check: ${s.site}`
-        : `Part ${s.part}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
+    title: `${partTitle(s.part)}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
     targets: targetsOf(config, [s.site]),
   }));
 }
@@ -176,13 +173,20 @@ export class ProgressTracker {
   }
 }
 
-export function endpointTitle(t: ProbeTarget): string {
-  return `${t.site} ${t.host}:${t.port}`;
-}
-
 /** "tcp 3 ms · banner 1 ms · hostkey FAIL": the phases reported so far. */
 export function phaseLine(results: readonly PhaseResult[]): string {
   return results.map((r) => `${r.name} ${r.status === "pass" ? `${r.ms} ms` : r.status === "fail" ? "FAIL" : "skip"}`).join(" · ");
+}
+
+/** Plain progress lines on stderr: one per finished phase. */
+export function plainProgress(enabled: boolean): ((e: PhaseEvent) => void) | undefined {
+  if (!enabled) return undefined;
+  return (e) => {
+    if (e.kind !== "end") return;
+    const r = e.result;
+    const tail = r.status === "pass" ? `${r.ms} ms` : `${r.status}${r.cause ? `: ${r.cause}` : ""}`;
+    process.stderr.write(`  ${endpointLabel(e.target)} ${r.name} ${tail}\n`);
+  };
 }
 
 export interface Progress {
@@ -191,104 +195,129 @@ export interface Progress {
   done(): Promise<void>;
 }
 
+type TaskWrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
+type TrackedGroup = ProgressTracker["groups"][number];
+
+/** One endpoint's task: the title ticks over as its phases report; it ends PASS, FAIL at a phase, or not run. */
+function endpointTask(entry: TrackedEndpoint, onDone: (passed: boolean) => void) {
+  const title = endpointLabel(entry.target);
+  return {
+    title,
+    task: async (_ctx: unknown, task: TaskWrapper) => {
+      const results: PhaseResult[] = [];
+      for (const name of PHASES) {
+        results.push(await entry.phases.get(name)!.promise);
+        const next = PHASES[results.length];
+        task.title = `${title}  ${phaseLine(results)}${next && results.every((r) => r.status !== "fail") ? ` · ${next}…` : ""}`;
+      }
+      const failed = results.find((r) => r.status === "fail");
+      onDone(!failed);
+      if (results.every((r) => r.cause === "not run")) {
+        task.skip(`${title}: not run`);
+        return;
+      }
+      const total = results.reduce((sum, r) => sum + r.ms, 0);
+      if (failed) {
+        task.title = `${title}  FAIL at ${failed.name}  (${phaseLine(results)})`;
+        throw new Error(`${failed.name} failed after ${failed.ms} ms: ${failed.cause ?? failed.code ?? "failed"}`);
+      }
+      task.title = `${title}  PASS in ${total} ms  (${phaseLine(results)})`;
+    },
+  };
+}
+
+/** One group's task: waits for the group's first event, runs its endpoints side by side, then counts how many passed. */
+function groupTask(g: TrackedGroup) {
+  return {
+    title: g.title,
+    task: async (_ctx: unknown, task: TaskWrapper) => {
+      // false: a later group started, or the run ended, before this one saw an event (weather, interruption).
+      const started = await g.started.promise;
+      if (!started) {
+        task.skip(`${g.title}: not run`);
+        return;
+      }
+      let finished = 0;
+      let passed = 0;
+      const onDone = (ok: boolean) => {
+        finished++;
+        if (ok) passed++;
+        if (finished === g.endpoints.length) {
+          const status = passed === finished ? "pass" : passed > 0 ? "degraded" : "fail";
+          task.title = `${g.title}: ${status} ${passed}/${finished}`;
+        }
+      };
+      return task.newListr(
+        g.endpoints.map((entry) => endpointTask(entry, onDone)),
+        { concurrent: true, exitOnError: false },
+      );
+    },
+  };
+}
+
+/** listr2's settings: groups one after another, drawn on `output` while `held` waits. */
+function listOptions(output: NodeJS.WriteStream, held: NodeJS.WriteStream) {
+  const { ListrLogger, ProcessOutput } = require("listr2") as typeof import("listr2");
+  return {
+    concurrent: false,
+    exitOnError: false,
+    registerSignalListeners: false,
+    rendererOptions: {
+      // Redraw on state changes only, not on a spinner timer: the probes share this event loop and time their phases.
+      lazy: true,
+      collapseSubtasks: true,
+      collapseErrors: false,
+      showErrorMessage: true,
+      logger: new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(output, held) }),
+    },
+    // Should listr2 itself decide the terminal cannot take the task list, its line renderer also writes to stderr.
+    fallbackRenderer: "simple" as const,
+    fallbackRendererOptions: {
+      logger: new ListrLogger({ useIcons: false, toStderr: [], processOutput: new ProcessOutput(output, held) }),
+    },
+  };
+}
+
+/**
+ * listr2 hides the cursor through signal-exit, which re-raises SIGINT/SIGTERM when it sees no other
+ * listener; the CLI's own handler is a `once`, gone by then. Holding a listener for as long as the
+ * list is drawn lets the run stop cleanly and still write its report ("interrupted", exit 130/143).
+ * Returns the release.
+ */
+function holdSignals(): () => void {
+  const hold = () => undefined;
+  process.on("SIGINT", hold);
+  process.on("SIGTERM", hold);
+  return () => {
+    process.removeListener("SIGINT", hold);
+    process.removeListener("SIGTERM", hold);
+  };
+}
+
 /** The live task list. `output` is where it draws (stderr); the other stream is held back while it draws. */
 export function liveProgress(
   plan: readonly ProgressGroup[],
   output: NodeJS.WriteStream = process.stderr,
   held: NodeJS.WriteStream = process.stdout,
 ): Progress {
-  const { Listr, ListrLogger, ProcessOutput } = require("listr2") as typeof import("listr2");
+  const { Listr } = require("listr2") as typeof import("listr2");
   const tracker = new ProgressTracker(plan);
-  type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
-  const endpointTask = (entry: TrackedEndpoint, onDone: (passed: boolean) => void) => ({
-    title: endpointTitle(entry.target),
-    task: async (_ctx: unknown, task: Wrapper) => {
-      const results: PhaseResult[] = [];
-      for (const name of PHASES) {
-        results.push(await entry.phases.get(name)!.promise);
-        const next = PHASES[results.length];
-        task.title = `${endpointTitle(entry.target)}  ${phaseLine(results)}${next && results.every((r) => r.status !== "fail") ? ` · ${next}…` : ""}`;
-      }
-      const failed = results.find((r) => r.status === "fail");
-      onDone(!failed);
-      if (results.every((r) => r.cause === "not run")) {
-        task.skip(`${endpointTitle(entry.target)}: not run`);
-        return;
-      }
-      const total = results.reduce((sum, r) => sum + r.ms, 0);
-      if (failed) {
-        task.title = `${endpointTitle(entry.target)}  FAIL at ${failed.name}  (${phaseLine(results)})`;
-        throw new Error(`${failed.name} failed after ${failed.ms} ms: ${failed.cause ?? failed.code ?? "failed"}`);
-      }
-      task.title = `${endpointTitle(entry.target)}  PASS in ${total} ms  (${phaseLine(results)})`;
-    },
-  });
-  const list = new Listr<unknown, "default", "simple">(
-    tracker.groups.map((g) => ({
-      title: g.title,
-      task: async (_ctx: unknown, task: Wrapper) => {
-        // false: a later group started, or the run ended, before this one saw an event (weather, interruption).
-        const started = await g.started.promise;
-        if (!started) {
-          task.skip(`${g.title}: not run`);
-          return;
-        }
-        let finished = 0;
-        let passed = 0;
-        const onDone = (ok: boolean) => {
-          finished++;
-          if (ok) passed++;
-          if (finished === g.endpoints.length) {
-            const status = passed === finished ? "pass" : passed > 0 ? "degraded" : "fail";
-            task.title = `${g.title}: ${status} ${passed}/${finished}`;
-          }
-        };
-        return task.newListr(
-          g.endpoints.map((entry) => endpointTask(entry, onDone)),
-          { concurrent: true, exitOnError: false },
-        );
-      },
-    })),
-    {
-      concurrent: false,
-      exitOnError: false,
-      registerSignalListeners: false,
-      rendererOptions: {
-        // Redraw on state changes only, not on a spinner timer: the probes share this event loop and time their phases.
-        lazy: true,
-        collapseSubtasks: true,
-        collapseErrors: false,
-        showErrorMessage: true,
-        logger: new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(output, held) }),
-      },
-      // Should listr2 itself decide the terminal cannot take the task list, its line renderer also writes to stderr.
-      fallbackRenderer: "simple",
-      fallbackRendererOptions: {
-        logger: new ListrLogger({ useIcons: false, toStderr: [], processOutput: new ProcessOutput(output, held) }),
-      },
-    },
-  );
-  // listr2 hides the cursor through signal-exit, which re-raises SIGINT/SIGTERM when it sees no other
-  // listener; the CLI's own handler is a `once`, gone by then. Holding a listener for as long as the
-  // list is drawn lets the run stop cleanly and still write its report ("interrupted", exit 130/143).
-  const hold = () => undefined;
-  process.on("SIGINT", hold);
-  process.on("SIGTERM", hold);
+  const list = new Listr<unknown, "default", "simple">(tracker.groups.map(groupTask), listOptions(output, held));
+  const release = holdSignals();
   const running = list.run().catch(() => undefined);
   return {
     onEvent: tracker.onEvent,
     done: async () => {
       tracker.finish();
       await running;
-      process.removeListener("SIGINT", hold);
-      process.removeListener("SIGTERM", hold);
+      release();
     },
   };
 }
 
 /**
  * The progress display for a run. `plain` makes the one-line-per-phase
- * printer (cli/common.ts); `plan` lists the groups and endpoints in
+ * printer (plainProgress); `plan` lists the groups and endpoints in
  * the order they will run.
  */
 export function createProgress(

@@ -30,7 +30,8 @@ export interface Ipv4Block {
 export function cidrProblem(text: string): string | undefined {
   const match = /^([^/]+)\/(\d{1,2})$/.exec(text);
   if (!match) return `"${text}" is not an IPv4 CIDR (expected a.b.c.d/n)`;
-  const [, address, bits] = match;
+  // Both groups take part in every match; the defaults only satisfy the type checker.
+  const [, address = "", bits = ""] = match;
   if (!isIpv4(address)) return `"${text}" is not an IPv4 CIDR: "${address}" is not an IPv4 address`;
   const prefixLength = Number(bits);
   if (prefixLength > 32) return `"${text}" is not an IPv4 CIDR: /${prefixLength} is longer than /32`;

@@ -6,14 +6,13 @@
  * Pulumi.<stack>.yaml for `hkex-ready plan` before the mock runtime starts.
  */
 import { z } from "zod";
-import { HKEX_SITES, SFTP_PORT, SITE_NAMES, type SiteName } from "../catalogue";
+import { HKEX_SITES, SFTP_PORT, SITE_NAMES, perSite, type SiteDefinition } from "../catalogue";
 import { InputError, type InputProblem } from "../core/errors";
+import { NACL_MAX_RULE_NUMBER } from "./awsTypes";
 import { cidrProblem, hostCidr, isIpv4, parseIpv4Block, blockContains } from "./cidr";
+import { ROUTE_TARGET_KINDS, type RouteTarget, type RouteTargetKind } from "./routeTarget";
 
 export const PROJECT = "hkex-sftp-readiness";
-
-export const ROUTE_TARGET_KINDS = ["transitGatewayId", "vpnGatewayId", "networkInterfaceId", "vpcPeeringConnectionId"] as const;
-export type RouteTargetKind = (typeof ROUTE_TARGET_KINDS)[number];
 
 const ID_PREFIX: Record<RouteTargetKind | "vpcId" | "securityGroupId" | "networkAclIds" | "routeTableIds", string> = {
   vpcId: "vpc",
@@ -26,30 +25,12 @@ const ID_PREFIX: Record<RouteTargetKind | "vpcId" | "securityGroupId" | "network
   vpcPeeringConnectionId: "pcx",
 };
 
-/** AWS's highest user rule number in a network ACL; 32767 is the default deny. */
-export const NACL_MAX_RULE_NUMBER = 32766;
-/** Return traffic of an outbound TCP session arrives on the client's ephemeral ports. */
-export const EPHEMERAL_PORTS = Object.freeze({ from: 1024, to: 65535 });
-
 export const DEFAULTS = Object.freeze({
   naclRuleNumberBase: 200,
   routeGranularity: "range" as const,
   maxPrefixLength: 24,
   analyze: false,
 });
-
-export interface RouteTarget {
-  readonly kind: RouteTargetKind;
-  readonly id: string;
-}
-
-export interface SiteSpec {
-  readonly name: SiteName;
-  readonly dataCentre: string;
-  readonly hosts: readonly string[];
-  readonly port: number;
-  readonly range: string;
-}
 
 /** The validated, normalised stack config; the component takes exactly this. */
 export interface SftpAccessArgs {
@@ -64,8 +45,8 @@ export interface SftpAccessArgs {
   readonly routeGranularity: "range" | "host";
   readonly maxPrefixLength: number;
   readonly reachability?: { readonly sourceId: string; readonly analyze: boolean };
-  /** Sites to open, primary first. Defaults to the catalogue. */
-  readonly sites: readonly SiteSpec[];
+  /** Sites to open, primary first, in the catalogue's shape. Defaults to the catalogue. */
+  readonly sites: readonly SiteDefinition[];
 }
 
 const awsId = (key: keyof typeof ID_PREFIX) =>
@@ -121,7 +102,10 @@ const rawSchema = z
       })
       .strict()
       .optional(),
-    sites: z.object({ primary: siteOverride.optional(), secondary: siteOverride.optional() }).strict().optional(),
+    sites: z
+      .object(perSite(() => siteOverride.optional()))
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -214,7 +198,6 @@ function issueToProblems(key: string, issue: z.core.$ZodIssue): InputProblem[] {
 }
 
 function normalise(raw: RawConfig): SftpAccessArgs {
-  const targets = ROUTE_TARGET_KINDS.filter((k) => raw.routeTarget?.[k] !== undefined);
   return {
     vpcId: raw.vpcId,
     securityGroupId: raw.securityGroupId,
@@ -222,14 +205,13 @@ function normalise(raw: RawConfig): SftpAccessArgs {
     naclRuleNumberBase: raw.naclRuleNumberBase ?? DEFAULTS.naclRuleNumberBase,
     naclRuleNumbersInUse: raw.naclRuleNumbersInUse ?? [],
     routeTableIds: raw.routeTableIds ?? [],
-    // A second kind has already been reported by validateRawConfig.
-    routeTarget: targets.length > 0 ? { kind: targets[0], id: raw.routeTarget![targets[0]]! } : undefined,
+    routeTarget: routeTargetOf(raw.routeTarget),
     routeGranularity: raw.routeGranularity ?? DEFAULTS.routeGranularity,
     maxPrefixLength: raw.maxPrefixLength ?? DEFAULTS.maxPrefixLength,
     reachability: raw.reachability
       ? { sourceId: raw.reachability.sourceId, analyze: raw.reachability.analyze ?? DEFAULTS.analyze }
       : undefined,
-    sites: SITE_NAMES.flatMap((name): SiteSpec[] => {
+    sites: SITE_NAMES.flatMap((name): SiteDefinition[] => {
       if (raw.sites === undefined) return [{ ...HKEX_SITES[name] }];
       const o = raw.sites[name];
       if (o === undefined) return [];
@@ -246,9 +228,22 @@ function normalise(raw: RawConfig): SftpAccessArgs {
   };
 }
 
-/** The NACL rule numbers the component will use in each direction, one per site range. */
-export function naclRuleNumbers(args: Pick<SftpAccessArgs, "naclRuleNumberBase" | "sites">): number[] {
-  return args.sites.map((_, i) => args.naclRuleNumberBase + i);
+/** The first target kind the config gives; a second one has already been reported by validateRawConfig. */
+function routeTargetOf(given: RawConfig["routeTarget"]): RouteTarget | undefined {
+  for (const kind of ROUTE_TARGET_KINDS) {
+    const id = given?.[kind];
+    if (id !== undefined) return { kind, id };
+  }
+  return undefined;
+}
+
+/** The NACL rule number the component will use in each direction for each site range, from the base up. */
+export function naclRulePlan(args: Pick<SftpAccessArgs, "naclRuleNumberBase" | "sites">): { site: SiteDefinition; ruleNumber: number }[] {
+  return args.sites.map((site, i) => ({ site, ruleNumber: args.naclRuleNumberBase + i }));
+}
+
+function naclRuleNumbers(args: Pick<SftpAccessArgs, "naclRuleNumberBase" | "sites">): number[] {
+  return naclRulePlan(args).map((p) => p.ruleNumber);
 }
 
 /**
@@ -281,7 +276,7 @@ export function validateSftpAccessArgs(args: SftpAccessArgs): InputProblem[] {
     if (repeated.length > 0) add(configPath(key), `lists ${[...new Set(repeated)].join(", ")} more than once`);
   }
 
-  if (args.sites.length === 0) add(configPath("sites"), "names no site; give primary and secondary or leave sites unset");
+  if (args.sites.length === 0) add(configPath("sites"), `names no site; give ${SITE_NAMES.join(" and ")} or leave sites unset`);
   const seenHosts = new Map<string, string>();
   for (const site of args.sites) {
     const at = (field: string, ...rest: PropertyKey[]) => configPath("sites", [site.name, field, ...rest]);
@@ -291,15 +286,16 @@ export function validateSftpAccessArgs(args: SftpAccessArgs): InputProblem[] {
     const rangeProblem = cidrProblem(site.range);
     const range = rangeProblem === undefined ? parseIpv4Block(site.range) : undefined;
     if (rangeProblem !== undefined) add(at("range"), rangeProblem);
-    else if (range!.prefixLength < args.maxPrefixLength) {
+    else if (range !== undefined && range.prefixLength < args.maxPrefixLength) {
       add(at("range"), `${site.range} is broader than maxPrefixLength /${args.maxPrefixLength}`);
     }
     site.hosts.forEach((host, i) => {
-      if (!isIpv4(host)) {
+      const hostBlock = isIpv4(host) ? parseIpv4Block(hostCidr(host)) : undefined;
+      if (hostBlock === undefined) {
         add(at("hosts", i), `"${host}" is not an IPv4 address`);
         return;
       }
-      if (range !== undefined && !blockContains(range, parseIpv4Block(hostCidr(host))!)) {
+      if (range !== undefined && !blockContains(range, hostBlock)) {
         add(at("hosts", i), `${host} is outside the site's range ${site.range}`);
       }
       const other = seenHosts.get(host);

@@ -6,11 +6,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import type { OfflineResource } from "../policies/offline";
+import { AWS_TYPES } from "./awsTypes";
 import { PROJECT } from "./config";
 import { defineStack, type StackOutputs } from "./stack";
+import type { StackResource } from "./stackResource";
 
-export interface CapturedResource extends OfflineResource {
+export interface CapturedResource extends StackResource {
   readonly id?: string;
   readonly custom: boolean;
 }
@@ -24,13 +25,13 @@ const ACCOUNT = "123456789012";
 const REGION = "ap-east-1";
 
 /** Id prefix and ARN resource kind AWS uses for each type the program creates. */
-const AWS_IDS: Record<string, { prefix: string; arnKind?: string }> = {
-  "aws:ec2/securityGroup:SecurityGroup": { prefix: "sg", arnKind: "security-group" },
-  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": { prefix: "sgr", arnKind: "security-group-rule" },
-  "aws:ec2/networkAclRule:NetworkAclRule": { prefix: "nacl" },
-  "aws:ec2/route:Route": { prefix: "r" },
-  "aws:ec2/networkInsightsPath:NetworkInsightsPath": { prefix: "nip", arnKind: "network-insights-path" },
-  "aws:ec2/networkInsightsAnalysis:NetworkInsightsAnalysis": { prefix: "nia", arnKind: "network-insights-analysis" },
+const AWS_IDS: Readonly<Record<string, { prefix: string; arnKind?: string }>> = {
+  [AWS_TYPES.securityGroup]: { prefix: "sg", arnKind: "security-group" },
+  [AWS_TYPES.securityGroupEgressRule]: { prefix: "sgr", arnKind: "security-group-rule" },
+  [AWS_TYPES.networkAclRule]: { prefix: "nacl" },
+  [AWS_TYPES.route]: { prefix: "r" },
+  [AWS_TYPES.networkInsightsPath]: { prefix: "nip", arnKind: "network-insights-path" },
+  [AWS_TYPES.networkInsightsAnalysis]: { prefix: "nia", arnKind: "network-insights-analysis" },
 };
 
 export function mockId(type: string, seq: number): string {
@@ -57,7 +58,7 @@ export function createMocks(
       const extra: Record<string, unknown> = {};
       if (custom && kind) extra.arn = `arn:aws:ec2:${REGION}:${ACCOUNT}:${kind}/${id}`;
       // A group created without inline blocks reads back empty ones, as the provider does.
-      if (args.type === "aws:ec2/securityGroup:SecurityGroup") Object.assign(extra, { egress: [], ingress: [] });
+      if (args.type === AWS_TYPES.securityGroup) Object.assign(extra, { egress: [], ingress: [] });
       const state = { ...extra, ...args.inputs };
       record({ type: args.type, name: args.name, inputs: args.inputs, id, state, custom });
       return { id, state };
@@ -103,10 +104,14 @@ export async function runUnderMocks(config: Readonly<Record<string, string>>, st
     const suffix = `${r.type}::${r.name}`;
     const urn = urns.find((u) => u.endsWith(`::${suffix}`) || u.endsWith(`$${suffix}`)) ?? `urn:pulumi:${stack}::${PROJECT}::${suffix}`;
     // The URN's qualified type is the parent's qualified type, "$", then its own.
-    const chain = urn.split("::")[2].split("$");
-    const parentChain = chain.slice(0, -1).join("$");
-    const parent = parentChain ? urns.find((u) => u.split("::")[2] === parentChain) : undefined;
+    const parentChain = qualifiedTypeOf(urn).split("$").slice(0, -1).join("$");
+    const parent = parentChain ? urns.find((u) => qualifiedTypeOf(u) === parentChain) : undefined;
     return { ...r, urn, outputs: states.get(suffix) ?? {}, parent };
   });
   return { resources, outputs: settled };
+}
+
+/** The qualified type of `urn:pulumi:<stack>::<project>::<qualified type>::<name>`; "" when the URN has none. */
+function qualifiedTypeOf(urn: string): string {
+  return urn.split("::")[2] ?? "";
 }

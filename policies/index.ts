@@ -5,9 +5,6 @@
  * import the policies from ./policies.
  */
 import { PolicyPack } from "@pulumi/policy";
-import { PACK_NAME, hkexPolicies } from "./policies";
+import { PACK_DESCRIPTION, PACK_NAME, hkexPolicies } from "./policies";
 
-new PolicyPack(PACK_NAME, {
-  description: "HKEX derivatives SFTP (TCP 18801): egress, NACLs and routes reach all four endpoints and nothing broader.",
-  policies: [...hkexPolicies],
-});
+new PolicyPack(PACK_NAME, { description: PACK_DESCRIPTION, policies: [...hkexPolicies] });

@@ -11,18 +11,8 @@
  */
 import type { PolicyResource } from "@pulumi/policy";
 import { HKEX_SITES, SITE_NAMES } from "../catalogue";
+import { AWS_TYPES } from "../infra/awsTypes";
 import { IPV4_ANY, IPV6_ANY, blockContains, blocksOverlap, parseIpv4Block } from "../infra/cidr";
-
-export const TYPES = Object.freeze({
-  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
-  egressRule: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  legacyRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
-  networkAcl: "aws:ec2/networkAcl:NetworkAcl",
-  networkAclRule: "aws:ec2/networkAclRule:NetworkAclRule",
-  route: "aws:ec2/route:Route",
-  routeTable: "aws:ec2/routeTable:RouteTable",
-});
 
 /** The engine's marker for a value that is not known until the update runs (its string form). */
 export const UNKNOWN_MARKER = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -168,13 +158,13 @@ export function sgRuleLabel(e: Pick<SgRuleEntry, "origin" | "direction" | "cidr"
 }
 
 export function isSecurityGroupRuleType(type: string): boolean {
-  return type === TYPES.egressRule || type === TYPES.ingressRule || type === TYPES.legacyRule;
+  return type === AWS_TYPES.securityGroupEgressRule || type === AWS_TYPES.securityGroupIngressRule || type === AWS_TYPES.securityGroupRule;
 }
 
 /** Every destination/source of a security-group resource as one entry per CIDR. Prefix lists and group references carry no CIDR and are left out. */
 export function sgRuleEntries(type: string, props: unknown): SgRuleEntry[] {
-  if (type === TYPES.egressRule || type === TYPES.ingressRule) {
-    const direction: Direction = type === TYPES.egressRule ? "egress" : "ingress";
+  if (type === AWS_TYPES.securityGroupEgressRule || type === AWS_TYPES.securityGroupIngressRule) {
+    const direction: Direction = type === AWS_TYPES.securityGroupEgressRule ? "egress" : "ingress";
     const traffic: Traffic = {
       protocol: normaliseProtocol(read(props, "ipProtocol")),
       fromPort: readNumber(props, "fromPort"),
@@ -185,12 +175,12 @@ export function sgRuleEntries(type: string, props: unknown): SgRuleEntry[] {
       .filter((c): c is string => typeof c === "string")
       .map((cidr) => ({ direction, origin: "rule", cidr, description, ...traffic }));
   }
-  if (type === TYPES.legacyRule) {
+  if (type === AWS_TYPES.securityGroupRule) {
     const kind = readString(props, "type");
     if (kind !== "egress" && kind !== "ingress") return [];
     return blockEntries(props, kind, "rule");
   }
-  if (type === TYPES.securityGroup) {
+  if (type === AWS_TYPES.securityGroup) {
     return (["egress", "ingress"] as const).flatMap((direction) => {
       const blocks = readArray(props, direction);
       return blocks === UNKNOWN ? [] : blocks.flatMap((b) => blockEntries(b, direction, "inline"));
@@ -234,7 +224,7 @@ export interface NaclEntry extends Traffic {
 }
 
 export function naclEntries(type: string, props: unknown): NaclEntry[] {
-  if (type === TYPES.networkAclRule) {
+  if (type === AWS_TYPES.networkAclRule) {
     const cidr = readString(props, "cidrBlock");
     if (typeof cidr !== "string") return [];
     return [
@@ -248,7 +238,7 @@ export function naclEntries(type: string, props: unknown): NaclEntry[] {
       },
     ];
   }
-  if (type === TYPES.networkAcl) {
+  if (type === AWS_TYPES.networkAcl) {
     return (["egress", "ingress"] as const).flatMap((direction) => {
       const blocks = readArray(props, direction);
       if (blocks === UNKNOWN) return [];
@@ -279,11 +269,11 @@ export interface RouteEntry {
 }
 
 export function routeEntries(type: string, props: unknown): RouteEntry[] {
-  if (type === TYPES.route) {
+  if (type === AWS_TYPES.route) {
     const cidr = readString(props, "destinationCidrBlock");
     return typeof cidr === "string" ? [{ cidr }] : [];
   }
-  if (type === TYPES.routeTable) {
+  if (type === AWS_TYPES.routeTable) {
     const routes = readArray(props, "routes");
     if (routes === UNKNOWN) return [];
     return routes.flatMap((r) => {
@@ -311,7 +301,8 @@ export function ownerKey(r: PolicyResource, field: string, stack: readonly Polic
     return owner ? owner.urn : `id:${id}`;
   }
   const deps = r.propertyDependencies?.[field] ?? [];
-  if (deps.length === 1) return deps[0].urn;
+  const [only] = deps;
+  if (deps.length === 1 && only !== undefined) return only.urn;
   return `unresolved:${r.urn}`;
 }
 

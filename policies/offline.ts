@@ -16,21 +16,9 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { InputError, type InputProblem } from "../core/errors";
+import type { StackResource } from "../infra/stackResource";
 import { hkexPolicies } from "./policies";
 import type { ReportWithExceptions } from "./settings";
-
-export interface OfflineResource {
-  readonly type: string;
-  readonly urn: string;
-  readonly name: string;
-  /** What the program declared: resource policies see these. */
-  readonly inputs: Record<string, unknown>;
-  /** The resource's state: stack policies see inputs overlaid with these. */
-  readonly outputs: Record<string, unknown>;
-  readonly parent?: string;
-  readonly dependencies?: readonly string[];
-  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
-}
 
 export interface PolicyViolation {
   readonly policy: string;
@@ -74,7 +62,7 @@ const DEFAULT_OPTS: PolicyResourceOptions = {
 const isTypeFn = (type: string) => (cls: unknown) => (cls as { __pulumiType?: string })?.__pulumiType === type;
 
 export async function runPackOffline(
-  resources: readonly OfflineResource[],
+  resources: readonly StackResource[],
   config: PackConfig = {},
   policies: readonly AnyPolicy[] = hkexPolicies,
 ): Promise<PackReport> {
@@ -146,9 +134,9 @@ async function swallowNotApplicable(fn: () => unknown): Promise<void> {
 }
 
 /** The analyzer's view of the stack: state props, with parents and dependencies linked by URN. */
-export function policyResources(resources: readonly OfflineResource[]): PolicyResource[] {
+export function policyResources(resources: readonly StackResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
-  const out = resources.map((r) => {
+  const linked = resources.map((r) => {
     const props = { ...r.inputs, ...r.outputs };
     const pr: PolicyResource = {
       type: r.type,
@@ -162,17 +150,16 @@ export function policyResources(resources: readonly OfflineResource[]): PolicyRe
       asType: ((cls: unknown) => (isTypeFn(r.type)(cls) ? props : undefined)) as PolicyResource["asType"],
     };
     byUrn.set(r.urn, pr);
-    return pr;
+    return { r, pr };
   });
-  resources.forEach((r, i) => {
-    const pr = out[i];
+  for (const { r, pr } of linked) {
     const link = (urns: readonly string[] | undefined) =>
       (urns ?? []).map((u) => byUrn.get(u)).filter((x): x is PolicyResource => x !== undefined);
     if (r.parent) pr.parent = byUrn.get(r.parent);
     pr.dependencies = link(r.dependencies);
     for (const [k, urns] of Object.entries(r.propertyDependencies ?? {})) pr.propertyDependencies[k] = link(urns);
-  });
-  return out;
+  }
+  return linked.map(({ pr }) => pr);
 }
 
 // ---------------------------------------------------------------------------
@@ -235,8 +222,9 @@ function checkAgainstSchema(policy: string, props: Record<string, unknown>, sche
   const problems: InputProblem[] = [];
   const properties = (schema?.properties ?? {}) as Record<string, Schema>;
   for (const [k, v] of Object.entries(props)) {
-    if (!(k in properties)) problems.push({ path: `${policy}.${k}`, message: "is not a setting of this policy" });
-    else checkValue(`${policy}.${k}`, v, properties[k], problems);
+    const setting = Object.hasOwn(properties, k) ? properties[k] : undefined;
+    if (setting === undefined) problems.push({ path: `${policy}.${k}`, message: "is not a setting of this policy" });
+    else checkValue(`${policy}.${k}`, v, setting, problems);
   }
   for (const k of schema?.required ?? []) {
     if (!(k in props)) problems.push({ path: `${policy}.${k}`, message: "is required" });
@@ -274,7 +262,8 @@ function checkValue(path: string, v: unknown, s: Schema, problems: InputProblem[
         if (!(k in v)) problems.push({ path: `${path}.${k}`, message: "is required" });
       }
       for (const [k, item] of Object.entries(v)) {
-        if (k in props) checkValue(`${path}.${k}`, item, props[k], problems);
+        const property = Object.hasOwn(props, k) ? props[k] : undefined;
+        if (property !== undefined) checkValue(`${path}.${k}`, item, property, problems);
         else if (s.additionalProperties === false) problems.push({ path: `${path}.${k}`, message: "is not allowed" });
       }
       break;

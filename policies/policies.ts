@@ -13,10 +13,9 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { SFTP_PORT, endpointLabel, type Endpoint } from "../catalogue";
-import { EPHEMERAL_PORTS } from "../infra/config";
+import { AWS_TYPES, EPHEMERAL_PORTS } from "../infra/awsTypes";
 import { cidrContains, parseIpv4Block } from "../infra/cidr";
 import {
-  TYPES,
   allowsTcpPort,
   allowsTcpRange,
   describeTraffic,
@@ -158,7 +157,7 @@ export function stackSgEntries(stack: readonly PolicyResource[]): { rules: Owned
       return sgRuleEntries(r.type, r.props).map((entry) => ({ entry, resource: r, group }));
     });
   const inline: OwnedSgEntry[] = stack
-    .filter((r) => r.type === TYPES.securityGroup)
+    .filter((r) => r.type === AWS_TYPES.securityGroup)
     .flatMap((r) =>
       sgRuleEntries(r.type, r.props)
         .map((entry) => ({ entry, resource: r, group: r.urn }))
@@ -199,7 +198,7 @@ export const sgNoMixedRules: StackValidationPolicy = {
   validateStack: (args, report: ReportWithExceptions) => {
     const { exceptions } = exceptionsOf(args);
     const { rules, inline } = stackSgEntries(args.resources);
-    for (const sg of args.resources.filter((r) => r.type === TYPES.securityGroup)) {
+    for (const sg of args.resources.filter((r) => r.type === AWS_TYPES.securityGroup)) {
       const own = inline.filter((i) => i.group === sg.urn).length;
       const separate = new Set(rules.filter((x) => x.group === sg.urn).map((x) => x.resource.urn)).size;
       if (own === 0 || separate === 0) continue;
@@ -245,7 +244,7 @@ export const hkexBothSitesCovered: StackValidationPolicy = {
     for (const r of args.resources) {
       const entries = routeEntries(r.type, r.props);
       if (!entries.some((x) => hkexRangeReached(x.cidr) !== undefined)) continue;
-      const key = r.type === TYPES.routeTable ? r.urn : ownerKey(r, "routeTableId", args.resources);
+      const key = r.type === AWS_TYPES.routeTable ? r.urn : ownerKey(r, "routeTableId", args.resources);
       const table = tables.get(key) ?? { cidrs: [], urn: r.urn };
       table.cidrs.push(...entries.map((x) => x.cidr));
       tables.set(key, table);
@@ -270,12 +269,13 @@ export const naclHkexSymmetric: StackValidationPolicy = {
   configSchema: { properties: { ...exceptionsSchema } },
   validateStack: (args, report: ReportWithExceptions) => {
     const { exceptions } = exceptionsOf(args);
-    const byAcl = new Map<string, { entries: NaclEntry[]; resources: PolicyResource[] }>();
+    // `urn` is the first resource seen for the ACL; a violation points at it.
+    const byAcl = new Map<string, { entries: NaclEntry[]; resources: PolicyResource[]; urn: string }>();
     for (const r of args.resources) {
       const entries = naclEntries(r.type, r.props).filter((e) => e.allow && isKnownTraffic(e));
       if (entries.length === 0) continue;
-      const key = r.type === TYPES.networkAcl ? r.urn : ownerKey(r, "networkAclId", args.resources);
-      const acl = byAcl.get(key) ?? { entries: [], resources: [] };
+      const key = r.type === AWS_TYPES.networkAcl ? r.urn : ownerKey(r, "networkAclId", args.resources);
+      const acl = byAcl.get(key) ?? { entries: [], resources: [], urn: r.urn };
       acl.entries.push(...entries);
       acl.resources.push(r);
       byAcl.set(key, acl);
@@ -287,7 +287,7 @@ export const naclHkexSymmetric: StackValidationPolicy = {
           acl.entries.filter((e) => e.direction === d && hkexRangeReached(e.cidr, [range]) !== undefined);
         const egress = toward("egress");
         const ingress = toward("ingress");
-        const urn = acl.resources[0].urn;
+        const urn = acl.urn;
         const subjects = [label, range, ...acl.resources.flatMap((r) => [r.name, r.urn])];
         if (egress.length > 0 && !ingress.some((e) => allowsTcpRange(e, EPHEMERAL_PORTS.from, EPHEMERAL_PORTS.to))) {
           reportUnlessExcepted(report, exceptions, {
@@ -320,3 +320,4 @@ export const hkexPolicies = [
 ] as const;
 
 export const PACK_NAME = "hkex-sftp-firewall";
+export const PACK_DESCRIPTION = `HKEX derivatives SFTP (TCP ${SFTP_PORT}): egress, NACLs and routes reach all four endpoints and nothing broader.`;

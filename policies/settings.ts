@@ -7,7 +7,7 @@
  * (`hkex-ready plan` / `policy`) lists every waived finding with its reason.
  */
 import type { PolicyConfigSchema, ReportViolation } from "@pulumi/policy";
-import { endpointsOf, type Endpoint } from "../catalogue";
+import { SITE_NAMES, endpointsOf, type Endpoint } from "../catalogue";
 
 export interface PolicyException {
   /** A resource name, a resource URN, an endpoint host, or an AWS id (route table, NACL, security group) named in the finding. */
@@ -57,7 +57,7 @@ export const endpointsSchema: PolicyConfigSchema["properties"] = {
     items: {
       type: "object",
       properties: {
-        site: { type: "string", enum: ["primary", "secondary"] },
+        site: { type: "string", enum: [...SITE_NAMES] },
         host: { type: "string", minLength: 7 },
         port: { type: "integer", minimum: 1, maximum: 65535 },
       },

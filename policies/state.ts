@@ -4,7 +4,7 @@
  * `pulumi preview --json` (its steps' new state).
  */
 import { InputError, type InputProblem } from "../core/errors";
-import type { OfflineResource } from "./offline";
+import type { StackResource } from "../infra/stackResource";
 import { UNKNOWN_MARKER } from "./model";
 
 /** Pulumi's marker key of a secret value in serialized state. */
@@ -18,7 +18,7 @@ export type StateFormat = "stack-export" | "preview-json";
 
 export interface LoadedState {
   readonly format: StateFormat;
-  readonly resources: OfflineResource[];
+  readonly resources: StackResource[];
 }
 
 export function loadStateDocument(doc: unknown, source = "--state"): LoadedState {
@@ -62,7 +62,7 @@ export function loadStateDocument(doc: unknown, source = "--state"): LoadedState
   );
 }
 
-function toResource(raw: unknown, path: string, problems: InputProblem[]): OfflineResource | undefined {
+function toResource(raw: unknown, path: string, problems: InputProblem[]): StackResource | undefined {
   const r = raw as Record<string, unknown> | null;
   if (r === null || typeof r !== "object") {
     problems.push({ path, message: "must be an object" });

@@ -7,7 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-deps.sh
 # Lint and formatting (Biome): the tree must already be formatted.
 npx --no -- biome check .
-# The CLI tests run the compiled output in dist/.
+# The CLI tests run the compiled output in dist/. Built afresh: a module that became a folder
+# (checks/probe.ts -> checks/probe/) must not leave its old .js behind, which Node would load first.
+rm -rf dist
 npx --no -- tsc -p tsconfig.json
 # The tests are type-checked too (nothing emitted).
 npx --no -- tsc -p tsconfig.test.json

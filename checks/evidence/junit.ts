@@ -9,7 +9,8 @@
 // Loaded when a JUnit file is written, not on every start of the CLI.
 import type JunitModule from "junit-report-builder";
 import type { Report } from "../report";
-import { endpointName, partKey, partTitle, sessionPending } from "./rows";
+import { endpointLabel, hostPort, partKey, partTitle } from "../../catalogue";
+import { sessionPending } from "./rows";
 
 export function renderJunit(report: Report): string {
   const junitModule = require("junit-report-builder") as { default?: typeof JunitModule } & typeof JunitModule;
@@ -31,10 +32,10 @@ export function renderJunit(report: Report): string {
       const tc = suite
         .testCase()
         .className(`${partKey(e.part)}.${e.site}`)
-        .name(`${e.host}:${e.port} ${p.name}`)
+        .name(`${hostPort(e.host, e.port)} ${p.name}`)
         .time(p.ms / 1000);
       if (p.status === "fail") {
-        tc.failure(`${partTitle(e.part)} ${endpointName(e)} ${p.name}: ${p.cause ?? "failed"}`, p.code ?? "error");
+        tc.failure(`${partTitle(e.part)} ${endpointLabel(e)} ${p.name}: ${p.cause ?? "failed"}`, p.code ?? "error");
       } else if (p.status === "skip") {
         tc.skipped().standardOutput(p.cause ?? "skipped");
       }

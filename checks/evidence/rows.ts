@@ -2,21 +2,8 @@
  * The report seen as rows: one per endpoint run and phase, the way the CI
  * formats, the HTML matrix and the metrics all count. A skip stays a skip.
  */
+import type { RunPart } from "../../catalogue";
 import type { DownloadRecord, EndpointReport, PhaseResult, Report } from "../report";
-
-export type RunPart = EndpointReport["part"];
-
-/** "Pre-check", "Part 1", "Part 2"; "Check" for a plain readiness check. */
-export function partTitle(part: RunPart): string {
-  if (part === undefined) return "Check";
-  return part === "precheck" ? "Pre-check" : `Part ${part}`;
-}
-
-/** "precheck", "part1", "part2" or "check": for ids, labels and file names. */
-export function partKey(part: RunPart): string {
-  if (part === undefined) return "check";
-  return part === "precheck" ? "precheck" : `part${part}`;
-}
 
 /**
  * After `session --part 1` the session is not over yet: Part 2 has no entry.
@@ -24,10 +11,6 @@ export function partKey(part: RunPart): string {
  */
 export function sessionPending(report: Report): boolean {
   return report.session !== undefined && !report.session.parts.some((p) => p.part === 2) && !report.interrupted;
-}
-
-export function endpointName(e: Pick<EndpointReport, "site" | "host" | "port">): string {
-  return `${e.site} ${e.host}:${e.port}`;
 }
 
 export interface PhaseRow {

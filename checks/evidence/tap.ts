@@ -6,7 +6,8 @@
  * adds one point for the session as a whole.
  */
 import type { Report } from "../report";
-import { endpointName, partTitle, phaseRows, sessionPending } from "./rows";
+import { endpointLabel, partTitle } from "../../catalogue";
+import { phaseRows, sessionPending } from "./rows";
 
 /** A test point description may not hold an unescaped "#" (it starts a directive) or a newline. */
 export function tapDescription(text: string): string {
@@ -47,7 +48,7 @@ function renderPoint(n: number, p: Point): string[] {
 export function renderTap(report: Report): string {
   const points: Point[] = [];
   for (const { endpoint: e, phase: p } of phaseRows(report)) {
-    const description = `${partTitle(e.part)} ${endpointName(e)} ${p.name}`;
+    const description = `${partTitle(e.part)} ${endpointLabel(e)} ${p.name}`;
     if (p.status === "pass") {
       points.push({ ok: true, description: `${description} (${p.ms} ms)` });
     } else if (p.status === "skip") {

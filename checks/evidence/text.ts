@@ -1,15 +1,16 @@
 /** Plain-text rendering of a report for a terminal or a log. */
+import { endpointLabel, partInline, type RunPart } from "../../catalogue";
 import type { EndpointReport, PhaseResult, Report } from "../report";
 
 const MARK: Record<PhaseResult["status"], string> = { pass: "ok", fail: "FAIL", skip: "skip" };
 
-function partLabel(p: EndpointReport["part"]): string {
-  if (p === undefined) return "";
-  return p === "precheck" ? "pre-check " : `Part ${p} `;
+/** "pre-check ", "Part 1 ", or nothing for a plain check. */
+function partPrefix(p: RunPart): string {
+  return p === undefined ? "" : `${partInline(p)} `;
 }
 
 export function renderEndpoint(e: EndpointReport): string[] {
-  const head = `  ${partLabel(e.part)}${e.site} ${e.host}:${e.port}  ${e.verdict === "pass" ? "PASS" : "FAIL"}  (${e.ms} ms)`;
+  const head = `  ${partPrefix(e.part)}${endpointLabel(e)}  ${e.verdict === "pass" ? "PASS" : "FAIL"}  (${e.ms} ms)`;
   const phases = e.phases.map((p) => `${p.name} ${MARK[p.status]}${p.status === "skip" ? "" : ` ${p.ms}ms`}`).join(" · ");
   const lines = [head, `      ${phases}`];
   if (e.hostKey) lines.push(`      host key ${e.hostKey.type ?? ""} ${e.hostKey.fingerprint} (${e.hostKey.status})`);
@@ -21,7 +22,7 @@ export function renderEndpoint(e: EndpointReport): string[] {
 
 export function renderReport(r: Report): string {
   const lines: string[] = [];
-  const sites = r.sites.map((s) => `${partLabel(s.part)}${s.site} ${s.status} ${s.passed}/${s.endpoints}`).join(", ");
+  const sites = r.sites.map((s) => `${partPrefix(s.part)}${s.site} ${s.status} ${s.passed}/${s.endpoints}`).join(", ");
   lines.push(`hkex-ready ${r.kind}: ${r.verdict.toUpperCase()}  (${sites})`);
   if (r.interrupted) lines.push(`  interrupted: ${r.interrupted}`);
   for (const e of r.endpoints) lines.push(...renderEndpoint(e));
@@ -42,7 +43,7 @@ export function renderReport(r: Report): string {
     for (const p of s.parts) {
       const sw = p.switchover ? `  HostName ${p.switchover.before ?? "(none)"} → ${p.switchover.after}` : "";
       lines.push(
-        `    ${partLabel(p.part).trim() || p.part} on ${p.site}: ${p.status}${p.withinWindow === false ? " (outside the published window)" : ""}${sw}`,
+        `    ${partInline(p.part)} on ${p.site}: ${p.status}${p.withinWindow === false ? " (outside the published window)" : ""}${sw}`,
       );
     }
     for (const reason of s.reasons) lines.push(`    reason: ${reason}`);

@@ -18,8 +18,3 @@ export function loopbackAliasFor(host: string): string {
 export function hostPortEntry(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
-
-/** The known_hosts name OpenSSH looks up: "host" on port 22, "[host]:port" otherwise. */
-export function knownHostsName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
-}

@@ -6,6 +6,7 @@
 import { HKEX_SITES, SITE_NAMES, type SiteTable } from "../../catalogue";
 import { InputError, type InputProblem } from "../../core/errors";
 import { printable } from "../../core/text";
+import type { PhaseName } from "../report";
 
 export type Fault =
   | "down"
@@ -29,7 +30,7 @@ export type Fault =
 export interface FaultDescription {
   readonly fault: Fault;
   /** The layer a client should see break first. */
-  readonly layer: "tcp" | "banner" | "hostkey" | "auth" | "sftp" | "list" | "download";
+  readonly layer: PhaseName;
   readonly description: string;
 }
 

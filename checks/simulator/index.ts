@@ -17,23 +17,24 @@
  * applies to connections accepted after it; connections already open keep the
  * behaviour they started with.
  */
-import type { Socket } from "node:net";
-import type { Server as SshServer, ParsedKey } from "ssh2";
-import { HKEX_SITES, SFTP_PORT, SITE_NAMES, endpointsOf, type SiteDefinition, type SiteName, type SiteTable } from "../../catalogue";
+import type { ParsedKey } from "ssh2";
+import { HKEX_SITES, SFTP_PORT, SITE_NAMES, endpointsOf, type SiteName, type SiteTable } from "../../catalogue";
 import { InputError, type InputProblem } from "../../core/errors";
 import { printable } from "../../core/text";
-import { LOCALHOST, hostPortEntry, loopbackAliasFor } from "./addresses";
+import { hostPortEntry, loopbackAliasFor } from "./addresses";
 import { parseAuthorizedKeys } from "./auth";
-import { isListenerFault, validateFaults, type Fault } from "./faults";
+import { applyListenerFaults, bindEndpoints, listenerModeFor, siteTableOf, type BindMode, type Binding } from "./binding";
+import { SimulatedFacility, type Endpoint, type SimulatedEndpoint } from "./endpoint";
+import { validateFaults, type Fault } from "./faults";
 import { buildFileSet, validateFileName, type FileSpec } from "./files";
 import { fingerprintOf, generateHostKey, knownHostsLine, parseOneKey } from "./keys";
-import { EndpointListener, type ListenerMode } from "./listener";
-import { makeSshServer, serveConnection, SERVER_IDENT, type HostKeyVariant, type SessionSettings } from "./ssh";
+import { SERVER_IDENT } from "./ssh";
 
 export { FAULTS, FAULT_NAMES, isFault, parseFaultFlags, type Fault, type FaultDescription } from "./faults";
 export { fingerprintOf, knownHostsLine, publicKeyLine } from "./keys";
 export { SAMPLE_FILE_NAMES, sampleFiles } from "./files";
 export { SERVER_IDENT };
+export type { SimulatedEndpoint };
 
 export interface SimulatorOptions {
   /** The endpoints to simulate (default: the catalogue's four). */
@@ -45,7 +46,7 @@ export interface SimulatorOptions {
    * port per endpoint; "auto" (default): aliases, else localhost with
    * `fallback: true`.
    */
-  bind?: "auto" | "aliases" | "localhost";
+  bind?: BindMode;
   /** The one user that may log in (default "hkexsim"). */
   user?: string;
   /** Public keys allowed to log in, as OpenSSH one-line "ssh-ed25519 AAAA… comment" strings. */
@@ -58,16 +59,6 @@ export interface SimulatorOptions {
   files?: Record<string, Buffer | { size: number }>;
   /** Fault per catalogue host at start, e.g. { "10.152.14.142": "refuse" }. */
   faults?: Record<string, Fault>;
-}
-
-export interface SimulatedEndpoint {
-  site: SiteName;
-  /** The catalogue host this endpoint stands in for. */
-  host: string;
-  /** Where it actually listens. */
-  bindHost: string;
-  port: number;
-  fault: Fault | "none";
 }
 
 export interface ConfigSite {
@@ -105,23 +96,6 @@ export interface RunningSimulator {
 
 const DEFAULT_USER = "hkexsim";
 
-interface Endpoint {
-  /** What RunningSimulator.endpoints shows; kept current. */
-  readonly view: SimulatedEndpoint;
-  readonly listener: EndpointListener;
-  readonly servers: Partial<Record<HostKeyVariant, SshServer>>;
-  /** Sockets handed to ssh2, by peer address, with the fault they were accepted under. */
-  readonly accepted: Map<string, { socket: Socket; fault: Fault | "none" }>;
-}
-
-function peerKey(ip: string | undefined, port: number | undefined): string {
-  return `${ip}|${port}`;
-}
-
-function listenerModeFor(fault: Fault | "none"): ListenerMode {
-  return fault === "down" ? "closed" : fault === "blackhole" ? "blackhole" : "listening";
-}
-
 function validateOptions(
   opts: SimulatorOptions,
   sites: SiteTable,
@@ -130,7 +104,7 @@ function validateOptions(
   hostKeys: Record<SiteName, string>;
   faults: Record<string, Fault>;
 } {
-  const problems: InputProblem[] = [];
+  const problems = settingProblems(opts, sites);
   const collect = <T>(fn: () => T): T | undefined => {
     try {
       return fn();
@@ -140,6 +114,16 @@ function validateOptions(
       return undefined;
     }
   };
+  const keys = collect(() => parseAuthorizedKeys(opts.authorizedKeys ?? [])) ?? [];
+  const hostKeys = collect(() => hostKeysOf(opts)) ?? ({} as Record<SiteName, string>);
+  const faults = collect(() => validateFaults(opts.faults ?? {}, sites)) ?? {};
+  if (problems.length > 0) throw new InputError(problems);
+  return { keys, hostKeys, faults };
+}
+
+/** What is wrong with the plain settings (port, bind, user, remoteDir, files, sites), all at once. */
+function settingProblems(opts: SimulatorOptions, sites: SiteTable): InputProblem[] {
+  const problems: InputProblem[] = [];
   if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
     problems.push({ path: "port", message: "must be 0 (ephemeral) or 1-65535" });
   }
@@ -160,15 +144,18 @@ function validateOptions(
     }
   }
   for (const { host } of endpointsOf(sites)) {
-    collect(() => {
-      try {
-        loopbackAliasFor(host);
-      } catch (err) {
-        throw new InputError({ path: "sites", message: (err as Error).message });
-      }
-    });
+    try {
+      loopbackAliasFor(host);
+    } catch (err) {
+      problems.push({ path: "sites", message: (err as Error).message });
+    }
   }
-  const keys = collect(() => parseAuthorizedKeys(opts.authorizedKeys ?? [])) ?? [];
+  return problems;
+}
+
+/** Each site's host key: the one given (a private key), or a new ed25519 key. */
+function hostKeysOf(opts: SimulatorOptions): Record<SiteName, string> {
+  const problems: InputProblem[] = [];
   const hostKeys = {} as Record<SiteName, string>;
   for (const site of SITE_NAMES) {
     const given = opts.hostKeys?.[site];
@@ -183,23 +170,8 @@ function validateOptions(
       problems.push({ path: `hostKeys.${site}`, message: (err as Error).message.replace(/^hostKeys\.\w+: /, "") });
     }
   }
-  const faults = collect(() => validateFaults(opts.faults ?? {}, sites)) ?? {};
   if (problems.length > 0) throw new InputError(problems);
-  return { keys, hostKeys, faults };
-}
-
-function describeBindError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case "EADDRNOTAVAIL":
-      return "EADDRNOTAVAIL: the loopback alias is not configured (on macOS: sudo ifconfig lo0 alias <address>)";
-    case "EADDRINUSE":
-      return "EADDRINUSE: the port is already in use";
-    case "EACCES":
-      return "EACCES: not allowed to bind there";
-    default:
-      return code ?? (err as Error).message;
-  }
+  return hostKeys;
 }
 
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
@@ -207,200 +179,84 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const { keys, hostKeys, faults } = validateOptions(opts, sites);
   // Computed before anything is bound, so a bad key cannot leave listeners open behind a throw.
   const hostKeyFingerprints = Object.fromEntries(SITE_NAMES.map((s) => [s, fingerprintOf(hostKeys[s])])) as Record<SiteName, string>;
-  const bindMode = opts.bind ?? "auto";
   const requestedPort = opts.port ?? SFTP_PORT;
   const user = opts.user ?? DEFAULT_USER;
   const remoteDir = opts.remoteDir ?? ".";
   const files = buildFileSet(opts.files as Record<string, FileSpec> | undefined);
-  const settings: SessionSettings = { user, authorizedKeys: keys, remoteDir, files };
-  const altHostKeys: Partial<Record<SiteName, string>> = {};
-
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  let closed = false;
-
-  const serverFor = (ep: Endpoint, variant: HostKeyVariant): SshServer => {
-    const existing = ep.servers[variant];
-    if (existing) return existing;
-    if (variant === "changed") altHostKeys[ep.view.site] ??= generateHostKey(`hkex-sftp-simulator ${ep.view.site} (changed)`);
-    const key = variant === "changed" ? altHostKeys[ep.view.site]! : hostKeys[ep.view.site];
-    const srv = makeSshServer(key, variant);
-    srv.on("connection", (client, info) => {
-      // ssh2 does not say which socket a connection came on; the peer address does, within one endpoint.
-      const accepted = ep.accepted.get(peerKey(info.ip, info.port));
-      if (!accepted) return client.end();
-      serveConnection(client, accepted.socket, accepted.fault, settings);
-    });
-    srv.on("error", () => {});
-    ep.servers[variant] = srv;
-    return srv;
-  };
-
-  const onConnection = (ep: Endpoint) => (socket: Socket) => {
-    if (closed) return void socket.destroy();
-    connections++;
-    sockets.add(socket);
-    const peer = peerKey(socket.remoteAddress, socket.remotePort);
-    const fault = ep.view.fault;
-    socket.on("error", () => {});
-    socket.setNoDelay(true);
-    socket.once("close", () => {
-      sockets.delete(socket);
-      ep.accepted.delete(peer);
-    });
-    switch (fault) {
-      case "down":
-      case "blackhole":
-        // Only reachable in the moment a switch is under way.
-        return void socket.destroy();
-      case "refuse":
-        return void socket.resetAndDestroy();
-      case "silent":
-        return void socket.resume();
-      case "non-ssh-banner":
-        socket.resume();
-        return void socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
-      case "close-during-kex":
-        socket.write(`SSH-2.0-${SERVER_IDENT}\r\n`);
-        // The client's identification line and KEXINIT arrive together or one after the other; either way, hang up.
-        socket.once("data", () => socket.end());
-        return;
-      default:
-        ep.accepted.set(peer, { socket, fault });
-        serverFor(ep, fault === "hostkey-changed" ? "changed" : fault === "no-common-algorithm" ? "legacy-kex" : "pinned").injectSocket(
-          socket,
-        );
-    }
-  };
-
+  const facility = new SimulatedFacility(hostKeys, { user, authorizedKeys: keys, remoteDir, files });
   const plan = endpointsOf(sites);
-  const makeEndpoints = (bindHostOf: (host: string) => string, port: number): Endpoint[] =>
-    plan.map(({ site, host }) => {
-      const view: SimulatedEndpoint = { site, host, bindHost: bindHostOf(host), port, fault: faults[host] ?? "none" };
-      const ep: Endpoint = {
-        view,
-        servers: {},
-        accepted: new Map(),
-        listener: new EndpointListener(view.bindHost, port, (s) => onConnection(ep)(s)),
-      };
-      return ep;
-    });
-
-  /** Binds every endpoint; on any failure closes those already bound and throws. */
-  const bindAll = async (eps: Endpoint[]): Promise<void> => {
-    const bound: Endpoint[] = [];
-    try {
-      for (const ep of eps) {
-        try {
-          await ep.listener.switchTo("listening");
-        } catch (err) {
-          throw new Error(`could not listen on ${hostPortEntry(ep.view.bindHost, ep.view.port)} (${describeBindError(err)})`, {
-            cause: err,
-          });
-        }
-        bound.push(ep);
-        ep.view.port = ep.listener.boundPort;
-      }
-    } catch (err) {
-      await Promise.all(bound.map((ep) => ep.listener.close()));
-      throw err;
-    }
-  };
-
-  let endpoints: Endpoint[];
-  let fallback = false;
-  let fallbackReason: string | undefined;
-  if (bindMode === "localhost") {
-    if (requestedPort !== 0 && plan.length > 1) {
-      throw new InputError({ path: "port", message: `with bind "localhost" the ${plan.length} endpoints need a port each: use port 0` });
-    }
-    endpoints = makeEndpoints(() => LOCALHOST, requestedPort);
-    await bindAll(endpoints);
-  } else {
-    endpoints = makeEndpoints(loopbackAliasFor, requestedPort);
-    try {
-      await bindAll(endpoints);
-    } catch (err) {
-      if (bindMode === "aliases") throw err;
-      fallback = true;
-      fallbackReason = `${(err as Error).message}; listening on ${LOCALHOST} with an ephemeral port per endpoint instead`;
-      endpoints = makeEndpoints(() => LOCALHOST, 0);
-      await bindAll(endpoints);
-    }
-  }
-
-  // Every endpoint now has its port; the listener-level faults take effect.
-  const bound = endpoints;
-  try {
-    await Promise.all(
-      bound.filter((ep) => isListenerFault(ep.view.fault)).map((ep) => ep.listener.switchTo(listenerModeFor(ep.view.fault))),
-    );
-  } catch (err) {
-    await Promise.all(bound.map((ep) => ep.listener.close().catch(() => {})));
-    throw err;
-  }
-
-  const siteTable = Object.fromEntries(
-    SITE_NAMES.map((name): [SiteName, SiteDefinition] => {
-      const eps = endpoints.filter((e) => e.view.site === name);
-      const first = eps[0];
-      const range =
-        first === undefined
-          ? sites[name].range
-          : first.view.bindHost === LOCALHOST
-            ? `${LOCALHOST}/32`
-            : `${first.view.bindHost.split(".").slice(0, 3).join(".")}.0/24`;
-      return [
-        name,
-        Object.freeze({
-          ...sites[name],
-          hosts: Object.freeze(eps.map((e) => e.view.bindHost)),
-          port: first?.view.port ?? requestedPort,
-          range,
-        }),
-      ];
-    }),
-  ) as unknown as SiteTable;
-
-  return {
-    endpoints: endpoints.map((ep) => ep.view),
-    fallback,
-    fallbackReason,
-    sites: siteTable,
+  const make = (bindHostOf: (host: string) => string, port: number): Endpoint[] =>
+    plan.map(({ site, host }) => facility.endpoint({ site, host, bindHost: bindHostOf(host), port, fault: faults[host] ?? "none" }));
+  const binding = await bindEndpoints(make, opts.bind ?? "auto", requestedPort, plan.length);
+  await applyListenerFaults(binding.endpoints);
+  return runningSimulator({
+    binding,
+    facility,
+    sites,
+    requestedPort,
+    hostKeys,
     hostKeyFingerprints,
     user,
     remoteDir,
     fileNames: [...files.keys()],
-    knownHosts: () => `${endpoints.map((e) => knownHostsLine(e.view.bindHost, e.view.port, hostKeys[e.view.site])).join("\n")}\n`,
+  });
+}
+
+interface Started {
+  readonly binding: Binding;
+  readonly facility: SimulatedFacility;
+  readonly sites: SiteTable;
+  readonly requestedPort: number;
+  readonly hostKeys: Readonly<Record<SiteName, string>>;
+  readonly hostKeyFingerprints: Record<SiteName, string>;
+  readonly user: string;
+  readonly remoteDir: string;
+  readonly fileNames: string[];
+}
+
+/** The handle on a started simulator. */
+function runningSimulator(s: Started): RunningSimulator {
+  const { endpoints } = s.binding;
+  const onSite = (name: SiteName) => endpoints.filter((e) => e.view.site === name);
+  return {
+    endpoints: endpoints.map((ep) => ep.view),
+    fallback: s.binding.fallback,
+    fallbackReason: s.binding.fallbackReason,
+    sites: siteTableOf(s.sites, endpoints, s.requestedPort),
+    hostKeyFingerprints: s.hostKeyFingerprints,
+    user: s.user,
+    remoteDir: s.remoteDir,
+    fileNames: s.fileNames,
+    knownHosts: () => `${endpoints.map((e) => knownHostsLine(e.view.bindHost, e.view.port, s.hostKeys[e.view.site])).join("\n")}\n`,
     configSites: () =>
       Object.fromEntries(
         SITE_NAMES.map((name) => {
-          const eps = endpoints.filter((e) => e.view.site === name);
-          return [name, { hosts: eps.map((e) => hostPortEntry(e.view.bindHost, e.view.port)), port: eps[0]?.view.port ?? requestedPort }];
+          const eps = onSite(name);
+          return [name, { hosts: eps.map((e) => hostPortEntry(e.view.bindHost, e.view.port)), port: eps[0]?.view.port ?? s.requestedPort }];
         }),
       ) as Record<SiteName, ConfigSite>,
-    setFault(host, fault) {
-      const targets = endpoints.filter((e) => e.view.host === host);
-      if (targets.length === 0)
-        throw new InputError({
-          path: "host",
-          message: `unknown host "${printable(host)}" (the endpoints are ${plan.map((e) => e.host).join(", ")})`,
-        });
-      if (fault !== "none") validateFaults({ [host]: fault }, sites);
-      if (closed) throw new Error("the simulator is closed");
-      for (const ep of targets) ep.view.fault = fault;
-      const switched = Promise.all(targets.map((ep) => ep.listener.switchTo(listenerModeFor(fault)))).then(() => undefined);
-      // Callers that do not wait must not see an unhandled rejection; those that wait still get the error.
-      switched.catch(() => {});
-      return switched;
-    },
-    stats: () => ({ connections, activeConnections: sockets.size }),
+    setFault: (host, fault) => setFault(s, host, fault),
+    stats: () => ({ connections: s.facility.connections, activeConnections: s.facility.sockets.size }),
     async close() {
-      if (closed) return;
-      closed = true;
-      for (const s of sockets) s.destroy();
+      if (s.facility.closed) return;
+      s.facility.closeConnections();
       await Promise.all(endpoints.map((ep) => ep.listener.close()));
-      for (const s of sockets) s.destroy();
+      s.facility.closeConnections();
     },
   };
+}
+
+function setFault(s: Started, host: string, fault: Fault | "none"): Promise<void> {
+  const targets = s.binding.endpoints.filter((e) => e.view.host === host);
+  if (targets.length === 0) {
+    const hosts = endpointsOf(s.sites).map((e) => e.host);
+    throw new InputError({ path: "host", message: `unknown host "${printable(host)}" (the endpoints are ${hosts.join(", ")})` });
+  }
+  if (fault !== "none") validateFaults({ [host]: fault }, s.sites);
+  if (s.facility.closed) throw new Error("the simulator is closed");
+  for (const ep of targets) ep.view.fault = fault;
+  const switched = Promise.all(targets.map((ep) => ep.listener.switchTo(listenerModeFor(fault)))).then(() => undefined);
+  // Callers that do not wait must not see an unhandled rejection; those that wait still get the error.
+  switched.catch(() => {});
+  return switched;
 }

@@ -1,11 +1,11 @@
 /**
  * Host keys of the simulated endpoints, and the forms an operator pins them
  * in: the OpenSSH public key line, the SHA256 fingerprint (as `ssh-keygen -l`
- * prints it) and known_hosts lines.
+ * prints it) and known_hosts lines (named as checks/hostKeyNames.ts names them).
  */
 import { utils, type ParsedKey } from "ssh2";
+import { knownHostsLine as pinningLine } from "../hostKeyNames";
 import { fingerprint } from "../knownHosts";
-import { knownHostsName } from "./addresses";
 import { generateEd25519KeyPair } from "../keygen";
 
 export function parseOneKey(text: string | Buffer, what: string): ParsedKey {
@@ -16,6 +16,10 @@ export function parseOneKey(text: string | Buffer, what: string): ParsedKey {
   return key;
 }
 
+function asParsed(key: string | Buffer | ParsedKey): ParsedKey {
+  return typeof key === "string" || Buffer.isBuffer(key) ? parseOneKey(key, "key") : key;
+}
+
 /** A new ed25519 private key in OpenSSH format. */
 export function generateHostKey(comment = "hkex-sftp-simulator"): string {
   return generateEd25519KeyPair(comment).private;
@@ -23,18 +27,17 @@ export function generateHostKey(comment = "hkex-sftp-simulator"): string {
 
 /** "ssh-ed25519 AAAA…" for a private or public key. */
 export function publicKeyLine(key: string | Buffer | ParsedKey, comment?: string): string {
-  const k = typeof key === "string" || Buffer.isBuffer(key) ? parseOneKey(key, "key") : key;
+  const k = asParsed(key);
   const line = `${k.type} ${k.getPublicSSH().toString("base64")}`;
   return comment ? `${line} ${comment}` : line;
 }
 
 /** "SHA256:…" of the public key blob, base64 without padding, like `ssh-keygen -l`. */
 export function fingerprintOf(key: string | Buffer | ParsedKey): string {
-  const k = typeof key === "string" || Buffer.isBuffer(key) ? parseOneKey(key, "key") : key;
-  return fingerprint(k.getPublicSSH() as Buffer);
+  return fingerprint(asParsed(key).getPublicSSH() as Buffer);
 }
 
 /** "[127.0.151.141]:18801 ssh-ed25519 AAAA…" */
 export function knownHostsLine(host: string, port: number, key: string | Buffer | ParsedKey): string {
-  return `${knownHostsName(host, port)} ${publicKeyLine(key)}`;
+  return pinningLine(host, port, asParsed(key).getPublicSSH() as Buffer);
 }

@@ -1,21 +1,18 @@
 /** `hkex-ready check`: the pre-session readiness check. */
 import { SITE_NAMES, type SiteName } from "../../catalogue";
+import type { OutputRequest } from "../../checks/evidence/formats";
 import { buildReport, runSites } from "../../checks/run";
 import { hkNow } from "../../core/time";
-import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
-import { checkPlan } from "../progress";
-import { companionFiles, extraOutputs, progressFor } from "../outputs";
+import { exitCodeForSignal } from "../exitCodes";
+import { interruptSignal, loadAll, printWarnings } from "../common";
+import { checkPlan, createProgress, plainProgress } from "../progress";
+import { writeOutputs } from "../outputs";
 
-export interface CheckOptions {
+/** The output flags (--json, --format, --report-dir, --junit, --prometheus, --no-progress) come from the format registry. */
+export interface CheckOptions extends OutputRequest {
   readonly config: string;
   readonly site: SiteName | "all";
   readonly download?: boolean;
-  readonly json?: boolean;
-  readonly format?: "text" | "tap";
-  readonly junit?: string;
-  readonly reportDir?: string;
-  readonly prometheus?: string;
-  readonly progress?: boolean;
 }
 
 export async function run(opts: CheckOptions): Promise<number> {
@@ -24,7 +21,7 @@ export async function run(opts: CheckOptions): Promise<number> {
   const sites = opts.site === "all" ? SITE_NAMES : [opts.site];
   const stop = interruptSignal();
   const startedAt = hkNow();
-  const progress = progressFor(opts, plainProgress, checkPlan(loaded.config, sites));
+  const progress = createProgress(opts, plainProgress, checkPlan(loaded.config, sites));
   try {
     const result = await runSites(
       { config: loaded.config, key: loaded.key, knownHosts: loaded.knownHosts, signal: stop.signal, onEvent: progress.onEvent },
@@ -42,8 +39,7 @@ export async function run(opts: CheckOptions): Promise<number> {
       config: loaded.config.file,
       interrupted: sig ? `interrupted by ${sig}` : undefined,
     });
-    await emit(report, opts, companionFiles(report, opts));
-    await extraOutputs(report, { junit: opts.junit, prometheus: opts.prometheus });
+    await writeOutputs(report, "check", opts, { files: loaded.config.files });
     return exitCodeForSignal(sig, report.verdict);
   } finally {
     stop.dispose();

@@ -8,12 +8,11 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../core/errors";
-import { PROJECT, parseStackConfig, type SftpAccessArgs } from "../../infra/config";
-import { cidrContains } from "../../infra/cidr";
-import { runUnderMocks, type CapturedResource } from "../../infra/mockRuntime";
+import { PROJECT, parseStackConfig } from "../../infra/config";
+import { planStack } from "../../infra/plan";
 import { runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, renderPackReport, table } from "../../policies/report";
-import { EXIT } from "../main";
+import { EXIT } from "../exitCodes";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../../core/inputFile";
 
 export interface PlanOptions {
@@ -23,19 +22,10 @@ export interface PlanOptions {
   readonly policyPackConfig?: string;
 }
 
-export interface PlanRow {
-  readonly kind: string;
-  readonly site: string;
-  readonly destination: string;
-  readonly port: string;
-  readonly target: string;
-  readonly resource: string;
-}
-
 /** The stack name Pulumi would use for Pulumi.<stack>.yaml. */
 export function stackNameOf(file: string): string {
   const m = /^Pulumi\.(.+)\.ya?ml$/.exec(basename(file));
-  return m ? m[1] : "offline";
+  return m?.[1] ?? "offline";
 }
 
 /**
@@ -78,117 +68,17 @@ export function readStackConfigFile(file: string): Record<string, string> {
   return out;
 }
 
-const SHORT_KIND: Record<string, string> = {
-  "aws:ec2/securityGroup:SecurityGroup": "security group",
-  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sg egress",
-  "aws:ec2/networkAclRule:NetworkAclRule": "nacl",
-  "aws:ec2/route:Route": "route",
-  "aws:ec2/networkInsightsPath:NetworkInsightsPath": "reachability path",
-  "aws:ec2/networkInsightsAnalysis:NetworkInsightsAnalysis": "reachability analysis",
-};
-
-const ROUTE_TARGET_INPUTS = ["transitGatewayId", "gatewayId", "networkInterfaceId", "vpcPeeringConnectionId"];
-
-/** One row per planned AWS resource, in the order a reader checks them: group, rules, NACLs, routes, paths. */
-export function planRows(resources: readonly CapturedResource[], args: SftpAccessArgs): PlanRow[] {
-  const siteOf = (dest: string) => args.sites.find((s) => cidrContains(s.range, dest.includes("/") ? dest : `${dest}/32`))?.name ?? "-";
-  const str = (v: unknown) => (v === undefined || v === null ? "-" : String(v));
-  const ports = (i: Record<string, unknown>) =>
-    i.fromPort === i.toPort ? `tcp/${str(i.fromPort)}` : `tcp/${str(i.fromPort)}-${str(i.toPort)}`;
-  const byId = new Map(resources.map((r) => [r.id, r]));
-  const groupName = (id: unknown) => (byId.get(String(id)) ? `${byId.get(String(id))!.name} (new)` : str(id));
-
-  const rows = resources.flatMap((r): (PlanRow & { order: number })[] => {
-    const i = r.inputs;
-    const kind = SHORT_KIND[r.type];
-    if (kind === undefined) return [];
-    switch (r.type) {
-      case "aws:ec2/securityGroup:SecurityGroup":
-        return [{ order: 0, kind, site: "-", destination: "-", port: "-", target: `in ${str(i.vpcId)}`, resource: r.name }];
-      case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
-        return [
-          {
-            order: 1,
-            kind,
-            site: siteOf(str(i.cidrIpv4)),
-            destination: str(i.cidrIpv4),
-            port: `${str(i.ipProtocol)}/${str(i.fromPort)}${i.fromPort === i.toPort ? "" : `-${str(i.toPort)}`}`,
-            target: groupName(i.securityGroupId),
-            resource: r.name,
-          },
-        ];
-      case "aws:ec2/networkAclRule:NetworkAclRule":
-        return [
-          {
-            order: i.egress ? 2 : 3,
-            kind: `${kind} ${i.egress ? "egress" : "ingress"} #${str(i.ruleNumber)}`,
-            site: siteOf(str(i.cidrBlock)),
-            destination: str(i.cidrBlock),
-            port: ports(i),
-            target: str(i.networkAclId),
-            resource: r.name,
-          },
-        ];
-      case "aws:ec2/route:Route": {
-        const via = ROUTE_TARGET_INPUTS.map((k) => i[k]).find((v) => v !== undefined);
-        return [
-          {
-            order: 4,
-            kind,
-            site: siteOf(str(i.destinationCidrBlock)),
-            destination: str(i.destinationCidrBlock),
-            port: "-",
-            target: `${str(i.routeTableId)} via ${str(via)}`,
-            resource: r.name,
-          },
-        ];
-      }
-      case "aws:ec2/networkInsightsPath:NetworkInsightsPath":
-        return [
-          {
-            order: 5,
-            kind,
-            site: siteOf(str(i.destinationIp)),
-            destination: str(i.destinationIp),
-            port: `${str(i.protocol)}/${str(i.destinationPort)}`,
-            target: `from ${str(i.source)}`,
-            resource: r.name,
-          },
-        ];
-      default: {
-        const path = resources.find((p) => p.id === i.networkInsightsPathId);
-        const dest = str(path?.inputs.destinationIp);
-        return [
-          {
-            order: 6,
-            kind,
-            site: siteOf(dest),
-            destination: dest,
-            port: path ? `${str(path.inputs.protocol)}/${str(path.inputs.destinationPort)}` : "-",
-            target: `path ${path?.name ?? str(i.networkInsightsPathId)}`,
-            resource: r.name,
-          },
-        ];
-      }
-    }
-  });
-  return rows
-    .sort((a, b) => a.order - b.order || a.kind.localeCompare(b.kind) || a.resource.localeCompare(b.resource))
-    .map(({ order: _order, ...row }) => row);
-}
-
 export async function run(opts: PlanOptions): Promise<number> {
   const config = readStackConfigFile(opts.stackConfig);
   // Every config problem is reported before the mock runtime starts.
   const args = parseStackConfig(config, opts.stackConfig);
   const packConfig = loadPackConfig(opts.policyPackConfig);
 
-  const mockRun = await runUnderMocks(config, stackNameOf(opts.stackConfig));
-  const rows = planRows(mockRun.resources, args);
-  const report = await runPackOffline(mockRun.resources, packConfig);
+  const plan = await planStack(config, args, stackNameOf(opts.stackConfig));
+  const report = await runPackOffline(plan.resources, packConfig);
 
   if (opts.json) {
-    process.stdout.write(packReportJson({ stack: stackNameOf(opts.stackConfig), resources: rows, outputs: mockRun.outputs }, report));
+    process.stdout.write(packReportJson({ stack: stackNameOf(opts.stackConfig), resources: plan.rows, outputs: plan.outputs }, report));
   } else {
     process.stdout.write(
       `Plan of stack "${stackNameOf(opts.stackConfig)}" from ${opts.stackConfig} (Pulumi mock runtime: nothing was sent to AWS)\n\n`,
@@ -196,7 +86,7 @@ export async function run(opts: PlanOptions): Promise<number> {
     process.stdout.write(
       table(
         ["KIND", "SITE", "DESTINATION", "PORT", "TARGET", "RESOURCE"],
-        rows.map((r) => [r.kind, r.site, r.destination, r.port, r.target, r.resource]),
+        plan.rows.map((r) => [r.kind, r.site, r.destination, r.port, r.target, r.resource]),
       ),
     );
     process.stdout.write("\n");

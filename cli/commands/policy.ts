@@ -8,7 +8,7 @@ import { InputError } from "../../core/errors";
 import { runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, renderPackReport } from "../../policies/report";
 import { loadStateDocument } from "../../policies/state";
-import { EXIT } from "../main";
+import { EXIT } from "../exitCodes";
 import { MAX_STATE_BYTES, unreadableInput } from "../../core/inputFile";
 
 export interface PolicyOptions {

@@ -1,26 +1,49 @@
 /** `hkex-ready session`: the connectivity session, whole or one part at a time. */
 import { join } from "node:path";
-import { confirmationText } from "../../checks/email";
+import { EVIDENCE_FILES, type OutputRequest } from "../../checks/evidence/formats";
+import { runSession, type WeatherDecision } from "../../checks/session";
+import { decideWeather, isWeatherWarning, parseIssuedAt, WEATHER_WARNINGS } from "../../checks/weather";
 import { InputError } from "../../core/errors";
-import { runSession } from "../../checks/session";
 import { hkDate } from "../../core/time";
-import { emit, exitCodeForSignal, interruptSignal, loadAll, plainProgress, printWarnings } from "../common";
-import { sessionPlan } from "../progress";
-import { companionFiles, extraOutputs, progressFor, weatherFor } from "../outputs";
+import { interruptSignal, loadAll, printWarnings } from "../common";
+import { exitCodeForSignal } from "../exitCodes";
+import { writeOutputs } from "../outputs";
+import { createProgress, plainProgress, sessionPlan } from "../progress";
 
-export interface SessionCommandOptions {
+/** The output flags (--report-dir, --json, --format, --junit, --attach, --no-progress) come from the format registry. */
+export interface SessionCommandOptions extends OutputRequest {
   readonly config: string;
   readonly reportDir: string;
   readonly part?: "1" | "2";
   readonly date?: string;
   readonly weather?: string;
   readonly issuedAt?: string;
-  readonly attach?: boolean;
   readonly allowMissingPart1?: boolean;
-  readonly json?: boolean;
-  readonly format?: "text" | "tap";
-  readonly junit?: string;
-  readonly progress?: boolean;
+}
+
+/** The weather decision for `session --weather W --issued-at HH:MM`, or undefined when no warning is given. */
+export function weatherFor(
+  opts: { weather?: string; issuedAt?: string },
+  date: string,
+  now: Date = new Date(),
+): WeatherDecision | undefined {
+  if (opts.weather === undefined && opts.issuedAt === undefined) return undefined;
+  if (opts.weather === undefined) {
+    throw new InputError({
+      path: "--issued-at",
+      message: `goes with --weather: say which warning was issued (${WEATHER_WARNINGS.join(", ")})`,
+    });
+  }
+  if (!isWeatherWarning(opts.weather)) {
+    throw new InputError({ path: "--weather", message: `"${opts.weather}" is not one of ${WEATHER_WARNINGS.join(", ")}` });
+  }
+  if (opts.issuedAt === undefined) {
+    throw new InputError({
+      path: "--weather",
+      message: "needs --issued-at HH:MM, the Hong Kong time the warning was issued (before 09:00 means it was in force at 09:00)",
+    });
+  }
+  return decideWeather(opts.weather, parseIssuedAt(opts.issuedAt), date, now);
 }
 
 export async function run(opts: SessionCommandOptions): Promise<number> {
@@ -35,7 +58,7 @@ export async function run(opts: SessionCommandOptions): Promise<number> {
   if (weather && !opts.json) process.stderr.write(`hkex-ready: weather: ${weather.reason}\n`);
   const stop = interruptSignal();
   const part = opts.part ? (Number(opts.part) as 1 | 2) : undefined;
-  const progress = progressFor(opts, plainProgress, sessionPlan(loaded.config, part));
+  const progress = createProgress(opts, plainProgress, sessionPlan(loaded.config, part));
   try {
     const report = await runSession({
       config: loaded.config,
@@ -51,27 +74,14 @@ export async function run(opts: SessionCommandOptions): Promise<number> {
       allowMissingPart1: opts.allowMissingPart1,
     });
     await progress.done();
-    const files: Record<string, string> = { ...companionFiles(report, opts) };
-    if (opts.part !== "1" && report.session) files["confirmation-email.txt"] = confirmationText(report.session.email);
-    const written = await emit(report, opts, files);
-    written.push(
-      ...(await extraOutputs(report, {
-        reportDir: opts.reportDir,
-        junit: opts.junit,
-        attach: opts.attach,
-        part: opts.part,
-        email: loaded.config.email,
-        smtp: loaded.config.smtp,
-      })),
-    );
+    const written = await writeOutputs(report, "session", opts, { part: opts.part, email: loaded.config.email, smtp: loaded.config.smtp });
     if (!opts.json) {
       // With --format tap, stdout is TAP only.
       const out = opts.format === "tap" ? process.stderr : process.stdout;
       out.write(`evidence: ${written.join(", ")}\n`);
-      if (files["confirmation-email.txt"]) {
-        out.write(
-          `send ${join(opts.reportDir, "confirmation-email.txt")} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`,
-        );
+      const emailText = join(opts.reportDir, EVIDENCE_FILES.confirmationText);
+      if (written.includes(emailText)) {
+        out.write(`send ${emailText} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`);
       }
     }
     return exitCodeForSignal(stop.interrupted(), report.verdict);

@@ -16,6 +16,7 @@ import { parseFaultFlags } from "../../checks/simulator/faults";
 import { SAMPLE_FILE_NAMES } from "../../checks/simulator/files";
 import { parseOneKey, publicKeyLine } from "../../checks/simulator/keys";
 import { interruptSignal } from "../common";
+import { EXIT } from "../exitCodes";
 import { generateEd25519KeyPair } from "../../checks/keygen";
 
 export interface SimulateOptions {
@@ -147,7 +148,7 @@ export async function run(opts: SimulateOptions): Promise<number> {
     process.stdout.write(describeSimulation(sim, files));
     if (!stop.signal.aborted) await new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
     process.stdout.write(`\n${stop.interrupted()}: stopping the simulator\n`);
-    return 0;
+    return EXIT.ok;
   } finally {
     stop.dispose();
     await sim.close();

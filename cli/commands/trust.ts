@@ -3,10 +3,11 @@
  * fingerprint it records; a key that differs from a pinned one is never
  * replaced automatically.
  */
-import { SITE_NAMES, type SiteName } from "../../catalogue";
+import { endpointLabel, SITE_NAMES, type SiteName } from "../../catalogue";
 import { appendKnownHosts, knownHostsLine, verifyHostKey } from "../../checks/knownHosts";
 import { runSites } from "../../checks/run";
 import { interruptSignal, loadAll, printWarnings } from "../common";
+import { EXIT } from "../exitCodes";
 
 export interface TrustOptions {
   readonly config: string;
@@ -27,7 +28,7 @@ export async function run(opts: TrustOptions): Promise<number> {
     let problems = 0;
     for (const r of run.results) {
       const t = r.report;
-      const where = `${t.site} ${t.host}:${t.port}`;
+      const where = endpointLabel(t);
       if (!r.presentedHostKey) {
         const failed = t.phases.find((p) => p.status === "fail");
         process.stdout.write(`${where}: no host key (${failed?.name}: ${failed?.cause})\n`);
@@ -56,7 +57,7 @@ export async function run(opts: TrustOptions): Promise<number> {
       process.stdout.write(
         `wrote ${lines.length} key(s) to ${loaded.config.knownHostsFile}; compare the fingerprints with those HKEX published before you rely on them\n`,
       );
-    return problems > 0 || stop.interrupted() ? 1 : 0;
+    return problems > 0 || stop.interrupted() ? EXIT.failed : EXIT.ok;
   } finally {
     stop.dispose();
   }

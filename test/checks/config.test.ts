@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TIMEOUTS, loadConfig, parseConfigText, parseHostEntry } from "../../checks/config";
+import { DEFAULT_TIMEOUTS, loadConfig, normaliseConfig, parseConfigText, parseHostEntry } from "../../checks/config";
+import type { HomeDirectories } from "../../core/home";
 import { InputError } from "../../core/errors";
 
 const base = `user: CP0001
@@ -84,6 +85,10 @@ timeouts: { connectMs: -5, transferMs: fast }
     ]);
   });
 
+  it("takes overrides only for the catalogue's sites", () => {
+    expect(problemsOf(`${base}sites:\n  tertiary: { hosts: [10.153.14.141] }\n`)).toEqual(["sites.tertiary: unknown key"]);
+  });
+
   it("requires an identity unless the agent is used", () => {
     expect(problemsOf("user: CP0001\nknownHostsFile: k\nfiles: [TP001]\n")).toEqual(["identityFile: is required unless agent: true"]);
   });
@@ -115,5 +120,72 @@ timeouts: { connectMs: -5, transferMs: fast }
     expect(parseHostEntry("::1", 18801)).toEqual({ host: "::1", port: 18801 });
     expect(parseHostEntry("hkex.example", 18801)).toBe('"hkex.example" is not an IP address');
     expect(parseHostEntry("bad\u0000name", 1)).toBe('"bad\\x00name" is not an IP address');
+  });
+
+  describe("~ in path keys, as ssh_config(5) expands it", () => {
+    const homes: HomeDirectories = {
+      self: () => "/home/ops",
+      user: (name) => ({ cp0001: "/srv/cp0001/" })[name],
+    };
+    const raw = {
+      user: "CP0001",
+      files: ["TP001"],
+      identityFile: "~/.ssh/id_ed25519",
+      knownHostsFile: "~/.ssh/known_hosts",
+      downloadDir: "~cp0001/downloads",
+      sshConfig: { file: "~", alias: "hkex-rr" },
+    };
+
+    it("expands ~, ~/ and ~user/ in identityFile, knownHostsFile, downloadDir and sshConfig.file", () => {
+      const c = normaliseConfig(raw, "/etc/hkex/hkex.yaml", homes);
+      expect(c.identityFile).toBe("/home/ops/.ssh/id_ed25519");
+      expect(c.knownHostsFile).toBe("/home/ops/.ssh/known_hosts");
+      expect(c.downloadDir).toBe("/srv/cp0001/downloads");
+      expect(c.sshConfig?.file).toBe("/home/ops");
+    });
+
+    it("leaves a ~ that does not lead the path alone, and still resolves relative paths from the config folder", () => {
+      const c = normaliseConfig({ ...raw, knownHostsFile: "./~/known_hosts", downloadDir: "dl~" }, "/etc/hkex/hkex.yaml", homes);
+      expect(c.knownHostsFile).toBe("/etc/hkex/~/known_hosts");
+      expect(c.downloadDir).toBe("/etc/hkex/dl~");
+    });
+
+    it("refuses a ~user that the user database does not know, naming the key", () => {
+      const problems = (() => {
+        try {
+          normaliseConfig({ ...raw, knownHostsFile: "~nosuchuser/known_hosts", downloadDir: "~bad name/x" }, "/etc/hkex/hkex.yaml", homes);
+        } catch (err) {
+          return (err as InputError).problems.map((p) => `${p.path}: ${p.message}`);
+        }
+        throw new Error("expected an InputError");
+      })();
+      expect(problems).toEqual([
+        'knownHostsFile: no such user "nosuchuser" (from "~nosuchuser")',
+        'downloadDir: "~bad name" is not a user name',
+      ]);
+    });
+
+    it("uses the user database by default: the current user's home for ~ and for ~<own name>", () => {
+      const me = userInfo();
+      const c = normaliseConfig({ ...raw, downloadDir: `~${me.username}/dl` }, "/etc/hkex/hkex.yaml");
+      expect(c.knownHostsFile).toBe(join(me.homedir, ".ssh/known_hosts"));
+      expect(c.downloadDir).toBe(join(me.homedir, "dl"));
+    });
+  });
+
+  it("keeps downloads on scrape off by default, and checks the monitoring keys like every other", () => {
+    expect(parseConfigText(base, "/x/c.yaml").monitoring).toEqual({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
+    expect(parseConfigText(`${base}monitoring: { allowDownload: true, maxFileBytes: 1024 }\n`, "/x/c.yaml").monitoring).toEqual({
+      allowDownload: true,
+      maxFileBytes: 1024,
+    });
+    expect(problemsOf(`${base}monitoring: { allowDownload: "yes", maxFileBytes: 0, listen: 1 }\n`)).toEqual([
+      'monitoring.allowDownload: must be boolean, got string "yes"',
+      "monitoring.maxFileBytes: must be at least 1 byte",
+      "monitoring.listen: unknown key",
+    ]);
+    expect(problemsOf(`${base}monitoring: { maxFileBytes: 2147483648 }\n`)).toEqual([
+      "monitoring.maxFileBytes: must be at most 1073741824 bytes (1 GiB)",
+    ]);
   });
 });

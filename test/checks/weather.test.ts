@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { WEATHER_RULES } from "../../catalogue";
-import { weatherFor } from "../../cli/outputs";
+import { weatherFor } from "../../cli/commands/session";
 import { InputError } from "../../core/errors";
 import { decideWeather, parseIssuedAt, WEATHER_NAMES } from "../../checks/weather";
 

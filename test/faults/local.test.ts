@@ -16,7 +16,7 @@ import type { FileHandle } from "node:fs/promises";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { exitCodeForSignal } from "../../cli/common";
+import { exitCodeForSignal } from "../../cli/exitCodes";
 import { localFiles } from "../../checks/download";
 import type { Report } from "../../checks/report";
 import { renderReport } from "../../checks/evidence/text";

@@ -67,7 +67,7 @@ describe("simulator: host keys, passphrases and site verdicts", () => {
     const f = firstFailure(e.phases)!;
     expect(f).toMatchObject({ name: "hostkey", code: "hostkey-unknown", timeoutMs: TIMEOUTS.handshakeMs });
     expect(f.cause).toBe(
-      `host key unknown: ${ep.bindHost}:${ep.port} presented ssh-ed25519 ${sim.hostKeyFingerprints.primary}, which is not pinned in knownHostsFile (verify it with HKEX, then run hkex-ready trust)`,
+      `host key unknown: ${ep.bindHost}:${ep.port} presented ssh-ed25519 ${sim.hostKeyFingerprints.primary}, which is not pinned in knownHostsFile ${ctx.config.knownHostsFile} (verify it with HKEX, then run hkex-ready trust)`,
     );
     expect(e.hostKey).toEqual({ type: "ssh-ed25519", fingerprint: sim.hostKeyFingerprints.primary, status: "unknown" });
     expect(e.phases.filter((p) => p.status === "skip").map((p) => p.name)).toEqual(["auth", "sftp", "list", "download", "logout"]);

@@ -82,7 +82,7 @@ describe("parseStackConfig: every problem names its config key", () => {
   });
 
   it("both vpcId and securityGroupId", () => {
-    expect(problemsOf({ ...base, securityGroupId: "sg-0fedcba9876543210" })[0].message).toContain("got both");
+    expect(problemsOf({ ...base, securityGroupId: "sg-0fedcba9876543210" })[0]?.message).toContain("got both");
   });
 
   it("route tables without a target", () => {
@@ -119,6 +119,12 @@ describe("parseStackConfig: every problem names its config key", () => {
       path: `${NS}:routeTarget.gatewayId`,
       message: "is not a known setting",
     });
+  });
+
+  it("a site the catalogue does not have", () => {
+    expect(problemsOf({ ...base, sites: { tertiary: { hosts: ["10.153.14.141"], range: "10.153.14.0/24" } } })).toEqual([
+      { path: `${NS}:sites.tertiary`, message: "is not a known setting" },
+    ]);
   });
 
   it("duplicate route tables and NACLs", () => {
@@ -232,7 +238,7 @@ describe("validateSftpAccessArgs", () => {
   it("is the same check for programmatic callers", () => {
     const args = parseStackConfig(config(base));
     expect(validateSftpAccessArgs(args)).toEqual([]);
-    expect(validateSftpAccessArgs({ ...args, routeTableIds: [RTB] })[0].path).toBe(`${NS}:routeTarget`);
+    expect(validateSftpAccessArgs({ ...args, routeTableIds: [RTB] })[0]?.path).toBe(`${NS}:routeTarget`);
     expect(validateSftpAccessArgs({ ...args, sites: [] })).toEqual([
       { path: `${NS}:sites`, message: "names no site; give primary and secondary or leave sites unset" },
     ]);

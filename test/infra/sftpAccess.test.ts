@@ -6,18 +6,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../core/errors";
+import { AWS_TYPES } from "../../infra/awsTypes";
+import { parseStackConfig, validateSftpAccessArgs } from "../../infra/config";
 import { createMocks, runUnderMocks, type CapturedResource } from "../../infra/mockRuntime";
+import { SftpAccess } from "../../infra/sftpAccess";
 
 const NS = "hkex-sftp-readiness";
-const T = {
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  nacl: "aws:ec2/networkAclRule:NetworkAclRule",
-  route: "aws:ec2/route:Route",
-  path: "aws:ec2/networkInsightsPath:NetworkInsightsPath",
-  analysis: "aws:ec2/networkInsightsAnalysis:NetworkInsightsAnalysis",
-};
-
 function config(values: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [`${NS}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
 }
@@ -39,13 +33,14 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
 
   it("declares one component and its 27 children", () => {
     expect(rs.filter((r) => !r.custom).map((r) => r.type)).toEqual(["hkex:network:SftpAccess"]);
-    expect(Object.fromEntries(Object.values(T).map((t) => [t, ofType(rs, t).length]))).toEqual({
-      [T.sg]: 1,
-      [T.egress]: 4,
-      [T.nacl]: 4,
-      [T.route]: 4,
-      [T.path]: 4,
-      [T.analysis]: 4,
+    const custom = rs.filter((r) => r.custom);
+    expect(Object.fromEntries([...new Set(custom.map((r) => r.type))].map((t) => [t, ofType(rs, t).length]))).toEqual({
+      [AWS_TYPES.securityGroup]: 1,
+      [AWS_TYPES.securityGroupEgressRule]: 4,
+      [AWS_TYPES.networkAclRule]: 4,
+      [AWS_TYPES.route]: 4,
+      [AWS_TYPES.networkInsightsPath]: 4,
+      [AWS_TYPES.networkInsightsAnalysis]: 4,
     });
     const component = rs.find((r) => !r.custom)!;
     expect(rs.filter((r) => r.custom).every((r) => r.parent === component.urn)).toBe(true);
@@ -71,14 +66,14 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
       tags: { "hkex:component": "hkex-sftp" },
     });
     expect(
-      ofType(rs, T.egress)
+      ofType(rs, AWS_TYPES.securityGroupEgressRule)
         .map((r) => r.inputs.cidrIpv4)
         .sort(),
     ).toEqual(["10.151.14.141/32", "10.151.14.142/32", "10.152.14.141/32", "10.152.14.142/32"]);
   });
 
   it("numbers NACL rules from the base, egress 18801 out and ephemeral ports back in", () => {
-    const rules = ofType(rs, T.nacl).map((r) => r.inputs);
+    const rules = ofType(rs, AWS_TYPES.networkAclRule).map((r) => r.inputs);
     expect(rules).toEqual(
       expect.arrayContaining([
         {
@@ -130,7 +125,7 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
 
   it("routes each site range through the transit gateway in every table", () => {
     expect(
-      ofType(rs, T.route)
+      ofType(rs, AWS_TYPES.route)
         .map((r) => r.inputs)
         .sort((a, b) => `${a.routeTableId}${a.destinationCidrBlock}`.localeCompare(`${b.routeTableId}${b.destinationCidrBlock}`)),
     ).toEqual([
@@ -175,7 +170,7 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
 
   it("keeps URNs stable, so renaming code never replaces live rules", () => {
     const urns = rs
-      .filter((r) => [T.sg, T.egress].includes(r.type) || !r.custom)
+      .filter((r) => r.type === AWS_TYPES.securityGroup || r.type === AWS_TYPES.securityGroupEgressRule || !r.custom)
       .map((r) => r.urn)
       .sort();
     expect(urns).toEqual([
@@ -187,7 +182,7 @@ describe("SftpAccess with a new group, one NACL, two route tables and analyses",
       "urn:pulumi:dev::hkex-sftp-readiness::hkex:network:SftpAccess::hkex-sftp",
     ]);
     expect(
-      ofType(rs, T.nacl)
+      ofType(rs, AWS_TYPES.networkAclRule)
         .map((r) => r.name)
         .sort(),
     ).toEqual([
@@ -212,27 +207,29 @@ describe("SftpAccess on an existing group with /32 routes over a VPN gateway", a
   const rs = run.resources;
 
   it("adds the rules to the given group and creates none", () => {
-    expect(ofType(rs, T.sg)).toEqual([]);
-    expect(ofType(rs, T.egress).map((r) => r.inputs.securityGroupId)).toEqual(Array(4).fill("sg-0fedcba9876543210"));
+    expect(ofType(rs, AWS_TYPES.securityGroup)).toEqual([]);
+    expect(ofType(rs, AWS_TYPES.securityGroupEgressRule).map((r) => r.inputs.securityGroupId)).toEqual(
+      Array(4).fill("sg-0fedcba9876543210"),
+    );
     expect(run.outputs.securityGroupId).toBe("sg-0fedcba9876543210");
   });
 
   it("routes each endpoint /32 through the gateway as a Route's gatewayId", () => {
     expect(
-      ofType(rs, T.route)
+      ofType(rs, AWS_TYPES.route)
         .map((r) => r.inputs.destinationCidrBlock)
         .sort(),
     ).toEqual(["10.151.14.141/32", "10.151.14.142/32", "10.152.14.141/32", "10.152.14.142/32"]);
-    expect(ofType(rs, T.route).every((r) => r.inputs.gatewayId === "vgw-0a1b2c3d4e5f60789" && Object.keys(r.inputs).length === 3)).toBe(
-      true,
-    );
+    expect(
+      ofType(rs, AWS_TYPES.route).every((r) => r.inputs.gatewayId === "vgw-0a1b2c3d4e5f60789" && Object.keys(r.inputs).length === 3),
+    ).toBe(true);
     expect((run.outputs.endpoints as { routes: string[] }[]).map((e) => e.routes.length)).toEqual([1, 1, 1, 1]);
   });
 
   it("declares paths but no analyses unless asked, and no NACL rules without networkAclIds", () => {
-    expect(ofType(rs, T.path)).toHaveLength(4);
-    expect(ofType(rs, T.analysis)).toHaveLength(0);
-    expect(ofType(rs, T.nacl)).toHaveLength(0);
+    expect(ofType(rs, AWS_TYPES.networkInsightsPath)).toHaveLength(4);
+    expect(ofType(rs, AWS_TYPES.networkInsightsAnalysis)).toHaveLength(0);
+    expect(ofType(rs, AWS_TYPES.networkAclRule)).toHaveLength(0);
   });
 });
 
@@ -244,7 +241,7 @@ describe("each route target kind", () => {
     const run = await runUnderMocks(
       config({ vpcId: "vpc-0a1b2c3d4e5f60789", routeTableIds: ["rtb-0a1b2c3d4e5f60789"], routeTarget: { [kind]: id } }),
     );
-    expect(ofType(run.resources, T.route).map((r) => r.inputs[input])).toEqual([id, id]);
+    expect(ofType(run.resources, AWS_TYPES.route).map((r) => r.inputs[input])).toEqual([id, id]);
   });
 });
 
@@ -257,6 +254,30 @@ describe("validation and mocks", () => {
     expect(before).not.toBe(pulumi.runtime.getMonitor());
     const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
     expect(monitor.getRegisteredResources().size).toBe(0);
+  });
+
+  it("checks args given in code with validateSftpAccessArgs, before registering anything, itself included", async () => {
+    const recorded: string[] = [];
+    await pulumi.runtime.setMocks(
+      createMocks((r) => recorded.push(r.type)),
+      NS,
+      "dev",
+    );
+    const args = parseStackConfig(config({ vpcId: "vpc-0a1b2c3d4e5f60789" }));
+    expect(validateSftpAccessArgs(args)).toEqual([]);
+    const bad = { ...args, securityGroupId: "sg-0fedcba9876543210", routeTableIds: ["rtb-0a1b2c3d4e5f60789"] };
+    const error = (() => {
+      try {
+        new SftpAccess("hkex-sftp", bad);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).problems).toEqual(validateSftpAccessArgs(bad));
+    expect((error as InputError).problems.map((p) => p.path)).toEqual([`${NS}:vpcId`, `${NS}:routeTarget`]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recorded).toEqual([]);
   });
 
   it("fails any provider function call the program did not declare", async () => {

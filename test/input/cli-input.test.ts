@@ -193,19 +193,31 @@ describe("bad input: config, keys, known_hosts, client config", () => {
       );
     });
 
-    it("unsupported formats: PKCS#8, DSA, plain junk", () => {
-      const pk8 = join(dir, "pkcs8.pem");
-      execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", pk8], { stdio: "ignore" });
-      chmodSync(pk8, 0o600);
+    it("unsupported keys: DSA (as OpenSSH refuses it), a PKCS#8 key of a type SSH does not use, plain junk", () => {
+      const ed448 = join(dir, "ed448.pem");
+      execFileSync("openssl", ["genpkey", "-algorithm", "ed448", "-out", ed448], { stdio: "ignore" });
+      chmodSync(ed448, 0o600);
       expectInputError(
-        check(config({ identityFile: pk8 })),
+        check(config({ identityFile: ed448 })),
         new RegExp(
-          `identityFile: ${pk8} is not a supported private key \\(Unsupported key format\\); use an OpenSSH or PEM ed25519, ecdsa or rsa key`,
+          `identityFile: ${ed448} is not a supported private key \\(a ed448 key\\); use an ed25519, ecdsa or rsa key in the OpenSSH, PEM or PKCS#8 format`,
         ),
       );
       const dsa = join(dir, "id_dsa");
       execFileSync("ssh-keygen", ["-q", "-t", "dsa", "-N", "", "-f", dsa], { stdio: "ignore" });
-      expectInputError(check(config({ identityFile: dsa })), `identityFile: ${dsa} is a ssh-dss key; supported: ed25519, ecdsa, rsa`);
+      expectInputError(
+        check(config({ identityFile: dsa })),
+        `identityFile: ${dsa} is a DSA (ssh-dss) key, which OpenSSH no longer logs in with (disabled by default since 7.0, removed in 10.0); use an ed25519, ecdsa or rsa key`,
+      );
+      const dsaPkcs8 = join(dir, "id_dsa_pkcs8");
+      execFileSync(
+        "openssl",
+        ["genpkey", "-genparam", "-algorithm", "dsa", "-pkeyopt", "dsa_paramgen_bits:1024", "-out", `${dsaPkcs8}.param`],
+        { stdio: "ignore" },
+      );
+      execFileSync("openssl", ["genpkey", "-paramfile", `${dsaPkcs8}.param`, "-out", dsaPkcs8], { stdio: "ignore" });
+      chmodSync(dsaPkcs8, 0o600);
+      expectInputError(check(config({ identityFile: dsaPkcs8 })), `identityFile: ${dsaPkcs8} is a DSA (ssh-dss) key`);
       const junk = join(dir, "junk-key");
       writeFileSync(junk, "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
       expectInputError(check(config({ identityFile: junk })), `identityFile: ${junk} is not a supported private key`);
@@ -243,6 +255,15 @@ describe("bad input: config, keys, known_hosts, client config", () => {
     const fifo = join(dir, "ssh_config.fifo");
     execFileSync("mkfifo", [fifo]);
     expectInputError(check(config({ sshConfig: { file: fifo, alias: "hkex-rr" } })), `sshConfig.file: ${fifo} is not a regular file`);
+  });
+
+  it("an sshConfig whose winning HostName is not in the alias's own Host block: exit 2, naming the file and line", () => {
+    const file = join(dir, "ssh_config_wildcard_first");
+    writeFileSync(file, "Host hkex-*\n  HostName 10.151.14.142\n\nHost hkex-rr\n  HostName 10.151.14.141\n");
+    expectInputError(
+      check(config({ sshConfig: { file: "./ssh_config_wildcard_first", alias: "hkex-rr" } })),
+      `sshConfig.file: ${file}:2 sets the HostName of hkex-rr (10.151.14.142) before its own Host block at ${file}:4 does`,
+    );
   });
 
   it("every problem at once, across config, key and known_hosts", () => {
@@ -342,7 +363,7 @@ describe("bad input for plan and policy", () => {
       "hkex-sftp-readiness:vpcId: is a secret",
     );
     expectInputError(plan(join(dir, "Pulumi.none.yaml")), `--stack-config: cannot read ${join(dir, "Pulumi.none.yaml")}`);
-  });
+  }, 300_000);
 
   it("policy: a state file that is not a Pulumi export or preview", () => {
     expectInputError(policy(write("not-json.json", "deployment: yes\n")), "is not JSON");

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AWS_TYPES } from "../../infra/awsTypes";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const grpc = require("@grpc/grpc-js");
@@ -23,7 +24,11 @@ const LEVEL = ["advisory", "mandatory"];
 let pack: ChildProcess;
 let client: { [rpc: string]: (req: unknown, cb: (err: Error | null, res: any) => void) => void; close(): void };
 const rpc = (name: string, req: unknown): Promise<any> =>
-  new Promise((resolve, reject) => client[name](req, (err, res) => (err ? reject(err) : resolve(res))));
+  new Promise((resolve, reject) => {
+    const call = client[name];
+    if (call === undefined) return reject(new Error(`the analyzer client has no ${name} call`));
+    call.call(client, req, (err, res) => (err ? reject(err) : resolve(res)));
+  });
 
 function resource<T>(Ctor: new () => T, type: string, name: string, props: object): T {
   return (new Ctor() as any)
@@ -62,7 +67,7 @@ describe("the policy pack under the analyzer protocol", () => {
   });
 
   it("reports an all-protocols rule with an unknown group id, as in a preview", async () => {
-    const req = resource(pb.AnalyzeRequest, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "r", {
+    const req = resource(pb.AnalyzeRequest, AWS_TYPES.securityGroupEgressRule, "r", {
       cidrIpv4: "10.151.14.141/32",
       ipProtocol: "-1",
       securityGroupId: UNKNOWN,
@@ -86,8 +91,8 @@ describe("the policy pack under the analyzer protocol", () => {
 
   it("runs the stack policies on the whole stack", async () => {
     const req = new pb.AnalyzeStackRequest().setResourcesList([
-      resource(pb.AnalyzerResource, "aws:ec2/securityGroup:SecurityGroup", "sg", { egress: [], ingress: [] }),
-      resource(pb.AnalyzerResource, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "only-primary", {
+      resource(pb.AnalyzerResource, AWS_TYPES.securityGroup, "sg", { egress: [], ingress: [] }),
+      resource(pb.AnalyzerResource, AWS_TYPES.securityGroupEgressRule, "only-primary", {
         cidrIpv4: "10.151.14.0/24",
         ipProtocol: "tcp",
         fromPort: 18801,

@@ -7,10 +7,12 @@ import type { ResourceValidation } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../core/errors";
 import { readStackConfigFile } from "../../cli/commands/plan";
+import { AWS_TYPES } from "../../infra/awsTypes";
 import { runUnderMocks } from "../../infra/mockRuntime";
-import { policyResources, runPackOffline, type OfflineResource } from "../../policies/offline";
+import type { StackResource } from "../../infra/stackResource";
+import { policyResources, runPackOffline } from "../../policies/offline";
 import { hkexBothSitesCovered, hkexPolicies, sgHkexPortProtocol, sgNoOpenEgress } from "../../policies/policies";
-import { SG_ID, TYPES, changed, egressRule, goodStack, without } from "./stack";
+import { SG_ID, changed, egressRule, goodStack, securityGroup, without } from "./stack";
 
 // The SDK's own proxy, which throws on reading a value unknown during preview.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,7 +77,7 @@ describe("exceptions", () => {
         policy: sgNoOpenEgress.name,
         message: `Security group ${SG_ID} carries HKEX egress rules and also allows egress to 0.0.0.0/0 (proxy-out); remove that rule so the group reaches only the HKEX endpoints.`,
         reason,
-        urn: stack[stack.length - 1].urn,
+        urn: stack.at(-1)?.urn,
       },
     ]);
   });
@@ -111,7 +113,7 @@ describe("during a preview, with values still unknown", () => {
     void validate(
       {
         ...base,
-        type: TYPES.egress,
+        type: AWS_TYPES.securityGroupEgressRule,
         props: unknownCheckingProxy({
           securityGroupId: unknownStringValue,
           cidrIpv4: "10.151.14.141/32",
@@ -128,19 +130,20 @@ describe("during a preview, with values still unknown", () => {
   });
 
   it("a stack policy finds a new group's rules through property dependencies", async () => {
-    const stack: OfflineResource[] = goodStack().map((r) => {
-      if (r.type === TYPES.sg) return { ...r, outputs: { arn: unknownStringValue } };
-      if (r.type === TYPES.egress)
+    const groupUrn = securityGroup().urn;
+    const stack: StackResource[] = goodStack().map((r) => {
+      if (r.type === AWS_TYPES.securityGroup) return { ...r, outputs: { arn: unknownStringValue } };
+      if (r.type === AWS_TYPES.securityGroupEgressRule)
         return {
           ...r,
           inputs: { ...r.inputs, securityGroupId: unknownStringValue },
-          propertyDependencies: { securityGroupId: [goodStack()[0].urn] },
+          propertyDependencies: { securityGroupId: [groupUrn] },
         };
       return r;
     });
     stack.push({
       ...egressRule("0.0.0.0/0", { securityGroupId: unknownStringValue }, "open"),
-      propertyDependencies: { securityGroupId: [stack[0].urn] },
+      propertyDependencies: { securityGroupId: [groupUrn] },
     });
     const resources = policyResources(stack).map((r) => ({ ...r, props: unknownCheckingProxy(r.props) }));
     const reported: string[] = [];

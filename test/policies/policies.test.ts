@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { SITE_NAMES } from "../../catalogue";
-import { runPackOffline, type OfflineResource, type PackConfig } from "../../policies/offline";
+import { AWS_TYPES } from "../../infra/awsTypes";
+import type { StackResource } from "../../infra/stackResource";
+import { runPackOffline, type PackConfig } from "../../policies/offline";
 import {
   hkexBothSitesCovered,
   hkexNarrowPrefixes,
@@ -15,25 +17,11 @@ import {
   sgNoMixedRules,
   sgNoOpenEgress,
 } from "../../policies/policies";
-import {
-  ACL_ID,
-  RTB_A,
-  RTB_B,
-  SG_ID,
-  TYPES,
-  changed,
-  egressRule,
-  goodStack,
-  naclRule,
-  resource,
-  route,
-  securityGroup,
-  without,
-} from "./stack";
+import { ACL_ID, RTB_A, RTB_B, SG_ID, changed, egressRule, goodStack, naclRule, resource, route, securityGroup, without } from "./stack";
 
 type AnyPolicy = (typeof hkexPolicies)[number];
 
-async function messages(policy: AnyPolicy, stack: OfflineResource[], config: PackConfig = {}): Promise<string[]> {
+async function messages(policy: AnyPolicy, stack: StackResource[], config: PackConfig = {}): Promise<string[]> {
   const report = await runPackOffline(stack, config, [policy]);
   return report.violations.map((v) => v.message);
 }
@@ -88,10 +76,10 @@ describe(sgHkexPortProtocol.name, () => {
   it("fails inline egress blocks and legacy SecurityGroupRule resources alike", async () => {
     const stack = [
       ...goodStack(),
-      resource(TYPES.sg, "legacy-sg", {
+      resource(AWS_TYPES.securityGroup, "legacy-sg", {
         egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.152.14.0/24"], description: "old" }],
       }),
-      resource(TYPES.legacy, "legacy-rule", {
+      resource(AWS_TYPES.securityGroupRule, "legacy-rule", {
         type: "egress",
         securityGroupId: SG_ID,
         protocol: "tcp",
@@ -112,7 +100,7 @@ describe(sgHkexPortProtocol.name, () => {
       ...goodStack(),
       egressRule("10.0.0.0/8", { fromPort: 443, toPort: 443 }),
       egressRule("192.168.0.0/16", { fromPort: 443, toPort: 443 }),
-      resource(TYPES.ingress, "from-hkex", { securityGroupId: SG_ID, ipProtocol: "-1", cidrIpv4: "10.151.14.0/24" }),
+      resource(AWS_TYPES.securityGroupIngressRule, "from-hkex", { securityGroupId: SG_ID, ipProtocol: "-1", cidrIpv4: "10.151.14.0/24" }),
     ];
     expect(await messages(sgHkexPortProtocol, stack)).toEqual([`Security-group egress to 10.0.0.0/8 allows TCP port 443; ${FIX}`]);
   });
@@ -123,7 +111,13 @@ describe(sgNoOpenEgress.name, () => {
     const stack = [
       ...goodStack(),
       egressRule("0.0.0.0/0", { fromPort: 443, toPort: 443 }, "web-out"),
-      resource(TYPES.egress, "web-out-v6", { securityGroupId: SG_ID, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv6: "::/0" }),
+      resource(AWS_TYPES.securityGroupEgressRule, "web-out-v6", {
+        securityGroupId: SG_ID,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv6: "::/0",
+      }),
     ];
     expect(await messages(sgNoOpenEgress, stack)).toEqual([
       `Security group ${SG_ID} carries HKEX egress rules and also allows egress to 0.0.0.0/0 (web-out); remove that rule so the group reaches only the HKEX endpoints.`,
@@ -133,7 +127,7 @@ describe(sgNoOpenEgress.name, () => {
 
   it("fails an open inline block on an HKEX group, found through the group's id", async () => {
     const stack = goodStack().map((r) =>
-      r.type === TYPES.sg
+      r.type === AWS_TYPES.securityGroup
         ? { ...r, outputs: { ...r.outputs, egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] } }
         : r,
     );
@@ -243,7 +237,7 @@ describe(naclHkexSymmetric.name, () => {
   });
 
   it("reads inline NACL entries too, and passes a stack without NACL rules", async () => {
-    const acl = resource(TYPES.acl, "app-acl", {
+    const acl = resource(AWS_TYPES.networkAcl, "app-acl", {
       egress: [{ ruleNo: 100, action: "allow", protocol: "tcp", cidrBlock: "10.151.14.0/24", fromPort: 18801, toPort: 18801 }],
       ingress: [],
     });
@@ -260,7 +254,7 @@ describe(sgNoMixedRules.name, () => {
   it("fails a group with both inline rules and rule resources", async () => {
     const ingress = [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/16"] }];
     const stack = goodStack().map((r) =>
-      r.type === TYPES.sg ? { ...r, inputs: { ...r.inputs, ingress }, outputs: { ...r.outputs, ingress } } : r,
+      r.type === AWS_TYPES.securityGroup ? { ...r, inputs: { ...r.inputs, ingress }, outputs: { ...r.outputs, ingress } } : r,
     );
     expect(await messages(sgNoMixedRules, stack)).toEqual([
       `Security group ${SG_ID} has 1 inline rule(s) and 4 separate rule resource(s); move the inline rules to separate rule resources.`,
@@ -269,7 +263,7 @@ describe(sgNoMixedRules.name, () => {
 
   it("takes the provider's read-back of standalone rules for what it is", async () => {
     const stack = goodStack().map((r) =>
-      r.type === TYPES.sg
+      r.type === AWS_TYPES.securityGroup
         ? {
             ...r,
             outputs: {

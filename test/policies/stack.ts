@@ -4,25 +4,14 @@
  * test changes one thing in a copy of it.
  */
 import { HKEX_SITES, SITE_NAMES, endpointsOf } from "../../catalogue";
-import type { OfflineResource } from "../../policies/offline";
+import { AWS_TYPES } from "../../infra/awsTypes";
+import type { StackResource } from "../../infra/stackResource";
 
 export const SG_ID = "sg-0c4f5e6a7b8d9e0f1";
 export const ACL_ID = "acl-0a1b2c3d4e5f60789";
 export const RTB_A = "rtb-0a1b2c3d4e5f60789";
 export const RTB_B = "rtb-0b1c2d3e4f5a60789";
 export const TGW = "tgw-0a1b2c3d4e5f60789";
-
-const T = {
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  legacy: "aws:ec2/securityGroupRule:SecurityGroupRule",
-  acl: "aws:ec2/networkAcl:NetworkAcl",
-  nacl: "aws:ec2/networkAclRule:NetworkAclRule",
-  route: "aws:ec2/route:Route",
-  table: "aws:ec2/routeTable:RouteTable",
-} as const;
-export const TYPES = T;
 
 export function urnOf(type: string, name: string): string {
   return `urn:pulumi:prod::hkex-sftp-readiness::hkex:network:SftpAccess$${type}::${name}`;
@@ -32,8 +21,8 @@ export function resource(
   type: string,
   name: string,
   inputs: Record<string, unknown>,
-  more: Partial<Omit<OfflineResource, "type" | "name" | "inputs">> = {},
-): OfflineResource {
+  more: Partial<Omit<StackResource, "type" | "name" | "inputs">> = {},
+): StackResource {
   return { type, name, urn: urnOf(type, name), inputs, outputs: {}, ...more };
 }
 
@@ -43,8 +32,8 @@ export function egressRule(
   cidr: string,
   overrides: Record<string, unknown> = {},
   name = `hkex-sftp-egress-${dashed(cidr)}`,
-): OfflineResource {
-  return resource(T.egress, name, {
+): StackResource {
+  return resource(AWS_TYPES.securityGroupEgressRule, name, {
     securityGroupId: SG_ID,
     ipProtocol: "tcp",
     fromPort: 18801,
@@ -55,8 +44,8 @@ export function egressRule(
   });
 }
 
-export function naclRule(site: (typeof SITE_NAMES)[number], egress: boolean, overrides: Record<string, unknown> = {}): OfflineResource {
-  return resource(T.nacl, `hkex-sftp-${ACL_ID}-${egress ? "egress" : "ingress"}-${site}`, {
+export function naclRule(site: (typeof SITE_NAMES)[number], egress: boolean, overrides: Record<string, unknown> = {}): StackResource {
+  return resource(AWS_TYPES.networkAclRule, `hkex-sftp-${ACL_ID}-${egress ? "egress" : "ingress"}-${site}`, {
     networkAclId: ACL_ID,
     ruleNumber: 200 + SITE_NAMES.indexOf(site),
     egress,
@@ -69,8 +58,8 @@ export function naclRule(site: (typeof SITE_NAMES)[number], egress: boolean, ove
   });
 }
 
-export function route(table: string, cidr: string, overrides: Record<string, unknown> = {}): OfflineResource {
-  return resource(T.route, `hkex-sftp-${table}-${dashed(cidr)}`, {
+export function route(table: string, cidr: string, overrides: Record<string, unknown> = {}): StackResource {
+  return resource(AWS_TYPES.route, `hkex-sftp-${table}-${dashed(cidr)}`, {
     routeTableId: table,
     destinationCidrBlock: cidr,
     transitGatewayId: TGW,
@@ -78,9 +67,9 @@ export function route(table: string, cidr: string, overrides: Record<string, unk
   });
 }
 
-export const securityGroup = (more: Record<string, unknown> = {}): OfflineResource =>
+export const securityGroup = (more: Record<string, unknown> = {}): StackResource =>
   resource(
-    T.sg,
+    AWS_TYPES.securityGroup,
     "hkex-sftp-sg",
     { vpcId: "vpc-0a1b2c3d4e5f60789", description: "HKEX SFTP", ...more },
     {
@@ -88,7 +77,7 @@ export const securityGroup = (more: Record<string, unknown> = {}): OfflineResour
     },
   );
 
-export function goodStack(): OfflineResource[] {
+export function goodStack(): StackResource[] {
   return [
     securityGroup(),
     ...endpointsOf().map((e) => egressRule(`${e.host}/32`)),
@@ -98,12 +87,12 @@ export function goodStack(): OfflineResource[] {
 }
 
 /** The stack without the resources whose name contains `fragment`. */
-export function without(stack: OfflineResource[], fragment: string): OfflineResource[] {
+export function without(stack: StackResource[], fragment: string): StackResource[] {
   return stack.filter((r) => !r.name.includes(fragment));
 }
 
 /** The stack with one resource's inputs changed. */
-export function changed(stack: OfflineResource[], name: string, inputs: Record<string, unknown>): OfflineResource[] {
+export function changed(stack: StackResource[], name: string, inputs: Record<string, unknown>): StackResource[] {
   if (!stack.some((r) => r.name === name)) throw new Error(`no resource ${name} in the fixture`);
   return stack.map((r) => (r.name === name ? { ...r, inputs: { ...r.inputs, ...inputs } } : r));
 }

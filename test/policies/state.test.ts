@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { run } from "../../cli/commands/policy";
 import { InputError } from "../../core/errors";
+import { AWS_TYPES } from "../../infra/awsTypes";
 import { loadStateDocument } from "../../policies/state";
 import { captureStdout } from "../support/stdout";
 
@@ -61,7 +62,7 @@ describe("loadStateDocument", () => {
     const state = loadStateDocument(JSON.parse(readFileSync(fixture("preview-example.json"), "utf8")));
     expect(state.format).toBe("preview-json");
     expect(state.resources.some((r) => r.name === "hkex-sftp-egress-legacy-any")).toBe(false);
-    expect(state.resources.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toHaveLength(4);
+    expect(state.resources.filter((r) => r.type === AWS_TYPES.securityGroupEgressRule)).toHaveLength(4);
   });
 
   it("names what is wrong with a document it cannot read", () => {

@@ -42,6 +42,7 @@ describe("no config value turns the host-key check off", () => {
         "files",
         "identityFile",
         "knownHostsFile",
+        "monitoring",
         "passphraseEnv",
         "remoteDir",
         "sites",
@@ -102,11 +103,14 @@ describe("no config value turns the host-key check off", () => {
     const sources = ["checks", "cli", "core"].flatMap((d) => sourcesBelow(join(ROOT, d)));
     const users = sources.filter((f) => /trustOnly:\s*true/.test(readFileSync(f, "utf8")));
     expect(users.map((f) => f.slice(ROOT.length + 1))).toEqual(["cli/commands/trust.ts"]);
-    // The probe's verifier accepts a key only on a match, or for trust (which records it and stops).
-    const probe = readFileSync(join(CHECKS, "probe.ts"), "utf8");
-    expect(probe.match(/return true;/g)).toHaveLength(1);
-    expect(probe).toMatch(
-      /verdictError = hostKeyCause\(verdict, t, type\);\s*if \(verdictError\) \{\s*fail\(verdictError\);\s*return false;\s*\}\s*verified\?\.\(\);\s*return true;/,
+    // The probe's one host-key verifier (the hostkey phase) accepts a key only on a match, or for trust (which records it and stops).
+    const probeSources = sourcesBelow(join(CHECKS, "probe"));
+    const verifiers = probeSources.filter((f) => /hostVerifier/.test(readFileSync(f, "utf8")));
+    expect(verifiers.map((f) => f.slice(ROOT.length + 1))).toEqual(["checks/probe/phases/hostkey.ts"]);
+    const hostkey = readFileSync(verifiers[0]!, "utf8");
+    expect(hostkey.match(/return true;/g)).toHaveLength(1);
+    expect(hostkey).toMatch(
+      /const verdictError = hostKeyCause\(verdict, t, type, ctx\.opts\.knownHostsFile\);\s*if \(verdictError\) \{\s*refused\(verdictError\);\s*return false;\s*\}\s*verified\(\);\s*return true;/,
     );
   });
 });

@@ -184,7 +184,7 @@ describe("hostile remote names (a lying server)", () => {
       }
     }
     expect(filesBelow(join(base, "downloads-cli"))).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe("remote names and symlinks on real OpenSSH", () => {

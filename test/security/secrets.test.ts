@@ -196,7 +196,7 @@ describe("secrets never leave the key file", () => {
         .map((s) => `${what} contains ${s === PASSPHRASE || s === WRONG ? "a passphrase" : "key material"}`),
     );
     expect(leaks).toEqual([]);
-  });
+  }, 120_000);
 
   it("the report records fingerprints of the user and host keys, never the keys", () => {
     const report = JSON.parse(readFileSync(join(dir, "session", "report.json"), "utf8")) as Report;

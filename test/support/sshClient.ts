@@ -52,7 +52,7 @@ export function sshConnect(ep: Pick<SimulatedEndpoint, "bindHost" | "port">, ext
 }
 
 export function openSftp(client: Client): Promise<SFTPWrapper> {
-  return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
+  return fromCallback<SFTPWrapper>((cb) => client.sftp(cb));
 }
 
 export async function sftpSession(ep: SimulatedEndpoint): Promise<{ client: Client; sftp: SFTPWrapper }> {
@@ -63,11 +63,10 @@ export async function sftpSession(ep: SimulatedEndpoint): Promise<{ client: Clie
 /** Promisifies one SFTPWrapper call. */
 export const call = fromCallback;
 
-export function readAt(sftp: SFTPWrapper, handle: Buffer, position: number, length: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const buf = Buffer.alloc(length);
-    sftp.read(handle, buf, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve(buf.subarray(0, bytesRead))));
-  });
+export async function readAt(sftp: SFTPWrapper, handle: Buffer, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  const bytesRead = await fromCallback<number>((cb) => sftp.read(handle, buf, 0, length, position, cb));
+  return buf.subarray(0, bytesRead);
 }
 
 /** Reads a whole remote file through one handle, chunk by chunk, until EOF. */

@@ -42,6 +42,20 @@ export interface OpenSshOptions {
   user?: string;
   /** false: no `Subsystem sftp` line, so sshd refuses the subsystem request (default true). */
   sftpSubsystem?: boolean;
+  /** Host key types sshd holds, one `HostKey` line each, in this order (default: ed25519 only). */
+  hostKeyTypes?: readonly HostKeyType[];
+}
+
+export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
+
+export interface HostKey {
+  readonly type: HostKeyType;
+  /** OpenSSH line "ssh-rsa AAAA... comment". */
+  readonly publicLine: string;
+  /** "SHA256:..." as ssh-keygen -l prints it. */
+  readonly fingerprint: string;
+  /** known_hosts line "[host]:port type base64". */
+  readonly knownHostsLine: string;
 }
 
 export interface OpenSshServer {
@@ -56,6 +70,8 @@ export interface OpenSshServer {
   hostKeyFingerprint: string;
   /** known_hosts line "[host]:port type base64". */
   knownHostsLine: string;
+  /** Every host key sshd holds (the first is the one above). */
+  hostKeys: readonly HostKey[];
   /** sshd's stderr so far (LogLevel VERBOSE). */
   logs(): string;
   /** Kills sshd and its per-connection children, then removes the temp dir. Safe to call twice. */
@@ -98,7 +114,8 @@ function openSshVersion(): [number, number] | undefined {
 export function renderSshdConfig(settings: {
   host: string;
   port: number;
-  hostKeyPath: string;
+  /** One path, or several (one `HostKey` line each). */
+  hostKeyPath: string | readonly string[];
   pidFile: string;
   authorizedKeysFile: string;
   remoteDir: string;
@@ -108,7 +125,7 @@ export function renderSshdConfig(settings: {
 }): string {
   const lines = [
     `ListenAddress ${bracketIfIpv6(settings.host)}:${settings.port}`,
-    `HostKey ${quoteConfigValue(settings.hostKeyPath)}`,
+    ...[settings.hostKeyPath].flat().map((path) => `HostKey ${quoteConfigValue(path)}`),
     `PidFile ${quoteConfigValue(settings.pidFile)}`,
     `AuthorizedKeysFile ${quoteConfigValue(settings.authorizedKeysFile)}`,
     `AllowUsers ${settings.user}`,
@@ -348,9 +365,27 @@ export async function startOpenSsh(opts: OpenSshOptions): Promise<OpenSshServer>
     const remoteDir = join(root, "served");
     await mkdir(remoteDir);
     await writeServedFiles(remoteDir, opts.files ?? {});
-    const hostKeyPath = join(root, "ssh_host_ed25519_key");
-    await execFileAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "hkex-test-sshd", "-f", hostKeyPath]);
-    const hostKeyPublic = (await readFile(`${hostKeyPath}.pub`, "utf8")).trim();
+    const hostKeyTypes = opts.hostKeyTypes ?? ["ed25519"];
+    if (hostKeyTypes.length === 0) throw new Error("'hostKeyTypes' must name at least one key type");
+    const hostKeyPaths = hostKeyTypes.map((type) => join(root, `ssh_host_${type}_key`));
+    await Promise.all(
+      hostKeyTypes.map((type, i) =>
+        execFileAsync("ssh-keygen", [
+          "-q",
+          "-t",
+          type,
+          ...(type === "rsa" ? ["-b", "2048"] : []),
+          "-N",
+          "",
+          "-C",
+          "hkex-test-sshd",
+          "-f",
+          hostKeyPaths[i]!,
+        ]),
+      ),
+    );
+    const hostKeyPublics = await Promise.all(hostKeyPaths.map(async (path) => (await readFile(`${path}.pub`, "utf8")).trim()));
+    const hostKeyPublic = hostKeyPublics[0]!;
     const authorizedKeysFile = join(root, "authorized_keys");
     await writeFile(authorizedKeysFile, `${opts.authorizedKeys.map((line) => line.trim()).join("\n")}\n`);
     await chmod(authorizedKeysFile, 0o600);
@@ -364,7 +399,7 @@ export async function startOpenSsh(opts: OpenSshOptions): Promise<OpenSshServer>
       const config = renderSshdConfig({
         host,
         port,
-        hostKeyPath,
+        hostKeyPath: hostKeyPaths,
         pidFile: join(root, "sshd.pid"),
         authorizedKeysFile,
         remoteDir,
@@ -409,6 +444,12 @@ export async function startOpenSsh(opts: OpenSshOptions): Promise<OpenSshServer>
       hostKeyPublic,
       hostKeyFingerprint: fingerprintOfPublicKey(hostKeyPublic),
       knownHostsLine: knownHostsLineFor(host, port, hostKeyPublic),
+      hostKeys: hostKeyTypes.map((type, i) => ({
+        type,
+        publicLine: hostKeyPublics[i]!,
+        fingerprint: fingerprintOfPublicKey(hostKeyPublics[i]!),
+        knownHostsLine: knownHostsLineFor(host, port, hostKeyPublics[i]!),
+      })),
       logs,
       stop,
     };

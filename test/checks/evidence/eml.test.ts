@@ -6,7 +6,8 @@ import { simpleParser, type AddressObject } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMAIL_TEMPLATE } from "../../../catalogue";
-import { extraOutputs } from "../../../cli/outputs";
+import { writeOutputs } from "../../../cli/outputs";
+import type { OutputContext, OutputRequest } from "../../../checks/evidence/formats";
 import { confirmationEmail } from "../../../checks/email";
 import { renderHtml } from "../../../checks/evidence/html";
 import { reportJson, type Report } from "../../../checks/report";
@@ -15,6 +16,12 @@ import { sessionReport } from "../../support/evidence";
 
 const FROM = "ops@participant.example";
 const PASSWORD = "s3cret-smtp-pass-word";
+const COMPANIONS = ["report.json", "report.html", "junit.xml", "confirmation-email.txt"];
+
+/** A session's outputs, the result printed nowhere: the e-mail is written after its companions. */
+function sessionOutputs(report: Report, request: OutputRequest, context: OutputContext = {}): Promise<string[]> {
+  return writeOutputs(report, "session", request, { ...context, stdout: () => undefined });
+}
 
 function notCompletedReport(): Report {
   const r = sessionReport();
@@ -42,13 +49,12 @@ describe("confirmation.eml", () => {
     const report = sessionReport();
     const dir = tempDir("eml");
     const notices: string[] = [];
-    const written = await extraOutputs(report, {
-      reportDir: dir,
-      attach: true,
-      email: { from: FROM, participant: "ABC Securities (CP0001)" },
-      notice: (l) => notices.push(l),
-    });
-    expect(written).toEqual([join(dir, "confirmation.eml")]);
+    const written = await sessionOutputs(
+      report,
+      { reportDir: dir, attach: true },
+      { email: { from: FROM, participant: "ABC Securities (CP0001)" }, notice: (l) => notices.push(l) },
+    );
+    expect(written).toEqual([...COMPANIONS, "confirmation.eml"].map((f) => join(dir, f)));
     expect(notices).toEqual([]);
     const raw = readFileSync(join(dir, "confirmation.eml"));
     expect(raw.toString("latin1")).toMatch(/^(From|To|Subject|Date|Message-ID|MIME-Version|Content-Type): /m);
@@ -72,7 +78,7 @@ describe("confirmation.eml", () => {
   it("carries the did-NOT-complete text with its reasons, unicode and all, and no attachment without --attach", async () => {
     const report = notCompletedReport();
     const dir = tempDir("eml-nc");
-    await extraOutputs(report, { reportDir: dir, email: { from: FROM }, notice: () => undefined });
+    await sessionOutputs(report, { reportDir: dir }, { email: { from: FROM }, notice: () => undefined });
     const mail = await simpleParser(readFileSync(join(dir, "confirmation.eml")));
     expect(mail.text).toBe(report.session!.email.body);
     expect(mail.text).toContain("\n- the SSH key changed between parts (SHA256:a → SHA256:b)\n");
@@ -83,15 +89,23 @@ describe("confirmation.eml", () => {
   it("is not written without email.from, with a warning naming it; nor after Part 1 alone", async () => {
     const dir = tempDir("eml-nofrom");
     const notices: string[] = [];
-    expect(await extraOutputs(sessionReport(), { reportDir: dir, notice: (l) => notices.push(l) })).toEqual([]);
+    expect(await sessionOutputs(sessionReport(), { reportDir: dir }, { notice: (l) => notices.push(l) })).toEqual(
+      COMPANIONS.map((f) => join(dir, f)),
+    );
     expect(existsSync(join(dir, "confirmation.eml"))).toBe(false);
     expect(notices).toEqual([
       "warning: email.from is not set in the config, so confirmation.eml was not written; confirmation-email.txt has the text to send (set email.from to get a ready-to-send .eml)",
     ]);
+    const afterPart1 = tempDir("eml-part1");
     expect(
-      await extraOutputs(sessionReport(), { reportDir: dir, part: "1", email: { from: FROM }, notice: (l) => notices.push(l) }),
-    ).toEqual([]);
-    expect(existsSync(join(dir, "confirmation.eml"))).toBe(false);
+      await sessionOutputs(
+        sessionReport(),
+        { reportDir: afterPart1 },
+        { part: "1", email: { from: FROM }, notice: (l) => notices.push(l) },
+      ),
+    ).toEqual(["report.json", "report.html", "junit.xml"].map((f) => join(afterPart1, f)));
+    expect(existsSync(join(afterPart1, "confirmation.eml"))).toBe(false);
+    expect(notices).toHaveLength(1);
   });
 });
 
@@ -133,14 +147,16 @@ describe("sending confirmation.eml over SMTP (loopback server)", () => {
   it("sends the very bytes of the file to clearingpsd@hkex.com.hk, logging in with the password from the environment", async () => {
     const dir = tempDir("eml-smtp");
     const notices: string[] = [];
-    await extraOutputs(sessionReport(), {
-      reportDir: dir,
-      attach: true,
-      email: { from: FROM },
-      smtp: { host: "127.0.0.1", port, secure: false, user: "cp0001", passwordEnv: "HKEX_SMTP_PASSWORD" },
-      env: { HKEX_SMTP_PASSWORD: PASSWORD },
-      notice: (l) => notices.push(l),
-    });
+    await sessionOutputs(
+      sessionReport(),
+      { reportDir: dir, attach: true },
+      {
+        email: { from: FROM },
+        smtp: { host: "127.0.0.1", port, secure: false, user: "cp0001", passwordEnv: "HKEX_SMTP_PASSWORD" },
+        env: { HKEX_SMTP_PASSWORD: PASSWORD },
+        notice: (l) => notices.push(l),
+      },
+    );
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ from: FROM, to: ["clearingpsd@hkex.com.hk"], user: "cp0001" });
     const file = readFileSync(join(dir, "confirmation.eml"));
@@ -161,19 +177,17 @@ describe("sending confirmation.eml over SMTP (loopback server)", () => {
     const notices: string[] = [];
     const before = received.length;
     const smtp = { host: "127.0.0.1", port, secure: false, user: "cp0001", passwordEnv: "HKEX_SMTP_PASSWORD" };
-    await extraOutputs(sessionReport(), {
-      reportDir: dir,
-      email: { from: FROM },
-      smtp,
-      env: { HKEX_SMTP_PASSWORD: "wrong-password-value" },
-      notice: (l) => notices.push(l),
-    });
+    await sessionOutputs(
+      sessionReport(),
+      { reportDir: dir },
+      { email: { from: FROM }, smtp, env: { HKEX_SMTP_PASSWORD: "wrong-password-value" }, notice: (l) => notices.push(l) },
+    );
     expect(existsSync(join(dir, "confirmation.eml"))).toBe(true);
     expect(notices[0]).toMatch(
       /^warning: sending confirmation\.eml via 127\.0\.0\.1:\d+ .* failed \(.*535.*\); send .*confirmation\.eml to clearingpsd@hkex\.com\.hk by hand today$/,
     );
     expect(notices[0]).not.toContain("wrong-password-value");
-    await extraOutputs(sessionReport(), { reportDir: dir, email: { from: FROM }, smtp, env: {}, notice: (l) => notices.push(l) });
+    await sessionOutputs(sessionReport(), { reportDir: dir }, { email: { from: FROM }, smtp, env: {}, notice: (l) => notices.push(l) });
     expect(notices[1]).toContain("failed (smtp.passwordEnv: the environment variable HKEX_SMTP_PASSWORD (smtp.passwordEnv) is not set)");
     expect(received.length).toBe(before);
   });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { Parser } from "tap-parser";
 import { describe, expect, it } from "vitest";
-import { extraOutputs } from "../../../cli/outputs";
+import { writeOutputs } from "../../../cli/outputs";
 import { renderJunit } from "../../../checks/evidence/junit";
 import { escapeLabelValue, renderPrometheus } from "../../../checks/evidence/prometheus";
 import { renderTap, tapDescription } from "../../../checks/evidence/tap";
@@ -269,17 +269,19 @@ describe("Prometheus textfile", () => {
   it("is written atomically by --prometheus, leaving no temporary file, and warns when the name is not .prom", async () => {
     const dir = tempDir("prom");
     const notices: string[] = [];
-    const written = await extraOutputs(sessionReport(), {
-      prometheus: join(dir, "hkex.prom"),
-      junit: join(dir, "ci", "junit.xml"),
-      notice: (l) => notices.push(l),
-    });
+    const quiet = { notice: (l: string) => notices.push(l), stdout: () => undefined };
+    const written = await writeOutputs(
+      sessionReport(),
+      "check",
+      { prometheus: join(dir, "hkex.prom"), junit: join(dir, "ci", "junit.xml") },
+      quiet,
+    );
     expect(written).toEqual([join(dir, "ci", "junit.xml"), join(dir, "hkex.prom")]);
     expect(readdirSync(dir).sort()).toEqual(["ci", "hkex.prom"]);
     expect(readFileSync(join(dir, "hkex.prom"), "utf8")).toBe(renderPrometheus(sessionReport()));
     expect(readFileSync(join(dir, "ci", "junit.xml"), "utf8")).toContain("<testsuites");
     expect(notices).toEqual([]);
-    await extraOutputs(sessionReport(), { prometheus: join(dir, "metrics.txt"), notice: (l) => notices.push(l) });
+    await writeOutputs(sessionReport(), "check", { prometheus: join(dir, "metrics.txt") }, quiet);
     expect(notices[0]).toMatch(/textfile collector reads only files ending in \.prom/);
   });
 });

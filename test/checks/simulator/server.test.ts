@@ -153,9 +153,7 @@ describe("a running simulator", () => {
       // ssh2 caps its own requests below that; lift the cap to send the 256 KiB request as other clients may.
       (sftp as unknown as { _maxReadLen: number })._maxReadLen = 256 * 1024;
       const handle = await call<Buffer>((cb) => sftp.open("BIG", "r", cb));
-      const got = await new Promise<number>((resolve, reject) =>
-        sftp.read(handle, Buffer.alloc(256 * 1024), 0, 256 * 1024, 12345, (err, n) => (err ? reject(err) : resolve(n))),
-      );
+      const got = await call<number>((cb) => sftp.read(handle, Buffer.alloc(256 * 1024), 0, 256 * 1024, 12345, cb));
       expect(got).toBe(MAX_READ_LENGTH);
     } finally {
       client.end();

@@ -1,0 +1,88 @@
+/**
+ * download: fetches the chosen files side by side over the endpoint's one
+ * connection, each verified (checks/download.ts). Needs the SFTP channel and
+ * the chosen files; yields nothing. Skipped when the caller did not ask for
+ * downloads.
+ */
+import type { SFTPWrapper } from "ssh2";
+import { downloadVerified, ensureDownloadDir } from "../../download";
+import type { DownloadRecord } from "../../report";
+import { fromCallback } from "../../../core/callback";
+import { printable } from "../../../core/text";
+import { timedOut, unlessConnectionEnded } from "../errors";
+import type { PhaseContext, ProbePhase, RemoteFile } from "../types";
+
+const causes = [
+  "unsafe-name",
+  "connection-lost",
+  "transfer-timeout",
+  "size-mismatch",
+  "file-too-large",
+  "file-missing",
+  "permission-denied",
+  "local-folder",
+  "disk-full",
+  "local-write",
+  "not-requested",
+  "cancelled",
+] as const;
+
+export const download: ProbePhase<"download", "ssh" | "sftp" | "files", never, typeof causes> = {
+  name: "download",
+  timeout: "transferMs",
+  needs: ["ssh", "sftp", "files"],
+  yields: [],
+  causes,
+  inTrustRun: false,
+  afterLogin: true,
+  // Each download removes its temporary file on the phase's signal; the probe leaves the connection be.
+  cleansUpOnAbort: true,
+  timeoutError: (ms) => timedOut("download", ms, "transfer-timeout"),
+  connectionSurvives: unlessConnectionEnded,
+  skip: (opts) =>
+    opts.download ? undefined : { code: "not-requested", cause: opts.downloadSkipReason ?? "not requested (run with --download)" },
+  // No ssh.wait here: a dropped connection fails the pending SFTP reads, and
+  // waiting for downloadVerified itself guarantees its temporary file is gone.
+  async run({ ssh, sftp, files }, ctx) {
+    await ensureDownloadDir(ctx.opts.downloadDir);
+    // More SFTP channels over the same connection (one login), for a long line (checks/download.ts).
+    const openChannel = () => fromCallback<SFTPWrapper>((cb) => ssh.client.sftp(cb));
+    const settled = await Promise.allSettled(files.map((f) => fetchOne(sftp, openChannel, f, ctx)));
+    for (const one of settled) if (one.status === "fulfilled") ctx.evidence.downloads.push(one.value);
+    const failure = settled.find((one): one is PromiseRejectedResult => one.status === "rejected");
+    if (failure) throw failure.reason;
+    return {};
+  },
+};
+
+async function fetchOne(
+  sftp: SFTPWrapper,
+  openChannel: () => Promise<SFTPWrapper>,
+  f: RemoteFile,
+  ctx: PhaseContext,
+): Promise<DownloadRecord> {
+  const { opts, target: t } = ctx;
+  const started = performance.now();
+  const r = await downloadVerified({
+    sftp,
+    openChannel,
+    remotePath: f.path,
+    name: f.name,
+    localDir: opts.downloadDir,
+    expectedSize: f.size,
+    signal: ctx.signal,
+    ...opts.tuning,
+  });
+  return {
+    site: t.site,
+    host: t.host,
+    port: t.port,
+    ...(typeof opts.part === "number" ? { part: opts.part } : {}),
+    file: printable(f.name),
+    bytes: r.bytes,
+    sha256: r.sha256,
+    path: r.path,
+    ms: Math.round(performance.now() - started),
+    ...(r.previous ? { previous: r.previous } : {}),
+  };
+}
