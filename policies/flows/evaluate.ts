@@ -230,8 +230,8 @@ function evaluatePlacement(
   const paths = endpoints.map((e) => tracePath(model, p, e, acl, table, ephemeral));
   const unverified = new Map<string, { hop: Hop; endpoints: Endpoint[] }>();
   paths.forEach((path) => {
-    if (path.status === "broken") {
-      const hop = path.hops[path.brokenAt!];
+    const hop = path.brokenAt === undefined ? undefined : path.hops[path.brokenAt];
+    if (hop) {
       findings.add({
         code: "flow-path-broken",
         level: "mandatory",
@@ -427,9 +427,9 @@ function sgHop(model: NetworkModel, groups: readonly Link[], protocol: number, p
     }
   }
   const flow = flowText(protocol, port);
-  if (allowing.length > 0) {
-    // Name the narrowest rule: the one written for this flow, not a catch-all.
-    const best = [...allowing].sort((a, b) => specificity(model, b, address) - specificity(model, a, address))[0];
+  // Name the narrowest rule: the one written for this flow, not a catch-all.
+  const [best] = [...allowing].sort((a, b) => specificity(model, b, address) - specificity(model, a, address));
+  if (best) {
     const g = isResolved(best.group) ? labelOf(model.groups.get(best.group), best.group) : "a group";
     const what = rulePhrase(best);
     const dest =
@@ -546,8 +546,9 @@ function naclEgressHop(choice: Choice, acl: AclEntity | undefined, port: number,
     return missing ?? { step: "nacl-egress", status: "unverified", text: "the client subnet's network ACL is not known", subjects: [] };
   const d = decideNacl(acl.rules, "egress", TCP, { lo: port, hi: port }, address);
   const subjects = [entityLabel(acl), acl.name];
-  if (d.unknown.length > 0) {
-    const r = d.unknown[0].rule;
+  const [unknown] = d.unknown;
+  if (unknown) {
+    const r = unknown.rule;
     return {
       step: "nacl-egress",
       status: "unverified",
@@ -557,8 +558,11 @@ function naclEgressHop(choice: Choice, acl: AclEntity | undefined, port: number,
     };
   }
   const outside = acl.origin === "outside";
-  if (d.denied.length > 0) {
-    const r = d.denied[0].rule;
+  const [allowed] = d.allowed;
+  const [denied] = d.denied;
+  // One port: the first match either allows it or denies it (the final * rule included).
+  if (denied || !allowed) {
+    const r = denied?.rule;
     if (!r && outside) {
       return {
         step: "nacl-egress",
@@ -577,13 +581,12 @@ function naclEgressHop(choice: Choice, acl: AclEntity | undefined, port: number,
       subjects: [...subjects, ...(r ? [`#${String(r.number)}`] : [])],
     };
   }
-  const r = d.allowed[0].rule;
   return {
     step: "nacl-egress",
     status: outside ? "assumed" : "allow",
-    text: `${naclName(acl, r)} allow`,
-    urn: r.urn,
-    subjects: [...subjects, `#${String(r.number)}`],
+    text: `${naclName(acl, allowed.rule)} allow`,
+    urn: allowed.rule.urn,
+    subjects: [...subjects, `#${String(allowed.rule.number)}`],
   };
 }
 
@@ -594,8 +597,9 @@ function naclReturnHop(choice: Choice, acl: AclEntity | undefined, ephemeral: In
   const d = decideNacl(acl.rules, "ingress", TCP, ephemeral, address);
   const subjects = [entityLabel(acl), acl.name];
   const span = `tcp/${formatPorts(ephemeral)}`;
-  if (d.unknown.length > 0) {
-    const r = d.unknown[0].rule;
+  const [unknown] = d.unknown;
+  if (unknown) {
+    const r = unknown.rule;
     return {
       step: "nacl-return",
       status: "unverified",
@@ -605,8 +609,11 @@ function naclReturnHop(choice: Choice, acl: AclEntity | undefined, ephemeral: In
     };
   }
   const outside = acl.origin === "outside";
-  if (d.denied.length > 0) {
-    const explicit = d.denied.find((x) => x.rule);
+  const explicit = d.denied.find((x) => x.rule);
+  const first = explicit ?? d.denied[0];
+  const [allowed] = d.allowed;
+  // The ephemeral range is either decided rule by rule or, for what no rule matches, by the final * rule.
+  if (first || !allowed) {
     if (!explicit && outside) {
       return {
         step: "nacl-return",
@@ -615,14 +622,14 @@ function naclReturnHop(choice: Choice, acl: AclEntity | undefined, ephemeral: In
         subjects,
       };
     }
-    const first = explicit ?? d.denied[0];
-    const r = first.rule;
+    const r = first?.rule;
+    const ports = formatPorts(first?.ports ?? ephemeral);
     return {
       step: "nacl-return",
       status: "deny",
       text: r
-        ? `return ${naclName(acl, r)} deny${r.resourceName ? ` (${r.resourceName})` : ""} tcp/${formatPorts(first.ports)} from ${host}`
-        : `return ${naclName(acl)} deny: no inbound rule allows tcp/${formatPorts(first.ports)} from ${host} (network ACLs are stateless; the replies come back to the client's ephemeral ports)`,
+        ? `return ${naclName(acl, r)} deny${r.resourceName ? ` (${r.resourceName})` : ""} tcp/${ports} from ${host}`
+        : `return ${naclName(acl)} deny: no inbound rule allows tcp/${ports} from ${host} (network ACLs are stateless; the replies come back to the client's ephemeral ports)`,
       urn: r?.urn ?? acl.urn,
       subjects: [...subjects, ...(r ? [`#${String(r.number)}`] : [])],
     };
@@ -632,7 +639,7 @@ function naclReturnHop(choice: Choice, acl: AclEntity | undefined, ephemeral: In
     step: "nacl-return",
     status: outside ? "assumed" : "allow",
     text: `return ${entityLabel(acl)} ${rules.join(" ")} allow`,
-    urn: d.allowed[0].rule.urn,
+    urn: allowed.rule.urn,
     subjects: [...subjects, ...rules],
   };
 }
@@ -776,7 +783,7 @@ function broaderFlows(
       const address = piece.lo;
       const route = table ? lookupRoute(model, table, address) : undefined;
       if (route && !reachesHkex(route)) continue;
-      for (const protocol of protocols) {
+      for (const protocol of protocols.all) {
         const portCuts: Interval[] = hasPorts(protocol)
           ? [
               ...relevant.flatMap((r) => (typeof r.ports === "object" && (r.protocol === protocol || r.protocol === ALL) ? [r.ports] : [])),
@@ -791,9 +798,12 @@ function broaderFlows(
           let aclText = acl ? `${entityLabel(acl)}: no visible rule decides` : "network ACL not known";
           if (acl) {
             const d = decideNacl(acl.rules, "egress", protocol, { lo: ports.lo, hi: ports.lo }, address);
-            if (d.denied.length > 0 && (d.denied[0].rule || acl.origin !== "outside")) continue;
-            if (d.allowed.length > 0) aclText = `${naclName(acl, d.allowed[0].rule)} allow`;
-            else if (d.unknown.length > 0) aclText = `${naclName(acl, d.unknown[0].rule)} not known until apply`;
+            const [denied] = d.denied;
+            const [allowed] = d.allowed;
+            const [unknown] = d.unknown;
+            if (denied && (denied.rule || acl.origin !== "outside")) continue;
+            if (allowed) aclText = `${naclName(acl, allowed.rule)} allow`;
+            else if (unknown) aclText = `${naclName(acl, unknown.rule)} not known until apply`;
           }
           const routeText_ =
             table && route?.route ? routeText(table, route) : table ? `${entityLabel(table)}: route not visible` : "route table not known";
@@ -808,7 +818,7 @@ function broaderFlows(
     for (const f of found.values()) {
       out.push({
         range: range.cidr,
-        flows: describeFlows(f.perProtocol, protocols),
+        flows: describeFlows(f.perProtocol, protocols.other),
         addresses: merge(f.addresses).map(formatAddresses).join(", "),
         rule: ruleText(model, f.rule),
         through: f.through,
@@ -825,23 +835,29 @@ function reachesHkex(d: RouteDecision): boolean {
   return VIOLATION[d.route.target.kind] === undefined;
 }
 
-/** TCP, UDP, ICMP, every protocol a rule names, and one protocol no rule names (standing for "the others"). */
-function protocolsToTry(named: readonly unknown[]): number[] {
-  const set = new Set<number>([TCP, UDP, ICMP]);
-  for (const p of named) if (typeof p === "number" && p !== ALL) set.add(p);
-  const other = [47, 50, 51, 132, ...Array.from({ length: 256 }, (_, i) => i)].find((p) => !set.has(p))!;
-  return [...set, other];
+interface ProtocolsToTry {
+  /** Every protocol to put a packet through, `other` included. */
+  readonly all: readonly number[];
+  /** A protocol no rule names, standing for all such protocols; none when rules name every one. */
+  readonly other?: number;
 }
 
-function describeFlows(perProtocol: ReadonlyMap<number, Interval[]>, tried: readonly number[]): string {
-  const other = tried[tried.length - 1];
+/** TCP, UDP, ICMP, every protocol a rule names, and one protocol no rule names (standing for "the others"). */
+function protocolsToTry(named: readonly unknown[]): ProtocolsToTry {
+  const set = new Set<number>([TCP, UDP, ICMP]);
+  for (const p of named) if (typeof p === "number" && p !== ALL) set.add(p);
+  const other = [47, 50, 51, 132, ...Array.from({ length: 256 }, (_, i) => i)].find((p) => !set.has(p));
+  return other === undefined ? { all: [...set] } : { all: [...set, other], other };
+}
+
+function describeFlows(perProtocol: ReadonlyMap<number, Interval[]>, other: number | undefined): string {
   const parts: string[] = [];
   for (const [protocol, list] of [...perProtocol].sort((a, b) => a[0] - b[0])) {
     if (protocol === other) continue;
     if (!hasPorts(protocol)) parts.push(protocolLabel(protocol));
     else for (const r of merge(list)) parts.push(`${protocolLabel(protocol)}/${formatPorts(r)}`);
   }
-  if (perProtocol.has(other)) parts.push("other protocols");
+  if (other !== undefined && perProtocol.has(other)) parts.push("other protocols");
   return parts.join(", ");
 }
 

@@ -39,10 +39,10 @@ export function formatAddress(n: number): string {
  */
 export function parseIpv4Cidr(text: string): Ipv4Cidr | undefined {
   const cidr = text.includes("/") ? text : `${text}/32`;
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr);
-  if (!m || !DOTTED_QUAD.test(m[1]) || Number(m[2]) > 32) return undefined;
+  const [, base, bits] = /^([^/]+)\/(\d{1,2})$/.exec(cidr) ?? [];
+  if (base === undefined || bits === undefined || !DOTTED_QUAD.test(base) || Number(bits) > 32) return undefined;
   const block = new Netmask(cidr);
-  if (block.base !== m[1]) return undefined;
+  if (block.base !== base) return undefined;
   const lo = block.netLong >>> 0;
   return { lo, hi: lo + block.size - 1, prefix: block.bitmask, cidr: `${block.base}/${block.bitmask}` };
 }
@@ -107,8 +107,14 @@ export function pieces(within: Interval, cuts: readonly Interval[]): Interval[] 
     if (c.lo > within.lo && c.lo <= within.hi) edges.add(c.lo);
     if (c.hi + 1 > within.lo && c.hi + 1 <= within.hi) edges.add(c.hi + 1);
   }
-  const sorted = [...edges].sort((a, b) => a - b);
-  return sorted.slice(0, -1).map((lo, i) => ({ lo, hi: sorted[i + 1] - 1 }));
+  // within.lo is the lowest edge; each further edge closes the piece before it.
+  const out: Interval[] = [];
+  let lo = within.lo;
+  for (const edge of [...edges].sort((a, b) => a - b).slice(1)) {
+    out.push({ lo, hi: edge - 1 });
+    lo = edge;
+  }
+  return out;
 }
 
 /**

@@ -1011,11 +1011,13 @@ export function routeTarget(
     // Known after apply: the field names the kind, except gatewayId, which the resource it depends on names.
     const dep = dependencyUrns(r, depsField(field))
       .map((u) => b.byUrn.get(u))
-      .find(
-        (x) => x !== undefined && KIND_OF_TARGET_TYPE[x.type] !== undefined && (kind === "unknown" || KIND_OF_TARGET_TYPE[x.type] === kind),
-      );
-    const resolved = kind === "unknown" && dep ? KIND_OF_TARGET_TYPE[dep.type] : kind;
-    return { kind: resolved, id: dep ? dep.name : `${field} (known after apply)` };
+      .flatMap((x) => {
+        const depKind = x === undefined ? undefined : KIND_OF_TARGET_TYPE[x.type];
+        return x !== undefined && depKind !== undefined && (kind === "unknown" || depKind === kind)
+          ? [{ name: x.name, kind: depKind }]
+          : [];
+      })[0];
+    return { kind: dep?.kind ?? kind, id: dep ? dep.name : `${field} (known after apply)` };
   }
   return { kind: "unknown", id: "no target" };
 }

@@ -142,8 +142,8 @@ function vpcOfSubnet(model: NetworkModel, subnet: Link | undefined): string | un
 export function aclOfSubnet(model: NetworkModel, subnet: Link | undefined): Choice {
   if (subnet === undefined) return { missing: "the client's subnet is not set" };
   if (!isResolved(subnet)) return { missing: subnet.unresolved };
-  const claims = model.subnetAcls.get(subnet);
-  if (claims && claims.length > 0) return { link: claims[0].acl, via: claims[0].via };
+  const [claim] = model.subnetAcls.get(subnet) ?? [];
+  if (claim) return { link: claim.acl, via: claim.via };
   const s = model.subnets.get(subnet);
   if (!s || s.origin === "outside") {
     return { missing: `subnet ${subnetLabel(model, subnet)} is not in the stack and no network ACL association in the stack names it` };
@@ -160,8 +160,8 @@ export function aclOfSubnet(model: NetworkModel, subnet: Link | undefined): Choi
 export function tableOfSubnet(model: NetworkModel, subnet: Link | undefined): Choice {
   if (subnet === undefined) return { missing: "the client's subnet is not set" };
   if (!isResolved(subnet)) return { missing: subnet.unresolved };
-  const claims = model.subnetTables.get(subnet);
-  if (claims && claims.length > 0) return { link: claims[0].table, via: claims[0].via };
+  const [claim] = model.subnetTables.get(subnet) ?? [];
+  if (claim) return { link: claim.table, via: claim.via };
   const s = model.subnets.get(subnet);
   if (!s || s.origin === "outside") {
     return { missing: `subnet ${subnetLabel(model, subnet)} is not in the stack and no route table association in the stack names it` };

@@ -32,13 +32,15 @@ function readTable(): Row[] {
         .slice(1, -1)
         .map((c) => c.trim());
       const [n, file, form, verdict, finding, names] = cells;
+      if (file === undefined || verdict === undefined || names === undefined)
+        throw new Error(`corpus README: a row with too few cells: ${line}`);
       return {
         n: Number(n),
         file,
         form: form as Row["form"],
         verdict: verdict.toLowerCase() as Row["verdict"],
         finding: finding === "—" ? undefined : finding,
-        names: [...names.matchAll(/(`+)(.+?)\1/g)].map((m) => m[2].trim()),
+        names: [...names.matchAll(/(`+)(.+?)\1/g)].map((m) => (m[2] ?? "").trim()),
       };
     });
 }

@@ -36,6 +36,12 @@ const points = (list: readonly Interval[]) => {
   return s;
 };
 const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
+/** Each interval with the one after it. */
+const neighbours = (list: readonly Interval[]): [Interval, Interval][] =>
+  list.slice(1).flatMap((next, i) => {
+    const prev = list[i];
+    return prev === undefined ? [] : [[prev, next] as [Interval, Interval]];
+  });
 
 describe("parseIpv4Cidr", () => {
   it("reads a canonical block as the interval of its addresses", () => {
@@ -106,7 +112,7 @@ describe("interval sets", () => {
         const out = subtract(disjoint, cut);
         const expected = [...points(disjoint)].filter((p) => p < cut.lo || p > cut.hi);
         expect(sorted(points(out))).toEqual(expected.sort((a, b) => a - b));
-        for (let i = 1; i < out.length; i++) expect(out[i - 1].hi).toBeLessThan(out[i].lo);
+        for (const [prev, next] of neighbours(out)) expect(prev.hi).toBeLessThan(next.lo);
       }),
     );
   });
@@ -116,7 +122,7 @@ describe("interval sets", () => {
       fc.property(fc.array(small, { maxLength: 6 }), (list) => {
         const out = merge(list);
         expect(sorted(points(out))).toEqual(sorted(points(list)));
-        for (let i = 1; i < out.length; i++) expect(out[i - 1].hi + 1).toBeLessThan(out[i].lo);
+        for (const [prev, next] of neighbours(out)) expect(prev.hi + 1).toBeLessThan(next.lo);
       }),
     );
   });
@@ -125,9 +131,9 @@ describe("interval sets", () => {
     fc.assert(
       fc.property(small, fc.array(small, { maxLength: 6 }), (within, cuts) => {
         const out = pieces(within, cuts);
-        expect(out[0].lo).toBe(within.lo);
-        expect(out[out.length - 1].hi).toBe(within.hi);
-        for (let i = 1; i < out.length; i++) expect(out[i].lo).toBe(out[i - 1].hi + 1);
+        expect(out[0]?.lo).toBe(within.lo);
+        expect(out.at(-1)?.hi).toBe(within.hi);
+        for (const [prev, next] of neighbours(out)) expect(next.lo).toBe(prev.hi + 1);
         for (const piece of out) {
           for (const c of cuts) {
             const inside = (p: number) => c.lo <= p && p <= c.hi;

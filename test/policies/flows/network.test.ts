@@ -46,7 +46,7 @@ describe("resource shapes", () => {
     const model = buildNetworkModel([group, rule]);
     const rules = model.groups.get(group.urn)!.rules;
     expect(rules).toHaveLength(1);
-    expect(rules[0].dest).toEqual({ kind: "unknown", text: "cidrIpv4 (known after apply)" });
+    expect(rules[0]?.dest).toEqual({ kind: "unknown", text: "cidrIpv4 (known after apply)" });
   });
 });
 
@@ -165,7 +165,7 @@ describe("links", () => {
       { deps: { routeTableId: [vpc.urn], gatewayId: [igw.urn] } },
     );
     const main = buildNetworkModel([vpc, igw, route]).tables.get(`${vpc.urn}#main-route-table`)!;
-    expect(main.routes[1].target).toEqual({ kind: "internet-gateway", id: "igw" });
+    expect(main.routes[1]?.target).toEqual({ kind: "internet-gateway", id: "igw" });
   });
 });
 
@@ -255,7 +255,7 @@ describe("read-back and conflicts", () => {
     const declared = res(T.securityGroup, "g", readBack(), { id: groupId, inputs: { egress: [] } });
     const [issue] = buildNetworkModel([declared, standalone]).issues;
     expect(issue).toMatchObject({ kind: "conflict", entity: declared.urn });
-    expect(issue.message).toContain("an explicit empty `egress: []`, which removes every egress rule");
+    expect(issue?.message).toContain("an explicit empty `egress: []`, which removes every egress rule");
     // Without inputs (the policy SDK's props) a block mirroring a rule resource is its read-back.
     const propsOnly = res(T.securityGroup, "g", readBack(), { id: groupId });
     expect(buildNetworkModel([propsOnly, standalone]).issues).toEqual([]);

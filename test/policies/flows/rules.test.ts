@@ -153,32 +153,21 @@ describe("decideNacl", () => {
   });
 
   it("leaves undecided what a rule not known until apply could decide", () => {
-    const acl: NaclRule[] = [
-      {
-        acl: "a",
-        direction: "egress",
-        number: UNKNOWN,
-        action: "deny",
-        protocol: ALL,
-        ports: PORTS_ALL,
-        block: parseIpv4Cidr("0.0.0.0/0")!,
-        origin: "rule",
-      },
-      {
-        acl: "a",
-        direction: "egress",
-        number: 100,
-        action: "allow",
-        protocol: ALL,
-        ports: PORTS_ALL,
-        block: parseIpv4Cidr("0.0.0.0/0")!,
-        origin: "rule",
-      },
-    ];
+    const allowAll: NaclRule = {
+      acl: "a",
+      direction: "egress",
+      number: 100,
+      action: "allow",
+      protocol: ALL,
+      ports: PORTS_ALL,
+      block: parseIpv4Cidr("0.0.0.0/0")!,
+      origin: "rule",
+    };
+    const acl: NaclRule[] = [{ ...allowAll, number: UNKNOWN, action: "deny" }, allowAll];
     const d = decideNacl(acl, "egress", TCP, { lo: 18801, hi: 18801 }, addressOf("10.151.14.141")!);
     expect(d.unknown).toHaveLength(1);
     expect(d.allowed).toEqual([]);
-    const blockUnknown: NaclRule[] = [{ ...acl[1], number: 90, block: UNKNOWN }];
+    const blockUnknown: NaclRule[] = [{ ...allowAll, number: 90, block: UNKNOWN }];
     expect(decideNacl(blockUnknown, "egress", TCP, { lo: 18801, hi: 18801 }, 1).unknown).toHaveLength(1);
   });
 });
