@@ -68,9 +68,9 @@ import {
   entityLabel,
   isResolved,
 } from "./network";
-import type { FlowResource } from "./resources";
+import { FLOW_TYPES, type FlowResource, dependencyUrns } from "./resources";
 import { type Choice, type DeclaredScope, type Placement, placements as placeClients, routeBlocks, ruleBlocks, siteRanges } from "./scope";
-import { ALL, ICMP, TCP, UDP, UNKNOWN, hasPorts, protocolLabel } from "./values";
+import { ALL, ICMP, TCP, UDP, UNKNOWN, hasPorts, protocolLabel, str } from "./values";
 
 export interface FlowOptions {
   /** The endpoints to reach; the catalogue's four by default. */
@@ -143,6 +143,7 @@ export type FindingCode =
   | "flow-outside-stack"
   | "flow-unresolved"
   | "flow-conflict"
+  | "flow-unattached-group"
   | "nacl-rule-number-clash";
 
 export interface FlowFinding {
@@ -201,6 +202,7 @@ export function evaluateHkexFlows(resources: readonly FlowResource[], options: F
   const scopes = placements.map((p) =>
     evaluatePlacement(model, p, endpoints, ranges, ports, { lo: ephemeral.from, hi: ephemeral.to }, findings),
   );
+  unattachedAdvisories(model, placements, findings);
   outsideAdvisories(model, placements, findings);
   issueFindings(model, placements, findings);
 
@@ -863,6 +865,53 @@ function describeFlows(perProtocol: ReadonlyMap<number, Interval[]>, other: numb
 
 // ---------------------------------------------------------------------------
 // Resources outside the stack, and what the model could not settle
+
+/**
+ * A client group no interface or instance of the stack carries: the subnet,
+ * network ACL and route table its client uses are taken from a declared
+ * scope or from where the stack writes HKEX entries, which is a guess the
+ * pack cannot confirm. Said once per group, never passed silently.
+ */
+function unattachedAdvisories(model: NetworkModel, placements: readonly Placement[], findings: Findings): void {
+  const seen = new Set<string>();
+  for (const p of placements) {
+    if (p.basis === "attachment") continue;
+    for (const link of p.groups) {
+      if (!isResolved(link) || seen.has(link)) continue;
+      seen.add(link);
+      const g = model.groups.get(link);
+      const label = labelOf(g, link);
+      const outsideEnis = model.resources
+        .filter((r) => r.type === FLOW_TYPES.sgAttachment)
+        .filter((r) => {
+          const id = str(r.props, "securityGroupId");
+          return (g?.id !== undefined && id === g.id) || dependencyUrns(r, "securityGroupId").includes(link);
+        })
+        .map((r) => {
+          const eni = str(r.props, "networkInterfaceId");
+          return typeof eni === "string" ? eni : `the interface of ${r.name}`;
+        });
+      const attached =
+        outsideEnis.length > 0
+          ? `is attached only to ${outsideEnis.join(", ")}, which ${outsideEnis.length === 1 ? "is" : "are"} not in the stack`
+          : "is attached to no interface or instance in the stack";
+      const basis =
+        p.basis === "declared"
+          ? "it was evaluated in the declared client scope"
+          : p.basis === "inferred"
+            ? "it was evaluated with the network ACLs and route tables the stack writes HKEX entries into"
+            : "only its own rules were evaluated";
+      findings.add({
+        code: "flow-unattached-group",
+        level: "advisory",
+        message: `Security group ${label} carries HKEX rules and ${attached}: the subnet, network ACL and route table of its client could not be verified, and ${basis}. Attach it to the client's interfaces in the stack (attach.networkInterfaceIds), or declare the client scope (subnetIds) in the component or the pack config.`,
+        urn: g?.urn,
+        subjects: [label, ...(g ? [g.name] : []), ...outsideEnis],
+        scope: p.label,
+      });
+    }
+  }
+}
 
 function outsideAdvisories(model: NetworkModel, placements: readonly Placement[], findings: Findings): void {
   const seen = new Set<string>();

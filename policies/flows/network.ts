@@ -155,6 +155,8 @@ export interface SgRule {
   readonly origin: "rule" | "legacy-rule" | "inline" | "read-back" | "aws-default";
   /** How a trace names the rule. */
   readonly label: string;
+  /** The rule's description, UNKNOWN until apply, undefined when it has none. */
+  readonly description?: string | Unknown;
   readonly urn?: string;
 }
 
@@ -769,8 +771,9 @@ function groupRules(b: Builder): void {
       });
     if (ref !== undefined) dests.push({ kind: "group", text: ref === UNKNOWN ? "a security group" : ref });
     const ports = sgPorts(protocol, num(r.props, "fromPort"), num(r.props, "toPort"));
+    const description = str(r.props, "description");
     for (const dest of dests) {
-      const rule: SgRule = { group, direction, protocol, ports, dest, origin: "rule", label: r.name, urn: r.urn };
+      const rule: SgRule = { group, direction, protocol, ports, dest, origin: "rule", label: r.name, description, urn: r.urn };
       standalone.push(rule);
       addTo(group, rule);
     }
@@ -781,8 +784,9 @@ function groupRules(b: Builder): void {
     const group = b.link(r, "securityGroupId", "group") ?? { unresolved: `${r.name} names no security group` };
     const protocol = protocolOf(get(r.props, "protocol"));
     const ports = sgPorts(protocol, num(r.props, "fromPort"), num(r.props, "toPort"));
+    const description = str(r.props, "description");
     for (const dest of blockDests(b, r, r.props, "prefixListIds")) {
-      const rule: SgRule = { group, direction: kind, protocol, ports, dest, origin: "legacy-rule", label: r.name, urn: r.urn };
+      const rule: SgRule = { group, direction: kind, protocol, ports, dest, origin: "legacy-rule", label: r.name, description, urn: r.urn };
       standalone.push(rule);
       addTo(group, rule);
     }
@@ -839,8 +843,9 @@ function blocksOf(b: Builder, r: FlowResource, direction: Direction, source: unk
     const protocol = protocolOf(get(block, "protocol"));
     const ports = sgPorts(protocol, num(block, "fromPort"), num(block, "toPort"));
     const label = origin === "inline" ? `inline ${direction}[${i}]` : "rule read back from AWS";
+    const description = str(block, "description");
     return blockDests(b, r, block, direction).map(
-      (dest) => ({ group: r.urn, direction, protocol, ports, dest, origin, label, urn: r.urn }) as SgRule,
+      (dest) => ({ group: r.urn, direction, protocol, ports, dest, origin, label, description, urn: r.urn }) as SgRule,
     );
   });
 }

@@ -47,6 +47,8 @@ export const FLOW_TYPES = Object.freeze({
   peeringConnection: "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
   /** The kit's own component; its outputs may declare the client scope. */
   sftpAccess: "hkex:network:SftpAccess",
+  /** The stack itself; its outputs may declare the client scope (`scope`). */
+  stack: "pulumi:pulumi:Stack",
 });
 
 /** A resource as the evaluator reads it. */

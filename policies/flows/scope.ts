@@ -31,7 +31,7 @@ import {
   isResolved,
 } from "./network";
 import { FLOW_TYPES } from "./resources";
-import { TCP, strings, str } from "./values";
+import { TCP, get, strings, str } from "./values";
 
 /** The network a client is declared to sit in, by AWS id. */
 export interface DeclaredScope {
@@ -98,30 +98,52 @@ export function hkexGroups(
   return out;
 }
 
-/** Declared scopes the kit's component exports (when its outputs carry them). */
+/**
+ * Declared scopes in the stack: the `scope` output of the kit's component
+ * (hkex:network:SftpAccess; vpcId, subnetIds, routeTableIds, networkAclIds,
+ * securityGroupIds), the same keys at the top of its outputs as older
+ * versions wrote them, and a `scope` stack output (`pulumi:pulumi:Stack`).
+ */
 export function componentScopes(model: NetworkModel): DeclaredScope[] {
-  return model.resources
-    .filter((r) => r.type === FLOW_TYPES.sftpAccess)
-    .map((r) => {
-      const ids = (...keys: string[]) =>
-        keys.flatMap((k) => {
-          const l = strings(r.props, k);
-          return Array.isArray(l) ? l.filter((x): x is string => typeof x === "string") : [];
-        });
-      const one = (k: string) => {
-        const v = str(r.props, k);
-        return typeof v === "string" ? v : undefined;
-      };
-      const sg = one("securityGroupId");
-      return {
-        vpcId: one("vpcId"),
-        subnetIds: ids("subnetIds"),
-        routeTableIds: ids("routeTableIds"),
-        naclIds: ids("networkAclIds", "naclIds"),
-        securityGroupIds: sg ? [sg] : [],
-      };
-    })
-    .filter((d) => d.vpcId || d.subnetIds.length > 0 || d.routeTableIds.length > 0 || d.naclIds.length > 0);
+  const scopes = model.resources.flatMap((r) => {
+    if (r.type === FLOW_TYPES.sftpAccess) {
+      const nested = get(r.props, "scope");
+      return [declaredScopeOf(nested !== null && typeof nested === "object" ? nested : r.props)];
+    }
+    if (r.type === FLOW_TYPES.stack) {
+      const nested = get(r.props, "scope");
+      return nested !== null && typeof nested === "object" ? [declaredScopeOf(nested)] : [];
+    }
+    return [];
+  });
+  const seen = new Set<string>();
+  return scopes.filter((d) => {
+    const key = JSON.stringify(d);
+    const declaresWhere = d.vpcId || d.subnetIds.length > 0 || d.routeTableIds.length > 0 || d.naclIds.length > 0;
+    if (!declaresWhere || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function declaredScopeOf(o: unknown): DeclaredScope & { subnetIds: string[]; routeTableIds: string[]; naclIds: string[] } {
+  const ids = (...keys: string[]) =>
+    keys.flatMap((k) => {
+      const l = strings(o, k);
+      return Array.isArray(l) ? l.filter((x): x is string => typeof x === "string") : [];
+    });
+  const one = (k: string) => {
+    const v = str(o, k);
+    return typeof v === "string" ? v : undefined;
+  };
+  const group = one("securityGroupId");
+  return {
+    vpcId: one("vpcId"),
+    subnetIds: ids("subnetIds"),
+    routeTableIds: ids("routeTableIds"),
+    naclIds: ids("networkAclIds", "naclIds"),
+    securityGroupIds: [...new Set([...ids("securityGroupIds"), ...(group ? [group] : [])])],
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -33,9 +33,15 @@ describe("the kit's own program, under mocks", async () => {
     expect(path?.trace).toMatch(
       /egress rule hkex-sftp-egress-secondary-10-152-14-142 allows tcp\/18801 to 10\.152\.14\.142\/32 → \[assumed\] acl-0a1b2c3d4e5f60789 #201 allow → \[assumed\] rtb-0a1b2c3d4e5f60789 10\.152\.14\.0\/24 via tgw-0a1b2c3d4e5f60789 → \[assumed\] return acl-0a1b2c3d4e5f60789 #201 allow$/,
     );
-    // The existing ACL and route tables are named as what could not be verified, never passed silently.
-    expect(codes(example)).toEqual(["advisory flow-outside-stack", "advisory flow-outside-stack", "advisory flow-outside-stack"]);
-    expect(example.findings.flatMap((f) => f.subjects)).toEqual([
+    // The group attached to nothing, the existing ACL and route tables are named as what could not be verified, never passed silently.
+    expect(codes(example)).toEqual([
+      "advisory flow-unattached-group",
+      "advisory flow-outside-stack",
+      "advisory flow-outside-stack",
+      "advisory flow-outside-stack",
+    ]);
+    expect(example.findings[0]?.message).toContain("carries HKEX rules and is attached to no interface or instance in the stack");
+    expect(example.findings.filter((f) => f.code === "flow-outside-stack").flatMap((f) => f.subjects)).toEqual([
       "acl-0a1b2c3d4e5f60789",
       "rtb-0a1b2c3d4e5f60789",
       "rtb-0b1c2d3e4f5a60789",
@@ -107,16 +113,23 @@ describe("client scope", () => {
 
   it("takes a declared scope from the component's outputs or from config", () => {
     const stack = privateClient().filter((r) => r.type !== T.instance);
-    const declared = [
-      ...stack,
-      res(T.sftpAccess, "hkex-sftp", { securityGroupId: "sg-0a0a0a0a0a0a0a0a0", subnetIds: ["subnet-0a0a0a0a0a0a0a0a0"] }),
-    ];
+    const scope = { securityGroupIds: ["sg-0a0a0a0a0a0a0a0a0"], subnetIds: ["subnet-0a0a0a0a0a0a0a0a0"] };
+    const declared = [...stack, res(T.sftpAccess, "hkex-sftp", { scope })];
     const fromOutputs = evaluateHkexFlows(declared);
     expect(fromOutputs.scopes.map((s) => [s.basis, s.subnet, s.routeTable])).toEqual([
       ["declared", "subnet-0a0a0a0a0a0a0a0a0", "rtb-0a0a0a0a0a0a0a0a0"],
     ]);
     expect(fromOutputs.scopes[0]?.label).toBe("sg-0a0a0a0a0a0a0a0a0 in subnet-0a0a0a0a0a0a0a0a0");
-    expect(fromOutputs.findings).toEqual([]);
+    // Attached to nothing: the declared subnet is taken on trust, and the pack says so.
+    expect(codes(fromOutputs)).toEqual(["advisory flow-unattached-group"]);
+    expect(fromOutputs.findings[0]?.message).toBe(
+      "Security group sg-0a0a0a0a0a0a0a0a0 carries HKEX rules and is attached to no interface or instance in the stack: the subnet, network ACL and route table of its client could not be verified, and it was evaluated in the declared client scope. Attach it to the client's interfaces in the stack (attach.networkInterfaceIds), or declare the client scope (subnetIds) in the component or the pack config.",
+    );
+    // The same keys at the top of the component's outputs, and the stack's `scope` output.
+    const topLevel = evaluateHkexFlows([...stack, res(T.sftpAccess, "hkex-sftp", { securityGroupId: "sg-0a0a0a0a0a0a0a0a0", ...scope })]);
+    const stackOutput = evaluateHkexFlows([...stack, res(T.stack, "hkex-sftp-readiness-prod", { scope })]);
+    for (const e of [topLevel, stackOutput])
+      expect(e.scopes.map((s) => [s.basis, s.subnet])).toEqual([["declared", "subnet-0a0a0a0a0a0a0a0a0"]]);
     const fromConfig = evaluateHkexFlows(stack, { scope: { subnetIds: ["subnet-0a0a0a0a0a0a0a0a0"] } });
     expect(fromConfig.scopes.map((s) => s.basis)).toEqual(["declared"]);
     // Inferred instead, the group has no subnet: the route table is the one the stack writes HKEX routes into.
