@@ -17,6 +17,7 @@ import type {
 } from "@pulumi/policy";
 import { InputError, type InputProblem } from "../core/errors";
 import type { StackResource } from "../infra/stackResource";
+import { fromStateResource } from "./flows";
 import { hkexPolicies } from "./policies";
 import type { ReportWithExceptions } from "./settings";
 
@@ -133,12 +134,19 @@ async function swallowNotApplicable(fn: () => unknown): Promise<void> {
   }
 }
 
-/** The analyzer's view of the stack: state props, with parents and dependencies linked by URN. */
+/**
+ * The analyzer's view of the stack: state props (an output still unknown in
+ * a preview does not hide a known input), with parents and dependencies
+ * linked by URN. Each resource also keeps its `inputs`, which the analyzer
+ * does not give: the flow evaluator reads them to tell a declared inline
+ * block from the provider's read-back.
+ */
 export function policyResources(resources: readonly StackResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   const linked = resources.map((r) => {
-    const props = { ...r.inputs, ...r.outputs };
-    const pr: PolicyResource = {
+    const { props } = fromStateResource(r);
+    const pr: PolicyResource & { inputs: Record<string, unknown> } = {
+      inputs: { ...r.inputs },
       type: r.type,
       props,
       urn: r.urn,

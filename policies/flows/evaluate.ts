@@ -69,7 +69,16 @@ import {
   isResolved,
 } from "./network";
 import { FLOW_TYPES, type FlowResource, dependencyUrns } from "./resources";
-import { type Choice, type DeclaredScope, type Placement, placements as placeClients, routeBlocks, ruleBlocks, siteRanges } from "./scope";
+import {
+  type Choice,
+  type DeclaredScope,
+  type Placement,
+  isHkexRule,
+  placements as placeClients,
+  routeBlocks,
+  ruleBlocks,
+  siteRanges,
+} from "./scope";
 import { ALL, ICMP, TCP, UDP, UNKNOWN, hasPorts, protocolLabel, str } from "./values";
 
 export interface FlowOptions {
@@ -117,6 +126,8 @@ export interface BroaderFlow {
   readonly flows: string;
   readonly addresses: string;
   readonly rule: string;
+  /** The rule's resource name (or inline label), for exceptions. */
+  readonly ruleName: string;
   readonly through: readonly string[];
   readonly urn?: string;
 }
@@ -282,7 +293,7 @@ function evaluatePlacement(
       level: "mandatory",
       message: `From ${p.label}, ${b.rule} lets ${b.flows} through to ${b.addresses} (${b.through.join("; ")}); only TCP ${[...allowedPorts].join(", ")} may reach HKEX. Narrow the rule, or deny the rest toward ${b.range} in the network ACL.`,
       urn: b.urn,
-      subjects: [b.range, ...b.through],
+      subjects: [b.range, b.ruleName, ...b.through],
       scope: p.label,
     });
   }
@@ -823,6 +834,7 @@ function broaderFlows(
         flows: describeFlows(f.perProtocol, protocols.other),
         addresses: merge(f.addresses).map(formatAddresses).join(", "),
         rule: ruleText(model, f.rule),
+        ruleName: f.rule.label,
         through: f.through,
         urn: f.rule.urn,
       });
@@ -1010,4 +1022,31 @@ function issueFindings(model: NetworkModel, placements: readonly Placement[], fi
       });
     }
   }
+}
+
+/** A rule written for HKEX (egress into a site range) that the program gave no description. */
+export interface UndescribedRule {
+  /** As a path trace names it: group, rule and traffic. */
+  readonly rule: string;
+  readonly urn?: string;
+  readonly subjects: readonly string[];
+}
+
+/**
+ * The stack's HKEX egress rules (see scope.ts: a destination inside a site
+ * range, or exactly TCP to the endpoint port toward one) declared without a
+ * description. Rules read back from AWS and a default group's rule are not
+ * the program's to describe.
+ */
+export function undescribedHkexRules(resources: readonly FlowResource[], options: Pick<FlowOptions, "endpoints"> = {}): UndescribedRule[] {
+  const endpoints = options.endpoints ?? endpointsOf();
+  const port = endpoints[0]?.port ?? SFTP_PORT;
+  const ranges = siteRanges(endpoints);
+  const model = buildNetworkModel(resources);
+  return [...model.groups.values()].flatMap((g) =>
+    g.rules
+      .filter((r) => r.origin === "rule" || r.origin === "legacy-rule" || r.origin === "inline")
+      .filter((r) => r.description === undefined && isHkexRule(model, r, ranges, port))
+      .map((r) => ({ rule: ruleText(model, r), urn: r.urn, subjects: [entityLabel(g), g.name, r.label, ...(r.urn ? [r.urn] : [])] })),
+  );
 }

@@ -7,6 +7,7 @@
  */
 export {
   evaluateHkexFlows,
+  undescribedHkexRules,
   decideNacl,
   lookupRoute,
   type BroaderFlow,
@@ -20,10 +21,12 @@ export {
   type PathStatus,
   type PathTrace,
   type ScopeResult,
+  type UndescribedRule,
 } from "./evaluate";
 export { buildNetworkModel, type NetworkModel } from "./network";
 export {
   FLOW_TYPES,
+  dependencyUrns,
   fromPolicyResource,
   fromStateResource,
   type FlowResource,

@@ -84,6 +84,8 @@ export interface PolicyStackResource {
   readonly name: string;
   readonly props: Record<string, unknown>;
   readonly propertyDependencies?: Readonly<Record<string, readonly { readonly urn: string }[]>>;
+  /** The declared inputs, which the analyzer does not give but the offline runner (policies/offline.ts) does. */
+  readonly inputs?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -110,7 +112,7 @@ export function fromStateResource(r: StateResource): FlowResource {
 }
 
 export function fromPolicyResource(r: PolicyStackResource): FlowResource {
-  return { type: r.type, urn: r.urn, name: r.name, props: r.props, propertyDependencies: r.propertyDependencies };
+  return { type: r.type, urn: r.urn, name: r.name, props: r.props, inputs: r.inputs, propertyDependencies: r.propertyDependencies };
 }
 
 export function dependencyUrns(r: FlowResource, key: string): string[] {

@@ -151,7 +151,7 @@ function declaredScopeOf(o: unknown): DeclaredScope & { subnetIds: string[]; rou
 function subnetLabel(model: NetworkModel, subnet: Link | undefined): string {
   if (!isResolved(subnet)) return "an unknown subnet";
   const s = model.subnets.get(subnet);
-  return s ? entityLabel(s) : subnet;
+  return s ? entityLabel(s) : subnet.replace(/^id:/, "");
 }
 
 function vpcOfSubnet(model: NetworkModel, subnet: Link | undefined): string | undefined {
