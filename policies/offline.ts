@@ -17,9 +17,9 @@ import type {
 } from "@pulumi/policy";
 import { InputError, type InputProblem } from "../core/errors";
 import type { StackResource } from "../infra/stackResource";
-import { fromStateResource } from "./flows";
-import { hkexPolicies } from "./policies";
-import type { ReportWithExceptions } from "./settings";
+import { type FlowEvaluation, evaluateHkexFlows, fromStateResource } from "./flows";
+import { flowOptionsOf, hkexBothSitesCovered, hkexPolicies } from "./policies";
+import { FLOW_DEFAULTS, type FlowSettings, type ReportWithExceptions, settingsOf } from "./settings";
 
 export interface PolicyViolation {
   readonly policy: string;
@@ -124,6 +124,17 @@ export async function runPackOffline(
     exceptions,
     verdict: violations.some((v) => v.enforcementLevel === "mandatory") ? "fail" : "pass",
   };
+}
+
+/**
+ * The flow evaluation the pack's flow policies report on, for the path
+ * traces `plan` and `policy` print: the same resources and the endpoints and
+ * client scope set for ec2-hkex-both-sites-covered in the pack config.
+ */
+export function evaluateStackFlows(resources: readonly StackResource[], config: PackConfig = {}): FlowEvaluation {
+  const given = resolvePackConfig(config).get(hkexBothSitesCovered.name)?.props ?? {};
+  const settings = settingsOf(FLOW_DEFAULTS, given as Partial<FlowSettings>);
+  return evaluateHkexFlows(resources.map(fromStateResource), flowOptionsOf(settings));
 }
 
 async function swallowNotApplicable(fn: () => unknown): Promise<void> {
