@@ -194,7 +194,7 @@ interface PolicySettings {
  * the way the Pulumi CLI checks a --policy-pack-config file. "all" sets the
  * level of every policy; a policy's own entry wins.
  */
-export function resolvePackConfig(config: PackConfig, policies: readonly AnyPolicy[] = hkexPolicies): Map<string, PolicySettings> {
+function resolvePackConfig(config: PackConfig, policies: readonly AnyPolicy[] = hkexPolicies): Map<string, PolicySettings> {
   const problems: InputProblem[] = [];
   const known = new Map(policies.map((p) => [p.name, p]));
   for (const key of Object.keys(config)) {

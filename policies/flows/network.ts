@@ -891,7 +891,7 @@ function naclRuleFrom(
   };
 }
 
-export function sameNaclRule(a: NaclRule, b: NaclRule): boolean {
+function sameNaclRule(a: NaclRule, b: NaclRule): boolean {
   const blockText = (x: NaclRule["block"]) => (typeof x === "object" ? x.cidr : String(x));
   return (
     a.direction === b.direction &&
@@ -999,7 +999,7 @@ const KIND_OF_TARGET_TYPE: Record<string, TargetKind> = {
   [T.instance]: "instance",
 };
 
-export function routeTarget(
+function routeTarget(
   b: { byUrn: ReadonlyMap<string, FlowResource> },
   r: FlowResource,
   route: unknown,

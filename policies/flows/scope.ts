@@ -81,12 +81,7 @@ export function isHkexRule(model: NetworkModel, rule: SgRule, ranges: readonly I
   return exactlyTheSftpPort && blocks.some((b) => ranges.some((r) => overlaps(r, b)));
 }
 
-export function hkexGroups(
-  model: NetworkModel,
-  ranges: readonly Ipv4Cidr[],
-  port: number,
-  declared: readonly DeclaredScope[],
-): Set<string> {
+function hkexGroups(model: NetworkModel, ranges: readonly Ipv4Cidr[], port: number, declared: readonly DeclaredScope[]): Set<string> {
   const out = new Set<string>();
   for (const g of model.groups.values()) if (g.rules.some((r) => isHkexRule(model, r, ranges, port))) out.add(g.key);
   for (const d of declared) {
@@ -104,7 +99,7 @@ export function hkexGroups(
  * securityGroupIds), the same keys at the top of its outputs as older
  * versions wrote them, and a `scope` stack output (`pulumi:pulumi:Stack`).
  */
-export function componentScopes(model: NetworkModel): DeclaredScope[] {
+function componentScopes(model: NetworkModel): DeclaredScope[] {
   const scopes = model.resources.flatMap((r) => {
     if (r.type === FLOW_TYPES.sftpAccess) {
       const nested = get(r.props, "scope");

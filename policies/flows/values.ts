@@ -95,7 +95,7 @@ export const ALL = -1;
 export const TCP = 6;
 export const UDP = 17;
 export const ICMP = 1;
-export const ICMPV6 = 58;
+const ICMPV6 = 58;
 
 const PROTOCOL_NAMES: Record<string, number> = { tcp: TCP, udp: UDP, icmp: ICMP, icmpv6: ICMPV6, all: ALL, "-1": ALL };
 
