@@ -23,47 +23,39 @@ afterAll(() => {
 });
 
 describe("the policy pack under the analyzer protocol", () => {
-  it("introduces itself with the name and version of policies/package.json and all eight policies", async () => {
+  it("introduces itself with the name and version of policies/package.json and all nine policies", async () => {
     const info = await pack.info();
     expect([info.getName(), info.getVersion()]).toEqual(["hkex-sftp-firewall", "0.1.0"]);
     expect(info.getPoliciesList().map((p: any) => p.getName())).toEqual([
-      "ec2-security-group-hkex-tcp-18801-only",
-      "ec2-security-group-hkex-no-open-egress",
-      "ec2-hkex-narrow-prefixes",
       "ec2-hkex-both-sites-covered",
-      "ec2-network-acl-hkex-symmetric",
-      "ec2-security-group-no-mixed-rules",
+      "ec2-security-group-hkex-tcp-18801-only",
+      "ec2-network-acl-rule-numbers-unique",
+      "ec2-vpc-no-mixed-rules",
+      "ec2-reachability-analysis-path-found",
+      "ec2-route-hkex-target",
+      "ec2-hkex-path-verified",
       "ec2-security-group-hkex-rule-descriptions",
       "lambda-hkex-probe-in-client-subnets",
     ]);
   });
 
-  it("reports an all-protocols rule with an unknown group id, as in a preview", async () => {
+  it("has no resource policies: a single rule says nothing about the flows", async () => {
     const req = resource(pb.AnalyzeRequest, AWS_TYPES.securityGroupEgressRule, "r", {
       cidrIpv4: "10.151.14.141/32",
       ipProtocol: "-1",
       securityGroupId: UNKNOWN,
     });
     const res = await rpc("analyze", req);
-    expect(
-      res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]]),
-    ).toEqual([
-      [
-        "ec2-security-group-hkex-tcp-18801-only",
-        "mandatory",
-        "Security-group egress to 10.151.14.141/32 allows all protocols; egress toward HKEX must allow only TCP port 18801.",
-      ],
-      [
-        "ec2-security-group-hkex-rule-descriptions",
-        "advisory",
-        "Security-group egress to 10.151.14.141/32 has no description; name the HKEX site and host it serves.",
-      ],
-    ]);
+    expect(res.getDiagnosticsList()).toEqual([]);
   });
 
   it("runs the stack policies on the whole stack", async () => {
     const req = new pb.AnalyzeStackRequest().setResourcesList([
-      resource(pb.AnalyzerResource, AWS_TYPES.securityGroup, "sg", { egress: [], ingress: [] }),
+      resource(pb.AnalyzerResource, AWS_TYPES.securityGroup, "sg", {
+        arn: "arn:aws:ec2:ap-east-1:123456789012:security-group/sg-0c4f5e6a7b8d9e0f1",
+        egress: [],
+        ingress: [],
+      }),
       resource(pb.AnalyzerResource, AWS_TYPES.securityGroupEgressRule, "only-primary", {
         cidrIpv4: "10.151.14.0/24",
         ipProtocol: "tcp",
@@ -74,8 +66,24 @@ describe("the policy pack under the analyzer protocol", () => {
       }),
     ]);
     const res = await rpc("analyzeStack", req);
-    expect(res.getDiagnosticsList().map((d: any) => d.getMessage().split("\n")[1])).toEqual([
-      "Security-group egress does not cover 2 of 4 HKEX endpoints: secondary 10.152.14.141:18801, secondary 10.152.14.142:18801; add a TCP egress rule to each.",
+    expect(
+      res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]]),
+    ).toEqual([
+      [
+        "ec2-hkex-both-sites-covered",
+        "mandatory",
+        "From sg-0c4f5e6a7b8d9e0f1, secondary 10.152.14.141:18801 is not reachable: sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.141. Path: sg-0c4f5e6a7b8d9e0f1 → [broken] sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.141",
+      ],
+      [
+        "ec2-hkex-both-sites-covered",
+        "mandatory",
+        "From sg-0c4f5e6a7b8d9e0f1, secondary 10.152.14.142:18801 is not reachable: sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.142. Path: sg-0c4f5e6a7b8d9e0f1 → [broken] sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.142",
+      ],
+      [
+        "ec2-hkex-path-verified",
+        "advisory",
+        "Security group sg-0c4f5e6a7b8d9e0f1 carries HKEX rules and is attached to no interface or instance in the stack: the subnet, network ACL and route table of its client could not be verified, and only its own rules were evaluated. Attach it to the client's interfaces in the stack (attach.networkInterfaceIds), or declare the client scope (subnetIds) in the component or the pack config.",
+      ],
     ]);
   });
 
