@@ -1,19 +1,20 @@
 /**
- * hkex:network:SftpAccess: the security-group egress, network ACL rules,
- * routes and optional Reachability Analyzer paths that let a VPC reach the
- * HKEX SFTP endpoints on TCP 18801 and nothing broader. Each part declares
- * its resources in its own file; this one validates the args, puts the parts
- * together and exports what they made.
+ * hkex:network:SftpAccess: the security-group egress and its attachment to
+ * the client ENIs, network ACL rules, routes and Reachability Analyzer paths
+ * that let a VPC reach the HKEX SFTP endpoints on TCP 18801 and nothing
+ * broader. Each part declares its resources in its own file; this one
+ * validates the args, puts the parts together and exports what they made.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../core/errors";
 import { hostCidr } from "./cidr";
 import { validateSftpAccessArgs, type SftpAccessArgs } from "./config";
+import type { ExistingGroupReview } from "./existingGroup";
 import { siteNaclRules } from "./naclRules";
-import { componentTags, type ChildContext } from "./naming";
-import { reachabilityChecks } from "./reachability";
+import { componentTags, formerUrnsOf, type ChildContext } from "./naming";
+import { endpointReachability, reachabilityChecks, type EndpointReachability } from "./reachability";
 import { siteRoutes, type SiteRoute } from "./routes";
-import { endpointEgressRules, securityGroupFor, type EndpointEgressRule } from "./securityGroupEgress";
+import { endpointEgressRules, groupAttachments, securityGroupFor, type EndpointEgressRule } from "./securityGroupEgress";
 
 export const SFTP_ACCESS_TYPE = "hkex:network:SftpAccess";
 
@@ -23,6 +24,20 @@ export interface EndpointRow {
   port: number;
   rule: string;
   routes: string[];
+}
+
+/**
+ * The client side the component declares, for the policy pack to find in
+ * state: the VPC (when a new group is created in it), the client subnets,
+ * route tables, NACLs, the group and the ENIs it is attached to.
+ */
+export interface SftpAccessScope {
+  vpcId?: string;
+  subnetIds: string[];
+  routeTableIds: string[];
+  networkAclIds: string[];
+  securityGroupIds: string[];
+  networkInterfaceIds: string[];
 }
 
 /** Per endpoint: its egress rule and the routes (range or /32) that carry it, in every table. */
@@ -40,11 +55,17 @@ function endpointRows(rules: readonly EndpointEgressRule[], routes: readonly Sit
 export class SftpAccess extends pulumi.ComponentResource {
   readonly securityGroupId: pulumi.Output<string>;
   readonly egressRuleIds: pulumi.Output<string[]>;
+  readonly attachmentIds: pulumi.Output<string[]>;
   readonly naclRuleIds: pulumi.Output<string[]>;
   readonly routeIds: pulumi.Output<string[]>;
   readonly reachabilityPathIds: pulumi.Output<string[]>;
   readonly reachabilityAnalysisIds: pulumi.Output<string[]>;
+  /** Per source and endpoint: the path, its analysis, pathFound and the explanation codes. */
+  readonly reachability: pulumi.Output<EndpointReachability[]>;
   readonly endpoints: pulumi.Output<EndpointRow[]>;
+  readonly scope: pulumi.Output<SftpAccessScope>;
+  /** With an existing group: the egress rules read from it, and those waived. */
+  readonly existingGroupReview: pulumi.Output<ExistingGroupReview | undefined>;
 
   constructor(name: string, args: SftpAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before super() so that bad args register nothing, not even the component.
@@ -53,29 +74,68 @@ export class SftpAccess extends pulumi.ComponentResource {
     super(SFTP_ACCESS_TYPE, name, {}, opts);
 
     // The order of the parts is the order of registration, which the ids of a mock run follow.
-    const ctx: ChildContext = { name, parent: this, tags: componentTags(name) };
-    const securityGroupId = securityGroupFor(ctx, args);
-    const rules = endpointEgressRules(ctx, args.sites, securityGroupId);
+    const ctx: ChildContext = { name, parent: this, tags: componentTags(name), formerUrns: formerUrnsOf(name, SFTP_ACCESS_TYPE, opts) };
+    const group = securityGroupFor(ctx, args);
+    const rules = endpointEgressRules(ctx, args.sites, group.id);
+    const attachments = groupAttachments(ctx, args.attach.networkInterfaceIds, group.id);
     const naclRules = siteNaclRules(ctx, args);
     const routes = siteRoutes(ctx, args);
-    const { paths, analyses } = reachabilityChecks(ctx, args.reachability, rules);
+    const dependencies = [
+      ...(group.created ? [group.created] : []),
+      ...rules.map((r) => r.rule),
+      ...attachments.map((a) => a.attachment),
+      ...naclRules.map((r) => r.rule),
+      ...routes.map((r) => r.route),
+    ];
+    const paths = reachabilityChecks(ctx, args, rules, dependencies, declaredPath(args));
 
-    this.securityGroupId = pulumi.output(securityGroupId);
+    this.securityGroupId = group.id;
     this.egressRuleIds = pulumi.all(rules.map((r) => r.rule.id));
-    this.naclRuleIds = pulumi.all(naclRules.map((r) => r.id));
+    this.attachmentIds = pulumi.all(attachments.map((a) => a.attachment.id));
+    this.naclRuleIds = pulumi.all(naclRules.map((r) => r.rule.id));
     this.routeIds = pulumi.all(routes.map((r) => r.route.id));
     this.reachabilityPathIds = pulumi.all(paths.map((p) => p.path.id));
-    this.reachabilityAnalysisIds = pulumi.all(analyses.map((a) => a.id));
+    this.reachabilityAnalysisIds = pulumi.all(paths.flatMap((p) => (p.analysis ? [p.analysis.id] : [])));
+    this.reachability = endpointReachability(paths);
     this.endpoints = endpointRows(rules, routes);
+    this.scope = group.id.apply(
+      (securityGroupId): SftpAccessScope => ({
+        ...(args.vpcId === undefined ? {} : { vpcId: args.vpcId }),
+        subnetIds: [...args.subnetIds],
+        routeTableIds: [...args.routeTableIds],
+        networkAclIds: [...args.networkAclIds],
+        securityGroupIds: [securityGroupId],
+        networkInterfaceIds: [...args.attach.networkInterfaceIds],
+      }),
+    );
+    this.existingGroupReview = group.review ?? pulumi.output(undefined);
 
     this.registerOutputs({
       securityGroupId: this.securityGroupId,
       egressRuleIds: this.egressRuleIds,
+      attachmentIds: this.attachmentIds,
       naclRuleIds: this.naclRuleIds,
       routeIds: this.routeIds,
       reachabilityPathIds: this.reachabilityPathIds,
       reachabilityAnalysisIds: this.reachabilityAnalysisIds,
+      reachability: this.reachability,
       endpoints: this.endpoints,
+      scope: this.scope,
+      existingGroupReview: this.existingGroupReview,
     });
   }
+}
+
+/** The settings an analysis's verdict depends on besides the resources themselves (see analysisTrigger). */
+function declaredPath(args: SftpAccessArgs): unknown {
+  return {
+    group: args.securityGroupId ?? args.vpcId,
+    attach: args.attach,
+    sites: args.sites,
+    networkAclIds: args.networkAclIds,
+    naclRuleNumberBase: args.naclRuleNumberBase,
+    routeTableIds: args.routeTableIds,
+    routeTarget: args.routeTarget && { kind: args.routeTarget.kind, id: args.routeTarget.id },
+    routeGranularity: args.routeGranularity,
+  };
 }

@@ -118,7 +118,7 @@ describe("the compiled CLI, as CI runs it", () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr.split("\n")).toEqual([
-      "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:routeTarget: give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; got transitGatewayId and vpnGatewayId",
+      "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:routeTarget: give exactly one of transitGatewayId, vpnGatewayId, coreNetworkArn, natGatewayId, networkInterfaceId; got transitGatewayId and vpnGatewayId",
       "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:vpcId: give exactly one of vpcId (a new security group in that VPC) or securityGroupId (an existing group); got both",
       "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:routeTableIds: lists rtb-0a1b2c3d4e5f60789 more than once",
       "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:sites.primary.port: 70000 is out of range 1-65535",
