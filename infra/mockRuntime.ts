@@ -145,7 +145,11 @@ const DATA_SOURCES: Readonly<Record<string, (inputs: Record<string, unknown>, wo
  * behind Output's internal `promise()`; `apply` alone would never settle on an error.
  */
 function settle<T>(o: pulumi.Output<T>): Promise<T> {
-  return (o as unknown as { promise(): Promise<T> }).promise();
+  // An Output holds its knownness and secrecy as promises of their own, which reject with its value.
+  const parts = o as unknown as { promise(): Promise<T>; isKnown: Promise<boolean>; isSecret?: Promise<boolean> };
+  parts.isKnown.catch(() => undefined);
+  parts.isSecret?.catch(() => undefined);
+  return parts.promise();
 }
 
 /** The fields of a RegisterResourceRequest the tests read (see proto/resource_pb). */

@@ -4,7 +4,7 @@
  * egress rule per HKEX endpoint, and the group's attachment to each client ENI.
  */
 import * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { SiteDefinition } from "../catalogue";
 import { AWS_TYPES } from "./awsTypes";
 import { hostCidr } from "./cidr";
@@ -23,7 +23,6 @@ export function ruleDescription(site: SiteDefinition, host: string): string {
 }
 
 export interface ClientGroup {
-  /** The group's id; for an existing group, known only once its rules passed the review. */
   readonly id: pulumi.Output<string>;
   /** The group the component created, if it did. */
   readonly created?: aws.ec2.SecurityGroup;
@@ -32,9 +31,16 @@ export interface ClientGroup {
 }
 
 /**
- * The group the rules go in: the existing group, once its live rules passed
- * the review, or a new one in the VPC. validateSftpAccessArgs has made sure
+ * The group the rules go in: the existing group, whose live rules are
+ * reviewed, or a new one in the VPC. validateSftpAccessArgs has made sure
  * exactly one of the two is given.
+ *
+ * The review is an output of its own, not an input of the rules: a failed
+ * input would fail each rule's registration separately, and the Pulumi SDK
+ * reports every failed registration as an unhandled rejection of its own.
+ * The stack program exports the review, so a broad rule fails the program
+ * (and so the preview) with one message; `pulumi up --skip-preview` would
+ * not wait for it, which docs/network.md warns against.
  */
 export function securityGroupFor(
   ctx: ChildContext,
@@ -43,7 +49,7 @@ export function securityGroupFor(
   const existing = args.securityGroupId;
   if (existing !== undefined) {
     const review = readExistingGroup(ctx.parent, { ...args, securityGroupId: existing });
-    return { id: review.apply((r) => r.securityGroupId), review };
+    return { id: pulumi.output(existing), review };
   }
   const name = `${ctx.name}-sg`;
   const created = new aws.ec2.SecurityGroup(

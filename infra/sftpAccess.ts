@@ -64,7 +64,11 @@ export class SftpAccess extends pulumi.ComponentResource {
   readonly reachability: pulumi.Output<EndpointReachability[]>;
   readonly endpoints: pulumi.Output<EndpointRow[]>;
   readonly scope: pulumi.Output<SftpAccessScope>;
-  /** With an existing group: the egress rules read from it, and those waived. */
+  /**
+   * With an existing group: the egress rules read from it, and those waived.
+   * Fails, naming each rule, when a rule lets all traffic or all ports out
+   * toward HKEX; export it (as the stack program does) so the preview fails.
+   */
   readonly existingGroupReview: pulumi.Output<ExistingGroupReview | undefined>;
 
   constructor(name: string, args: SftpAccessArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -121,7 +125,8 @@ export class SftpAccess extends pulumi.ComponentResource {
       reachability: this.reachability,
       endpoints: this.endpoints,
       scope: this.scope,
-      existingGroupReview: this.existingGroupReview,
+      // Not existingGroupReview: a failed review must fail the program once, through the
+      // stack output or the caller's own use of it, not again through the component's outputs.
     });
   }
 }
