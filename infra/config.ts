@@ -318,10 +318,9 @@ function routeTargetOf(given: RawConfig["routeTarget"]): ConfiguredRouteTarget |
  * direction. It depends on the site's name only, so leaving a site out or
  * changing another site never renumbers a rule: AWS cannot change a rule's
  * number in place, so a new number is a replacement.
- * Egress and ingress entries are numbered apart
- * (https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html: "inbound
- * and outbound rules ... each rule has a number"), so both directions of one
- * site share a number without clashing.
+ * A network ACL holds its inbound and outbound rules as two lists, each
+ * evaluated by rule number (https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html),
+ * so both directions of one site share a number without clashing.
  */
 export function naclRuleNumber(base: number, site: SiteName): number {
   return base + SITE_NAMES.indexOf(site);

@@ -69,7 +69,7 @@ export const ROUTE_TARGETS: Readonly<Record<RouteTargetKind, TargetFacts>> = Obj
     example: "vgw-0123456789abcdef0",
     pattern: hexId("vgw"),
   },
-  // https://docs.aws.amazon.com/network-manager/latest/cloudwan/cloudwan-create-attachment.html
+  // A Route's coreNetworkArn (provider docs above) sends traffic into the Cloud WAN core network.
   coreNetworkArn: {
     input: "coreNetworkArn",
     label: "Cloud WAN core network",
@@ -77,8 +77,8 @@ export const ROUTE_TARGETS: Readonly<Record<RouteTargetKind, TargetFacts>> = Obj
     example: "arn:aws:networkmanager::123456789012:core-network/core-network-0123456789abcdef0",
     pattern: /^arn:aws[\w-]*:networkmanager::\d{12}:core-network\/core-network-[0-9a-f]{8,17}$/,
   },
-  // A private NAT gateway replaces the instances' source address with its own:
-  // https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-scenarios.html
+  // A NAT gateway, public or private, translates the instances' source address to its own:
+  // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html
   natGatewayId: {
     input: "natGatewayId",
     label: "NAT gateway",
@@ -98,7 +98,7 @@ export const ROUTE_TARGETS: Readonly<Record<RouteTargetKind, TargetFacts>> = Obj
 /** Why an indirect target needs `allowIndirectTarget`, for messages. */
 export const INDIRECT_TARGET_REASON =
   "traffic leaves through a device that may rewrite its source (a NAT gateway always does: " +
-  "https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-scenarios.html), so HKEX sees that " +
+  "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html), so HKEX sees that " +
   "device's address, not the SFTP client's; the address registered with HKEX must be the device's";
 
 export interface RouteTarget {

@@ -102,7 +102,7 @@ describe("SftpAccess on an existing group, under the mocks", () => {
 
   it("stops the run, naming the rule, when the live group allows all traffic out", async () => {
     await expect(runUnderMocks(config(stack), "dev", { securityGroupRules: [WEB, ALL_OUT, other] })).rejects.toThrow(
-      /hkex-sftp-readiness:securityGroupId: sg-0fedcba9876543210 already lets more than TCP 18801 out toward HKEX[^]*\n {2}rule sgr-0a1b2c3d4e5f60781 allows all traffic \(protocol -1\) to 0\.0\.0\.0\/0/,
+      /hkex-sftp-readiness:securityGroupId: sg-0fedcba9876543210 already lets more than TCP 18801 out toward HKEX[\s\S]*\n {2}rule sgr-0a1b2c3d4e5f60781 allows all traffic \(protocol -1\) to 0\.0\.0\.0\/0/,
     );
   });
 
