@@ -13,6 +13,7 @@ export const AWS_TYPES = Object.freeze({
   securityGroupIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   /** The older resource that holds one rule in either direction (`type: egress | ingress`). */
   securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  networkInterfaceSecurityGroupAttachment: "aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment",
   networkAcl: "aws:ec2/networkAcl:NetworkAcl",
   networkAclRule: "aws:ec2/networkAclRule:NetworkAclRule",
   route: "aws:ec2/route:Route",

@@ -6,51 +6,89 @@
  * Pulumi.<stack>.yaml for `hkex-ready plan` before the mock runtime starts.
  */
 import { z } from "zod";
-import { HKEX_SITES, SFTP_PORT, SITE_NAMES, perSite, type SiteDefinition } from "../catalogue";
+import { HKEX_SITES, SFTP_PORT, SITE_NAMES, perSite, type SiteDefinition, type SiteName } from "../catalogue";
 import { InputError, type InputProblem } from "../core/errors";
 import { NACL_MAX_RULE_NUMBER } from "./awsTypes";
 import { cidrProblem, hostCidr, isIpv4, parseIpv4Block, blockContains } from "./cidr";
 import { normaliseProbe, probeSchema, validateProbeArgs, type ProbeArgs } from "./probe/config";
-import { ROUTE_TARGET_KINDS, type RouteTarget, type RouteTargetKind } from "./routeTarget";
+import { cidrsOverlap } from "./cidr";
+import {
+  INDIRECT_TARGET_REASON,
+  REFUSED_ROUTE_TARGETS,
+  ROUTE_TARGET_KINDS,
+  ROUTE_TARGETS,
+  type RefusedRouteTargetKind,
+  type RouteTarget,
+  type RouteTargetKind,
+} from "./routeTarget";
 
 export const PROJECT = "hkex-sftp-readiness";
 
-const ID_PREFIX: Record<RouteTargetKind | "vpcId" | "securityGroupId" | "networkAclIds" | "routeTableIds", string> = {
+const ID_PREFIX = {
   vpcId: "vpc",
   securityGroupId: "sg",
+  securityGroupRuleId: "sgr",
   networkAclIds: "acl",
   routeTableIds: "rtb",
-  transitGatewayId: "tgw",
-  vpnGatewayId: "vgw",
-  networkInterfaceId: "eni",
+  subnetIds: "subnet",
+  networkInterfaceIds: "eni",
   vpcPeeringConnectionId: "pcx",
-};
+} as const;
 
 export const DEFAULTS = Object.freeze({
   naclRuleNumberBase: 200,
   routeGranularity: "range" as const,
   maxPrefixLength: 24,
-  analyze: false,
+  analyze: true,
 });
+
+/** The route target, and for a target that only reaches HKEX through another device, why that is accepted. */
+export interface ConfiguredRouteTarget extends RouteTarget {
+  readonly allowIndirectTarget?: { readonly reason: string };
+}
+
+/** A finding waived with a written reason, as the policy pack's exceptions are. */
+export interface ConfigException {
+  /** What is waived: for securityGroupRuleExceptions, a security group rule id (sgr-...). */
+  readonly match: string;
+  readonly reason: string;
+}
 
 /** The validated, normalised stack config; the component takes exactly this. */
 export interface SftpAccessArgs {
   readonly vpcId?: string;
   readonly securityGroupId?: string;
+  /**
+   * Rules of the existing group (securityGroupId) that the component's check
+   * of the live group lets through, each with its reason.
+   */
+  readonly securityGroupRuleExceptions: readonly ConfigException[];
+  /** The client ENIs the group is attached to, one NetworkInterfaceSecurityGroupAttachment each. */
+  readonly attach: { readonly networkInterfaceIds: readonly string[] };
+  /** The client subnets, declared for the policy pack's scope; nothing is created in them. */
+  readonly subnetIds: readonly string[];
+  /** The VPC's IPv4 CIDRs, checked against the HKEX ranges. */
+  readonly vpcCidrBlocks: readonly string[];
   readonly networkAclIds: readonly string[];
   readonly naclRuleNumberBase: number;
   /** Rule numbers already taken in those NACLs, so the new rules cannot collide with them. */
   readonly naclRuleNumbersInUse: readonly number[];
   readonly routeTableIds: readonly string[];
-  readonly routeTarget?: RouteTarget;
+  readonly routeTarget?: ConfiguredRouteTarget;
   readonly routeGranularity: "range" | "host";
   readonly maxPrefixLength: number;
-  readonly reachability?: { readonly sourceId: string; readonly analyze: boolean };
+  /**
+   * Reachability Analyzer paths from every attached ENI, and from sourceIds
+   * (sources the group is on already, in existing-group mode), to every endpoint.
+   */
+  readonly reachability?: { readonly sourceIds: readonly string[]; readonly analyze: boolean };
   /** Sites to open, primary first, in the catalogue's shape. Defaults to the catalogue. */
   readonly sites: readonly SiteDefinition[];
   /** A scheduled readiness check from inside the client subnets (infra/probe/). */
   readonly probe?: ProbeArgs;
 }
+
+const nonBlank = z.string().regex(/\S/, { error: "must say why, in words" });
 
 const awsId = (key: keyof typeof ID_PREFIX) =>
   z.string().regex(new RegExp(`^${ID_PREFIX[key]}-[0-9a-f]{8,17}$`), {
@@ -70,15 +108,35 @@ const siteOverride = z
   .strict();
 
 const routeTargetSchema = z
-  .object(
-    Object.fromEntries(ROUTE_TARGET_KINDS.map((k) => [k, awsId(k).optional()])) as Record<RouteTargetKind, z.ZodOptional<z.ZodString>>,
-  )
+  .object({
+    ...(Object.fromEntries(
+      ROUTE_TARGET_KINDS.map((k) => [
+        k,
+        z
+          .string()
+          .regex(ROUTE_TARGETS[k].pattern, { error: `must be a ${ROUTE_TARGETS[k].label} id like ${ROUTE_TARGETS[k].example}` })
+          .optional(),
+      ]),
+    ) as Record<RouteTargetKind, z.ZodOptional<z.ZodString>>),
+    // Understood, so that the refusal can say why; validateRawConfig refuses it.
+    vpcPeeringConnectionId: z.string().optional(),
+    allowIndirectTarget: z.object({ reason: nonBlank }).strict().optional(),
+  })
   .strict();
+
+const exceptionSchema = z.object({ match: awsId("securityGroupRuleId"), reason: nonBlank }).strict();
 
 const rawSchema = z
   .object({
     vpcId: awsId("vpcId").optional(),
     securityGroupId: awsId("securityGroupId").optional(),
+    securityGroupRuleExceptions: z.array(exceptionSchema).optional(),
+    attach: z
+      .object({ networkInterfaceIds: z.array(awsId("networkInterfaceIds")) })
+      .strict()
+      .optional(),
+    subnetIds: z.array(awsId("subnetIds")).optional(),
+    vpcCidrBlocks: z.array(z.string()).optional(),
     networkAclIds: z.array(awsId("networkAclIds")).optional(),
     naclRuleNumberBase: z
       .number({ error: "must be a whole number" })
@@ -98,9 +156,13 @@ const rawSchema = z
       .optional(),
     reachability: z
       .object({
-        sourceId: z.string().regex(/^(arn:aws[\w-]*:\S+|[a-z]+(-[a-z]+)*-[0-9a-f]{8,17})$/, {
-          error: "must be the id or ARN of the source (an instance, ENI, gateway...)",
-        }),
+        sourceIds: z
+          .array(
+            z.string().regex(/^(arn:aws[\w-]*:\S+|(i|eni)-[0-9a-f]{8,17})$/, {
+              error: "must be the id or ARN of an instance (i-...) or network interface (eni-...) the group is on",
+            }),
+          )
+          .optional(),
         analyze: z.boolean({ error: "must be true or false" }).optional(),
       })
       .strict()
@@ -174,6 +236,11 @@ export function validateRawConfig(raw: Record<string, unknown>, source?: string)
     }
   }
   const config = valid as RawConfig;
+  for (const [kind, reason] of Object.entries(REFUSED_ROUTE_TARGETS)) {
+    if (config.routeTarget?.[kind as RefusedRouteTargetKind] !== undefined) {
+      problems.push({ path: configPath("routeTarget", [kind]), message: `is refused: ${reason}` });
+    }
+  }
   const kinds = ROUTE_TARGET_KINDS.filter((k) => config.routeTarget?.[k] !== undefined);
   if (kinds.length > 1) {
     problems.push({
@@ -184,6 +251,8 @@ export function validateRawConfig(raw: Record<string, unknown>, source?: string)
   const args = normalise(config);
   // The security-group check reads both keys; a malformed one of them is already reported.
   if (failed.has("securityGroupId")) failed.add("vpcId");
+  // The reachability sources include the attached ENIs.
+  if (failed.has("attach")) failed.add("reachability");
   const blocked = [...failed].map((k) => configPath(k));
   problems.push(
     ...validateSftpAccessArgs(args).filter(
@@ -205,6 +274,10 @@ function normalise(raw: RawConfig): SftpAccessArgs {
   return {
     vpcId: raw.vpcId,
     securityGroupId: raw.securityGroupId,
+    securityGroupRuleExceptions: raw.securityGroupRuleExceptions ?? [],
+    attach: { networkInterfaceIds: raw.attach?.networkInterfaceIds ?? [] },
+    subnetIds: raw.subnetIds ?? [],
+    vpcCidrBlocks: raw.vpcCidrBlocks ?? [],
     networkAclIds: raw.networkAclIds ?? [],
     naclRuleNumberBase: raw.naclRuleNumberBase ?? DEFAULTS.naclRuleNumberBase,
     naclRuleNumbersInUse: raw.naclRuleNumbersInUse ?? [],
@@ -213,7 +286,7 @@ function normalise(raw: RawConfig): SftpAccessArgs {
     routeGranularity: raw.routeGranularity ?? DEFAULTS.routeGranularity,
     maxPrefixLength: raw.maxPrefixLength ?? DEFAULTS.maxPrefixLength,
     reachability: raw.reachability
-      ? { sourceId: raw.reachability.sourceId, analyze: raw.reachability.analyze ?? DEFAULTS.analyze }
+      ? { sourceIds: raw.reachability.sourceIds ?? [], analyze: raw.reachability.analyze ?? DEFAULTS.analyze }
       : undefined,
     sites: SITE_NAMES.flatMap((name): SiteDefinition[] => {
       if (raw.sites === undefined) return [{ ...HKEX_SITES[name] }];
@@ -234,17 +307,33 @@ function normalise(raw: RawConfig): SftpAccessArgs {
 }
 
 /** The first target kind the config gives; a second one has already been reported by validateRawConfig. */
-function routeTargetOf(given: RawConfig["routeTarget"]): RouteTarget | undefined {
+function routeTargetOf(given: RawConfig["routeTarget"]): ConfiguredRouteTarget | undefined {
   for (const kind of ROUTE_TARGET_KINDS) {
     const id = given?.[kind];
-    if (id !== undefined) return { kind, id };
+    if (typeof id === "string") {
+      return given?.allowIndirectTarget ? { kind, id, allowIndirectTarget: { reason: given.allowIndirectTarget.reason } } : { kind, id };
+    }
   }
   return undefined;
 }
 
-/** The NACL rule number the component will use in each direction for each site range, from the base up. */
+/**
+ * The NACL rule number of a site's rules: the base plus the site's fixed
+ * place in the catalogue (primary +0, secondary +1), the same in each
+ * direction. It depends on the site's name only, so leaving a site out or
+ * changing another site never renumbers a rule: AWS cannot change a rule's
+ * number in place, so a new number is a replacement.
+ * A network ACL holds its inbound and outbound rules as two lists, each
+ * evaluated by rule number (https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html),
+ * so both directions of one site share a number without clashing.
+ */
+export function naclRuleNumber(base: number, site: SiteName): number {
+  return base + SITE_NAMES.indexOf(site);
+}
+
+/** The NACL rule number the component will use in each direction for each site range. */
 export function naclRulePlan(args: Pick<SftpAccessArgs, "naclRuleNumberBase" | "sites">): { site: SiteDefinition; ruleNumber: number }[] {
-  return args.sites.map((site, i) => ({ site, ruleNumber: args.naclRuleNumberBase + i }));
+  return args.sites.map((site) => ({ site, ruleNumber: naclRuleNumber(args.naclRuleNumberBase, site.name) }));
 }
 
 function naclRuleNumbers(args: Pick<SftpAccessArgs, "naclRuleNumberBase" | "sites">): number[] {
@@ -272,13 +361,51 @@ export function validateSftpAccessArgs(args: SftpAccessArgs): InputProblem[] {
   if (args.routeTableIds.length > 0 && args.routeTarget === undefined) {
     add(configPath("routeTarget"), `give exactly one of ${ROUTE_TARGET_KINDS.join(", ")}; routeTableIds are set but no route target is`);
   }
+  const target = args.routeTarget;
+  if (target !== undefined && ROUTE_TARGETS[target.kind].verdict === "indirect" && target.allowIndirectTarget === undefined) {
+    add(
+      configPath("routeTarget", ["allowIndirectTarget"]),
+      `a ${ROUTE_TARGETS[target.kind].label} (${target.id}) reaches HKEX only indirectly: ${INDIRECT_TARGET_REASON}. ` +
+        'Set allowIndirectTarget: { reason: "..." } to accept that, or route through a transit gateway, virtual private gateway or Cloud WAN core network',
+    );
+  }
+
+  if (args.securityGroupId === undefined && args.securityGroupRuleExceptions.length > 0) {
+    add(configPath("securityGroupRuleExceptions"), "waives rules of an existing group; it applies only with securityGroupId");
+  }
+  if (args.reachability !== undefined && args.attach.networkInterfaceIds.length === 0 && args.reachability.sourceIds.length === 0) {
+    add(
+      configPath("reachability"),
+      `has no source: list the client ENIs in ${configPath("attach")}.networkInterfaceIds, or give reachability.sourceIds`,
+    );
+  }
+
+  args.vpcCidrBlocks.forEach((cidr, i) => {
+    const problem = cidrProblem(cidr);
+    if (problem !== undefined) {
+      add(configPath("vpcCidrBlocks", [i]), problem);
+      return;
+    }
+    const clash = args.sites.filter((s) => cidrsOverlap(cidr, s.range));
+    if (clash.length > 0) {
+      // The VPC's local route is more specific than, or as specific as, any route to an
+      // overlapping range, and AWS does not route a VPC's own addresses elsewhere:
+      // https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html#route-tables-priority
+      add(
+        configPath("vpcCidrBlocks", [i]),
+        `${cidr} overlaps the HKEX range ${clash.map((s) => `${s.range} (${s.name})`).join(" and ")}: traffic to HKEX would stay inside the VPC`,
+      );
+    }
+  });
 
   for (const [key, ids] of [
-    ["routeTableIds", args.routeTableIds],
-    ["networkAclIds", args.networkAclIds],
+    [configPath("routeTableIds"), args.routeTableIds],
+    [configPath("networkAclIds"), args.networkAclIds],
+    [configPath("subnetIds"), args.subnetIds],
+    [configPath("attach", ["networkInterfaceIds"]), args.attach.networkInterfaceIds],
   ] as const) {
     const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
-    if (repeated.length > 0) add(configPath(key), `lists ${[...new Set(repeated)].join(", ")} more than once`);
+    if (repeated.length > 0) add(key, `lists ${[...new Set(repeated)].join(", ")} more than once`);
   }
 
   if (args.sites.length === 0) add(configPath("sites"), `names no site; give ${SITE_NAMES.join(" and ")} or leave sites unset`);
@@ -311,7 +438,7 @@ export function validateSftpAccessArgs(args: SftpAccessArgs): InputProblem[] {
 
   if (args.networkAclIds.length > 0) {
     const planned = naclRuleNumbers(args);
-    const last = planned[planned.length - 1] ?? args.naclRuleNumberBase;
+    const last = Math.max(args.naclRuleNumberBase, ...planned);
     if (last > NACL_MAX_RULE_NUMBER) {
       add(configPath("naclRuleNumberBase"), `rules would need numbers up to ${last}; the highest allowed is ${NACL_MAX_RULE_NUMBER}`);
     }

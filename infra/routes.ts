@@ -4,9 +4,10 @@
  */
 import * as aws from "@pulumi/aws";
 import type { SiteDefinition } from "../catalogue";
+import { AWS_TYPES } from "./awsTypes";
 import { hostCidr } from "./cidr";
 import type { SftpAccessArgs } from "./config";
-import { dashed, type ChildContext } from "./naming";
+import { childOptions, dashed, type ChildContext } from "./naming";
 import { routeTargetArgs } from "./routeTarget";
 
 export interface RouteDestination {
@@ -33,14 +34,20 @@ export function siteRoutes(
   // validateSftpAccessArgs rejects route tables without a target, so only an empty table list gets here.
   if (target === undefined) return [];
   const destinations = routeDestinations(args);
+  // A route's name holds its table and destination, the two inputs AWS cannot change in place,
+  // so a replacement is always a new name: no two routes ever share a table and destination
+  // (AWS refuses that: RouteAlreadyExists). A new target is an in-place ReplaceRoute.
   return args.routeTableIds.flatMap((routeTableId) =>
-    destinations.map((d) => ({
-      ...d,
-      route: new aws.ec2.Route(
-        `${ctx.name}-${routeTableId}-${dashed(d.cidr)}`,
-        { routeTableId, destinationCidrBlock: d.cidr, ...routeTargetArgs(target) },
-        { parent: ctx.parent },
-      ),
-    })),
+    destinations.map((d) => {
+      const name = `${ctx.name}-${routeTableId}-${dashed(d.cidr)}`;
+      return {
+        ...d,
+        route: new aws.ec2.Route(
+          name,
+          { routeTableId, destinationCidrBlock: d.cidr, ...routeTargetArgs(target) },
+          childOptions(ctx, AWS_TYPES.route, name),
+        ),
+      };
+    }),
   );
 }

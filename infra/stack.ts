@@ -1,23 +1,28 @@
 /**
  * Builds the stack from config. Kept apart from index.ts (the Pulumi entry)
  * so that `hkex-ready plan` and the tests can run it again under mocks
- * without re-importing a module for its side effects.
+ * without re-importing a module for its side effects. A thin user of the
+ * library entry (component.ts), as any other program would be.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, type SftpAccessArgs } from "./config";
-import { SftpAccess } from "./sftpAccess";
+import { parseStackConfig, SftpAccess, type SftpAccessArgs } from "./component";
 
 export const COMPONENT_NAME = "hkex-sftp";
 
+/** The stack outputs: the component's outputs, under the same names. */
 export interface StackOutputs {
-  securityGroupId: pulumi.Output<string>;
-  egressRuleIds: pulumi.Output<string[]>;
-  naclRuleIds: pulumi.Output<string[]>;
-  routeIds: pulumi.Output<string[]>;
-  reachabilityPathIds: pulumi.Output<string[]>;
-  reachabilityAnalysisIds: pulumi.Output<string[]>;
+  securityGroupId: SftpAccess["securityGroupId"];
+  egressRuleIds: SftpAccess["egressRuleIds"];
+  attachmentIds: SftpAccess["attachmentIds"];
+  naclRuleIds: SftpAccess["naclRuleIds"];
+  routeIds: SftpAccess["routeIds"];
+  reachabilityPathIds: SftpAccess["reachabilityPathIds"];
+  reachabilityAnalysisIds: SftpAccess["reachabilityAnalysisIds"];
+  reachability: SftpAccess["reachability"];
   endpoints: SftpAccess["endpoints"];
   probe: SftpAccess["probe"];
+  scope: SftpAccess["scope"];
+  existingGroupReview: SftpAccess["existingGroupReview"];
 }
 
 /** Validates the whole config first (InputError), then declares the component. */
@@ -27,11 +32,15 @@ export function defineStack(config: Readonly<Record<string, string>> = pulumi.ru
   return {
     securityGroupId: access.securityGroupId,
     egressRuleIds: access.egressRuleIds,
+    attachmentIds: access.attachmentIds,
     naclRuleIds: access.naclRuleIds,
     routeIds: access.routeIds,
     reachabilityPathIds: access.reachabilityPathIds,
     reachabilityAnalysisIds: access.reachabilityAnalysisIds,
+    reachability: access.reachability,
     endpoints: access.endpoints,
     probe: access.probe,
+    scope: access.scope,
+    existingGroupReview: access.existingGroupReview,
   };
 }

@@ -1,15 +1,16 @@
 /**
  * `hkex-ready plan --stack-config Pulumi.<stack>.yaml`: runs the Pulumi
  * program in-process under the mock runtime with that stack config, prints
- * the planned rules, routes and paths, then runs the whole policy pack on
- * them. Exit 1 on a mandatory violation, 2 on a config problem.
+ * the planned rules, routes and paths, then per endpoint everything on its
+ * path, the warnings, and the whole policy pack's verdict on them.
+ * Exit 1 on a mandatory violation, 2 on a config problem; warnings alone exit 0.
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../core/errors";
 import { PROJECT, parseStackConfig } from "../../infra/config";
-import { planStack } from "../../infra/plan";
+import { type EndpointPlan, planStack } from "../../infra/plan";
 import { evaluateStackFlows, runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, pathTracesJson, renderPackReport, renderPathTraces, table } from "../../policies/report";
 import { EXIT } from "../exitCodes";
@@ -79,7 +80,14 @@ export async function run(opts: PlanOptions): Promise<number> {
   const flows = evaluateStackFlows(plan.resources, packConfig);
 
   if (opts.json) {
-    const head = { stack: stackNameOf(opts.stackConfig), resources: plan.rows, outputs: plan.outputs, paths: pathTracesJson(flows) };
+    const head = {
+      stack: stackNameOf(opts.stackConfig),
+      resources: plan.rows,
+      endpoints: plan.endpoints,
+      warnings: plan.warnings,
+      outputs: plan.outputs,
+      paths: pathTracesJson(flows),
+    };
     process.stdout.write(packReportJson(head, report));
   } else {
     process.stdout.write(
@@ -92,8 +100,29 @@ export async function run(opts: PlanOptions): Promise<number> {
       ),
     );
     process.stdout.write("\n");
+    process.stdout.write(renderEndpointPlans(plan.endpoints));
+    process.stdout.write(renderWarnings(plan.warnings));
     process.stdout.write(renderPathTraces(flows));
     process.stdout.write(renderPackReport(report));
   }
   return report.verdict === "pass" ? EXIT.ok : EXIT.failed;
+}
+
+/** Per endpoint, one line per step on its path, then the steps it has none of. */
+export function renderEndpointPlans(endpoints: readonly EndpointPlan[]): string {
+  const out: string[] = ["Per endpoint, what carries its traffic:\n"];
+  for (const e of endpoints) {
+    out.push(`${e.site} ${e.host}:${e.port}`);
+    // The resources are named in the table above and in --json.
+    const width = Math.max(...e.steps.map((s) => s.step.length));
+    out.push(...e.steps.map((s) => `  ${s.step.padEnd(width)}  ${s.detail}`));
+    if (e.missing.length > 0) out.push(`  none declared: ${e.missing.join(", ")}`);
+    out.push("");
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export function renderWarnings(warnings: readonly string[]): string {
+  if (warnings.length === 0) return "";
+  return `Warnings:\n${warnings.map((w) => `  warning: ${w}`).join("\n")}\n\n`;
 }

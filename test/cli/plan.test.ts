@@ -65,7 +65,97 @@ describe("plan (command module)", () => {
       "      sg-00000000000000001 with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789 → sg-00000000000000001 egress rule hkex-sftp-egress-primary-10-151-14-141 allows tcp/18801 to 10.151.14.141/32 → [assumed] acl-0a1b2c3d4e5f60789 #200 allow → [assumed] rtb-0a1b2c3d4e5f60789 10.151.14.0/24 via tgw-0a1b2c3d4e5f60789 → [assumed] return acl-0a1b2c3d4e5f60789 #200 allow",
     );
     // The group attached to nothing, the existing ACL and route tables: advisories, not a silent pass.
-    expect(lines).toContain("Verdict: PASS (0 mandatory, 4 advisory violation(s))");
+    expect(lines).toContain("Verdict: PASS (0 mandatory, 5 advisory violation(s))");
+  });
+
+  it("shows per endpoint the attachment, the egress rule, both NACL rules with numbers, the route's target kind and the path's filter", async () => {
+    const out = captureStdout();
+    expect(await run({ stackConfig: "Pulumi.example.yaml" })).toBe(0);
+    const text = out.text();
+    const block = text.slice(text.indexOf("secondary 10.152.14.142:18801\n"), text.indexOf("Paths toward HKEX"));
+    expect(block.split("\n").map((l) => l.replace(/ +/g, " "))).toEqual([
+      "secondary 10.152.14.142:18801",
+      " attachment hkex-sftp-sg (new) on eni-0a1b2c3d4e5f60789",
+      " sg egress tcp/18801 to 10.152.14.142/32 on hkex-sftp-sg (new)",
+      " nacl egress acl-0a1b2c3d4e5f60789 #201 allow tcp/18801 to 10.152.14.0/24",
+      " nacl ingress acl-0a1b2c3d4e5f60789 #201 allow tcp/1024-65535 from 10.152.14.0/24",
+      " route rtb-0a1b2c3d4e5f60789 10.152.14.0/24 via transit gateway tgw-0a1b2c3d4e5f60789",
+      " route rtb-0b1c2d3e4f5a60789 10.152.14.0/24 via transit gateway tgw-0a1b2c3d4e5f60789",
+      " reachability path from eni-0a1b2c3d4e5f60789 tcp, filterAtSource destinationAddress 10.152.14.142 destinationPortRange 18801-18801",
+      " reachability analysis of that path, on pulumi up after every rule, route and attachment; pathFound in stack output reachability",
+      "",
+      "",
+    ]);
+    expect(text).not.toContain("Warnings:");
+  });
+
+  it("warns, naming the key, when the new group is attached to nothing, and still exits 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hkex-plan-"));
+    const file = join(dir, "Pulumi.unattached.yaml");
+    writeFileSync(
+      file,
+      [
+        "config:",
+        "  hkex-sftp-readiness:vpcId: vpc-0a1b2c3d4e5f60789",
+        "  hkex-sftp-readiness:vpcCidrBlocks: [10.20.0.0/16]",
+        "  hkex-sftp-readiness:routeTableIds: [rtb-0a1b2c3d4e5f60789]",
+        "  hkex-sftp-readiness:routeTarget: { transitGatewayId: tgw-0a1b2c3d4e5f60789 }",
+        "",
+      ].join("\n"),
+    );
+    const out = captureStdout();
+    expect(await run({ stackConfig: file, json: true })).toBe(0);
+    const report = JSON.parse(out.text());
+    expect(report.warnings).toEqual([
+      expect.stringMatching(
+        /^hkex-sftp-readiness:attach: the new security group is attached to no network interface, .* list the client ENIs in hkex-sftp-readiness:attach\.networkInterfaceIds/,
+      ),
+      "hkex-sftp-readiness:reachability: not set, so no Reachability Analyzer path proves the path before the session",
+    ]);
+    expect(report.endpoints[0].missing).toEqual([
+      "attachment",
+      "nacl egress",
+      "nacl ingress",
+      "reachability path",
+      "reachability analysis",
+    ]);
+  });
+
+  it("prints in JSON the same per-endpoint steps as the text", async () => {
+    const out = captureStdout();
+    expect(await run({ stackConfig: "Pulumi.example.yaml", json: true })).toBe(0);
+    const report = JSON.parse(out.text());
+    expect(report.warnings).toEqual([]);
+    expect(report.endpoints.map((e: { host: string }) => e.host)).toEqual([
+      "10.151.14.141",
+      "10.151.14.142",
+      "10.152.14.141",
+      "10.152.14.142",
+    ]);
+    const steps = report.endpoints[0].steps as { step: string; detail: string; resource: string }[];
+    expect(steps.map((s) => s.step)).toEqual([
+      "attachment",
+      "sg egress",
+      "nacl egress",
+      "nacl ingress",
+      "route",
+      "route",
+      "reachability path",
+      "reachability analysis",
+    ]);
+    expect(steps[2]).toEqual({
+      step: "nacl egress",
+      detail: "acl-0a1b2c3d4e5f60789 #200 allow tcp/18801 to 10.151.14.0/24",
+      resource: "hkex-sftp-acl-0a1b2c3d4e5f60789-egress-primary",
+    });
+    expect(report.outputs.scope).toEqual({
+      vpcId: "vpc-0a1b2c3d4e5f60789",
+      subnetIds: ["subnet-0a1b2c3d4e5f60789"],
+      routeTableIds: ["rtb-0a1b2c3d4e5f60789", "rtb-0b1c2d3e4f5a60789"],
+      networkAclIds: ["acl-0a1b2c3d4e5f60789"],
+      securityGroupIds: [report.outputs.securityGroupId],
+      networkInterfaceIds: ["eni-0a1b2c3d4e5f60789"],
+    });
   });
 
   it("prints one JSON object with the resources, violations and verdict", async () => {
@@ -136,7 +226,7 @@ describe("the compiled CLI, as CI runs it", () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr.split("\n")).toEqual([
-      "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:routeTarget: give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; got transitGatewayId and vpnGatewayId",
+      "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:routeTarget: give exactly one of transitGatewayId, vpnGatewayId, coreNetworkArn, natGatewayId, networkInterfaceId; got transitGatewayId and vpnGatewayId",
       "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:vpcId: give exactly one of vpcId (a new security group in that VPC) or securityGroupId (an existing group); got both",
       "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:routeTableIds: lists rtb-0a1b2c3d4e5f60789 more than once",
       "hkex-ready: test/fixtures/stacks/Pulumi.broken.yaml: hkex-sftp-readiness:sites.primary.port: 70000 is out of range 1-65535",

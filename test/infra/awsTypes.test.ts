@@ -10,6 +10,8 @@ const READ: Record<AwsTypeName, (name: string) => pulumi.CustomResource> = {
   securityGroupEgressRule: (n) => aws.vpc.SecurityGroupEgressRule.get(n, "sgr-0a1b2c3d4e5f60789"),
   securityGroupIngressRule: (n) => aws.vpc.SecurityGroupIngressRule.get(n, "sgr-0a1b2c3d4e5f60789"),
   securityGroupRule: (n) => aws.ec2.SecurityGroupRule.get(n, "sgrule-1"),
+  networkInterfaceSecurityGroupAttachment: (n) =>
+    aws.ec2.NetworkInterfaceSecurityGroupAttachment.get(n, "sg-0a1b2c3d4e5f60789_eni-0a1b2c3d4e5f60789"),
   networkAcl: (n) => aws.ec2.NetworkAcl.get(n, "acl-0a1b2c3d4e5f60789"),
   networkAclRule: (n) => aws.ec2.NetworkAclRule.get(n, "nacl-1"),
   route: (n) => aws.ec2.Route.get(n, "r-rtb-0a1b2c3d4e5f60789"),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HKEX_SITES } from "../../catalogue";
 import { InputError, type InputProblem } from "../../core/errors";
-import { parseStackConfig, validateSftpAccessArgs } from "../../infra/config";
+import { naclRulePlan, parseStackConfig, validateSftpAccessArgs } from "../../infra/config";
 
 const NS = "hkex-sftp-readiness";
 const VPC = "vpc-0a1b2c3d4e5f60789";
@@ -56,11 +56,14 @@ describe("parseStackConfig: normalisation", () => {
         ...base,
         routeTableIds: [RTB],
         routeTarget: { vpnGatewayId: "vgw-0a1b2c3d4e5f60789" },
-        reachability: { sourceId: "i-0a1b2c3d4e5f60789" },
+        attach: { networkInterfaceIds: ["eni-0a1b2c3d4e5f60789"] },
+        reachability: { sourceIds: ["i-0a1b2c3d4e5f60789"] },
       }),
     );
     expect(args.routeTarget).toEqual({ kind: "vpnGatewayId", id: "vgw-0a1b2c3d4e5f60789" });
-    expect(args.reachability).toEqual({ sourceId: "i-0a1b2c3d4e5f60789", analyze: false });
+    expect(args.attach).toEqual({ networkInterfaceIds: ["eni-0a1b2c3d4e5f60789"] });
+    // Analyses run unless switched off.
+    expect(args.reachability).toEqual({ sourceIds: ["i-0a1b2c3d4e5f60789"], analyze: true });
   });
 
   it("accepts a sites override that leaves a site out (the policy pack, not config, rejects it)", () => {
@@ -90,19 +93,19 @@ describe("parseStackConfig: every problem names its config key", () => {
       {
         path: `${NS}:routeTarget`,
         message:
-          "give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; routeTableIds are set but no route target is",
+          "give exactly one of transitGatewayId, vpnGatewayId, coreNetworkArn, natGatewayId, networkInterfaceId; routeTableIds are set but no route target is",
       },
     ]);
   });
 
   it("two target kinds", () => {
     expect(
-      problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { transitGatewayId: TGW, networkInterfaceId: "eni-0a1b2c3d4e5f60789" } }),
+      problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { transitGatewayId: TGW, vpnGatewayId: "vgw-0a1b2c3d4e5f60789" } }),
     ).toEqual([
       {
         path: `${NS}:routeTarget`,
         message:
-          "give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; got transitGatewayId and networkInterfaceId",
+          "give exactly one of transitGatewayId, vpnGatewayId, coreNetworkArn, natGatewayId, networkInterfaceId; got transitGatewayId and vpnGatewayId",
       },
     ]);
   });
@@ -110,8 +113,104 @@ describe("parseStackConfig: every problem names its config key", () => {
   it("a target id of the wrong kind", () => {
     expect(problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { transitGatewayId: "vgw-0a1b2c3d4e5f60789" } })).toContainEqual({
       path: `${NS}:routeTarget.transitGatewayId`,
-      message: "must be an AWS id like tgw-0123456789abcdef0",
+      message: "must be a transit gateway id like tgw-0123456789abcdef0",
     });
+    expect(problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { coreNetworkArn: "core-network-0a1b2c3d4e5f60789" } })).toContainEqual(
+      {
+        path: `${NS}:routeTarget.coreNetworkArn`,
+        message:
+          "must be a Cloud WAN core network id like arn:aws:networkmanager::123456789012:core-network/core-network-0123456789abcdef0",
+      },
+    );
+  });
+
+  it("accepts a Cloud WAN core network as it accepts a transit or virtual private gateway", () => {
+    const arn = "arn:aws:networkmanager::123456789012:core-network/core-network-0a1b2c3d4e5f60789";
+    expect(parseStackConfig(config({ ...base, routeTableIds: [RTB], routeTarget: { coreNetworkArn: arn } })).routeTarget).toEqual({
+      kind: "coreNetworkArn",
+      id: arn,
+    });
+  });
+
+  it("refuses VPC peering, explaining that peering is not transitive", () => {
+    const problems = problemsOf({ ...base, routeTableIds: [RTB], routeTarget: { vpcPeeringConnectionId: "pcx-0a1b2c3d4e5f60789" } });
+    expect(problems.map((p) => p.path)).toEqual([`${NS}:routeTarget.vpcPeeringConnectionId`, `${NS}:routeTarget`]);
+    expect(problems[0]?.message).toMatch(
+      /^is refused: VPC peering is not transitive: AWS does not forward traffic that arrives over a peering connection/,
+    );
+    expect(problems[0]?.message).toContain("(no edge-to-edge routing)");
+    expect(problems[0]?.message).toContain(
+      "https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-basics.html#vpc-peering-limitations",
+    );
+  });
+
+  it("accepts a NAT gateway or an appliance ENI only with allowIndirectTarget and a reason", () => {
+    for (const target of [{ natGatewayId: "nat-0a1b2c3d4e5f60789" }, { networkInterfaceId: "eni-0b1c2d3e4f5a60789" }]) {
+      const [problem, ...rest] = problemsOf({ ...base, routeTableIds: [RTB], routeTarget: target });
+      expect(rest).toEqual([]);
+      expect(problem?.path).toBe(`${NS}:routeTarget.allowIndirectTarget`);
+      expect(problem?.message).toContain("reaches HKEX only indirectly");
+      expect(problem?.message).toContain("HKEX sees that device's address");
+      expect(problem?.message).toContain('Set allowIndirectTarget: { reason: "..." }');
+    }
+    expect(
+      problemsOf({
+        ...base,
+        routeTableIds: [RTB],
+        routeTarget: { natGatewayId: "nat-0a1b2c3d4e5f60789", allowIndirectTarget: { reason: " " } },
+      }),
+    ).toEqual([{ path: `${NS}:routeTarget.allowIndirectTarget.reason`, message: "must say why, in words" }]);
+    const reason = "Private NAT 10.20.0.5 is the address registered with HKEX (form HK-2024-118)";
+    expect(
+      parseStackConfig(
+        config({ ...base, routeTableIds: [RTB], routeTarget: { natGatewayId: "nat-0a1b2c3d4e5f60789", allowIndirectTarget: { reason } } }),
+      ).routeTarget,
+    ).toEqual({ kind: "natGatewayId", id: "nat-0a1b2c3d4e5f60789", allowIndirectTarget: { reason } });
+  });
+
+  it("a VPC CIDR that overlaps an HKEX range", () => {
+    expect(problemsOf({ ...base, vpcCidrBlocks: ["10.20.0.0/16", "10.144.0.0/12", "10.152.14.128/25", "10.1/16"] })).toEqual([
+      {
+        path: `${NS}:vpcCidrBlocks[1]`,
+        message:
+          "10.144.0.0/12 overlaps the HKEX range 10.151.14.0/24 (primary) and 10.152.14.0/24 (secondary): traffic to HKEX would stay inside the VPC",
+      },
+      {
+        path: `${NS}:vpcCidrBlocks[2]`,
+        message: "10.152.14.128/25 overlaps the HKEX range 10.152.14.0/24 (secondary): traffic to HKEX would stay inside the VPC",
+      },
+      { path: `${NS}:vpcCidrBlocks[3]`, message: '"10.1/16" is not an IPv4 CIDR: "10.1" is not an IPv4 address' },
+    ]);
+    expect(parseStackConfig(config({ ...base, vpcCidrBlocks: ["10.20.0.0/16"] })).vpcCidrBlocks).toEqual(["10.20.0.0/16"]);
+  });
+
+  it("attachments, exceptions and reachability sources that do not fit", () => {
+    expect(
+      problemsOf({
+        ...base,
+        attach: { networkInterfaceIds: ["eni-0a1b2c3d4e5f60789", "eni-0a1b2c3d4e5f60789"] },
+        securityGroupRuleExceptions: [{ match: "sgr-0a1b2c3d4e5f60789", reason: "proxy" }],
+      }),
+    ).toEqual([
+      { path: `${NS}:securityGroupRuleExceptions`, message: "waives rules of an existing group; it applies only with securityGroupId" },
+      { path: `${NS}:attach.networkInterfaceIds`, message: "lists eni-0a1b2c3d4e5f60789 more than once" },
+    ]);
+    expect(problemsOf({ ...base, reachability: { analyze: true } })).toEqual([
+      {
+        path: `${NS}:reachability`,
+        message: `has no source: list the client ENIs in ${NS}:attach.networkInterfaceIds, or give reachability.sourceIds`,
+      },
+    ]);
+    // A malformed attach list is reported once, not again as a reachability without sources.
+    expect(problemsOf({ ...base, attach: { networkInterfaceIds: ["i-0a1b2c3d4e5f60789"] }, reachability: {} })).toEqual([
+      { path: `${NS}:attach.networkInterfaceIds[0]`, message: "must be an AWS id like eni-0123456789abcdef0" },
+    ]);
+    expect(
+      problemsOf({
+        securityGroupId: "sg-0fedcba9876543210",
+        securityGroupRuleExceptions: [{ match: "sgr-0a1b2c3d4e5f60789", reason: "" }],
+      }),
+    ).toEqual([{ path: `${NS}:securityGroupRuleExceptions[0].reason`, message: "must say why, in words" }]);
   });
 
   it("an unknown target kind", () => {
@@ -174,6 +273,22 @@ describe("parseStackConfig: every problem names its config key", () => {
     ]);
   });
 
+  it("numbers NACL rules by site name, so a stack without the primary keeps the secondary's number", () => {
+    const secondaryOnly = parseStackConfig(
+      config({ ...base, networkAclIds: [ACL], sites: { secondary: { hosts: ["10.152.14.141"], range: "10.152.14.0/24" } } }),
+    );
+    expect(naclRulePlan(secondaryOnly).map((p) => [p.site.name, p.ruleNumber])).toEqual([["secondary", 201]]);
+    expect(naclRulePlan(parseStackConfig(config(base))).map((p) => [p.site.name, p.ruleNumber])).toEqual([
+      ["primary", 200],
+      ["secondary", 201],
+    ]);
+    // Number 100 belongs to the primary, which this stack leaves out.
+    const inUse = { ...base, networkAclIds: [ACL], naclRuleNumberBase: 100, naclRuleNumbersInUse: [100] };
+    expect(() =>
+      parseStackConfig(config({ ...inUse, sites: { secondary: { hosts: ["10.152.14.141"], range: "10.152.14.0/24" } } })),
+    ).not.toThrow();
+  });
+
   it("NACL rule numbers that collide with numbers already in use", () => {
     expect(problemsOf({ ...base, networkAclIds: [ACL], naclRuleNumberBase: 100, naclRuleNumbersInUse: [101, 300] })).toEqual([
       {
@@ -220,7 +335,7 @@ describe("parseStackConfig: every problem names its config key", () => {
       {
         path: `${NS}:routeTarget`,
         message:
-          "give exactly one of transitGatewayId, vpnGatewayId, networkInterfaceId, vpcPeeringConnectionId; routeTableIds are set but no route target is",
+          "give exactly one of transitGatewayId, vpnGatewayId, coreNetworkArn, natGatewayId, networkInterfaceId; routeTableIds are set but no route target is",
       },
       { path: `${NS}:routeTableIds`, message: `lists ${RTB} more than once` },
       { path: `${NS}:sites.primary.port`, message: "70000 is out of range 1-65535" },

@@ -6,8 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { HKEX_SITES, SITE_NAMES } from "../../catalogue";
 import { AWS_TYPES } from "../../infra/awsTypes";
-import type { CapturedResource } from "../../infra/mockRuntime";
-import { planRows } from "../../infra/plan";
+import { type CapturedResource, runUnderMocks } from "../../infra/mockRuntime";
+import { endpointPlans, planRows, planWarnings } from "../../infra/plan";
+import { config } from "../support/infra";
 
 const sites = SITE_NAMES.map((s) => HKEX_SITES[s]);
 
@@ -79,5 +80,107 @@ describe("planRows", () => {
       target: "path nip-0",
       resource: "orphan",
     });
+  });
+});
+
+describe("endpointPlans", () => {
+  const values = {
+    vpcId: "vpc-0a1b2c3d4e5f60789",
+    attach: { networkInterfaceIds: ["eni-0a1b2c3d4e5f60789"] },
+    networkAclIds: ["acl-0a1b2c3d4e5f60789"],
+    routeTableIds: ["rtb-0a1b2c3d4e5f60789"],
+    routeTarget: { coreNetworkArn: "arn:aws:networkmanager::123456789012:core-network/core-network-0a1b2c3d4e5f60789" },
+    reachability: { analyze: true },
+  };
+
+  it("lays out, per endpoint, the attachment, egress rule, both NACL rules, the route with its target kind and the path", async () => {
+    const run = await runUnderMocks(config(values));
+    const [, second] = endpointPlans(run.resources, { sites });
+    expect(second).toEqual({
+      site: "primary",
+      host: "10.151.14.142",
+      port: 18801,
+      steps: [
+        {
+          step: "attachment",
+          detail: "hkex-sftp-sg (new) on eni-0a1b2c3d4e5f60789",
+          resource: "hkex-sftp-attach-eni-0a1b2c3d4e5f60789",
+        },
+        {
+          step: "sg egress",
+          detail: "tcp/18801 to 10.151.14.142/32 on hkex-sftp-sg (new)",
+          resource: "hkex-sftp-egress-primary-10-151-14-142",
+        },
+        {
+          step: "nacl egress",
+          detail: "acl-0a1b2c3d4e5f60789 #200 allow tcp/18801 to 10.151.14.0/24",
+          resource: "hkex-sftp-acl-0a1b2c3d4e5f60789-egress-primary",
+        },
+        {
+          step: "nacl ingress",
+          detail: "acl-0a1b2c3d4e5f60789 #200 allow tcp/1024-65535 from 10.151.14.0/24",
+          resource: "hkex-sftp-acl-0a1b2c3d4e5f60789-ingress-primary",
+        },
+        {
+          step: "route",
+          detail:
+            "rtb-0a1b2c3d4e5f60789 10.151.14.0/24 via Cloud WAN core network arn:aws:networkmanager::123456789012:core-network/core-network-0a1b2c3d4e5f60789",
+          resource: "hkex-sftp-rtb-0a1b2c3d4e5f60789-10-151-14-0-24",
+        },
+        {
+          step: "reachability path",
+          detail: "from eni-0a1b2c3d4e5f60789 tcp, filterAtSource destinationAddress 10.151.14.142 destinationPortRange 18801-18801",
+          resource: "hkex-sftp-path-eni-0a1b2c3d4e5f60789-primary-10-151-14-142",
+        },
+        {
+          step: "reachability analysis",
+          detail: "of that path, on pulumi up after every rule, route and attachment; pathFound in stack output reachability",
+          resource: "hkex-sftp-analysis-eni-0a1b2c3d4e5f60789-primary-10-151-14-142",
+        },
+      ],
+      missing: [],
+    });
+  });
+
+  it("names what an endpoint has none of", async () => {
+    const run = await runUnderMocks(config({ vpcId: "vpc-0a1b2c3d4e5f60789" }));
+    expect(endpointPlans(run.resources, { sites }).map((e) => e.missing)).toEqual(
+      Array(4).fill(["attachment", "nacl egress", "nacl ingress", "route", "reachability path", "reachability analysis"]),
+    );
+  });
+});
+
+describe("planWarnings", () => {
+  const base = { vpcCidrBlocks: ["10.20.0.0/16"], reachability: { sourceIds: [], analyze: true }, routeTarget: undefined };
+
+  it("warns about a new group attached to nothing, naming the key to set", () => {
+    expect(planWarnings({ ...base, vpcId: "vpc-0a1b2c3d4e5f60789", attach: { networkInterfaceIds: [] } })).toEqual([
+      "hkex-sftp-readiness:attach: the new security group is attached to no network interface, so its egress rules reach no SFTP client; " +
+        "list the client ENIs in hkex-sftp-readiness:attach.networkInterfaceIds, or attach the exported securityGroupId yourself",
+    ]);
+    expect(planWarnings({ ...base, vpcId: "vpc-0a1b2c3d4e5f60789", attach: { networkInterfaceIds: ["eni-0a1b2c3d4e5f60789"] } })).toEqual(
+      [],
+    );
+  });
+
+  it("says what an offline plan cannot check and what was accepted with a reason", () => {
+    expect(
+      planWarnings({
+        securityGroupId: "sg-0fedcba9876543210",
+        attach: { networkInterfaceIds: [] },
+        vpcCidrBlocks: [],
+        reachability: { sourceIds: ["eni-0a1b2c3d4e5f60789"], analyze: false },
+        routeTarget: {
+          kind: "natGatewayId",
+          id: "nat-0a1b2c3d4e5f60789",
+          allowIndirectTarget: { reason: "NAT address registered with HKEX" },
+        },
+      }),
+    ).toEqual([
+      "hkex-sftp-readiness:securityGroupId: the live egress rules of sg-0fedcba9876543210 are read and checked during pulumi preview; this offline plan cannot read them",
+      "hkex-sftp-readiness:vpcCidrBlocks: not given, so the VPC's CIDR was not checked against the HKEX ranges",
+      "hkex-sftp-readiness:reachability.analyze: false, so the paths are declared but never analysed",
+      "hkex-sftp-readiness:routeTarget: routes go through a NAT gateway (nat-0a1b2c3d4e5f60789); HKEX sees that device's address. Accepted because: NAT address registered with HKEX",
+    ]);
   });
 });

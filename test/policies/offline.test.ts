@@ -114,7 +114,7 @@ describe("whole pack on the program's own plans", () => {
     const run = await runUnderMocks(readStackConfigFile("Pulumi.example.yaml"), "example");
     const report = await runPackOffline(run.resources);
     expect(report.verdict).toBe("pass");
-    expect(report.violations.map((v) => [v.enforcementLevel, v.policy])).toEqual(Array(4).fill(["advisory", hkexPathVerified.name]));
+    expect(report.violations.map((v) => [v.enforcementLevel, v.policy])).toEqual(Array(5).fill(["advisory", hkexPathVerified.name]));
     expect(report.policies.map((p) => p.name)).toEqual(hkexPolicies.map((p) => p.name));
   });
 

@@ -39,8 +39,15 @@ describe("the kit's own program, under mocks", async () => {
       "advisory flow-outside-stack",
       "advisory flow-outside-stack",
       "advisory flow-outside-stack",
+      "advisory flow-unresolved",
     ]);
-    expect(example.findings[0]?.message).toContain("carries HKEX rules and is attached to no interface or instance in the stack");
+    // The example attaches its group to the client's ENI, which exists outside the stack.
+    expect(example.findings[0]?.message).toContain(
+      "carries HKEX rules and is attached only to eni-0a1b2c3d4e5f60789, which is not in the stack",
+    );
+    expect(example.findings[4]?.message).toMatch(
+      /attaches a group to eni-0a1b2c3d4e5f60789 that is not in the stack; the flows that depend on it could not be verified\.$/,
+    );
     expect(example.findings.filter((f) => f.code === "flow-outside-stack").flatMap((f) => f.subjects)).toEqual([
       "acl-0a1b2c3d4e5f60789",
       "rtb-0a1b2c3d4e5f60789",
