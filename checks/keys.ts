@@ -23,6 +23,7 @@ import type { Config } from "./config";
 import { InputError } from "../core/errors";
 import { MAX_KEY_BYTES, unreadableInput } from "../core/inputFile";
 import { fingerprint } from "./knownHosts";
+import type { KeyDecryptionRecord } from "./report";
 
 export const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 
@@ -61,7 +62,7 @@ export interface UserKey {
   readonly format?: KeyFormat;
   /** The key, decrypted once when loaded; absent for the agent and when it cannot be decrypted (see `problem`). */
   readonly decrypted?: DecryptedKey;
-  /** How long decrypting took, in ms, when the key was encrypted (a KDF with many rounds takes seconds). */
+  /** How long decrypting took, in ms, when the key was encrypted (a KDF with many rounds takes seconds), also when the passphrase was wrong. */
   readonly decryptMs?: number;
   readonly agentSocket?: string;
   readonly type?: string;
@@ -221,7 +222,15 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
   }
   const passphrase = config.passphraseEnv ? env[config.passphraseEnv] : undefined;
   const { format, encrypted } = describeKeyFile(text);
-  const undecrypted = (problem: KeyProblem): UserKey => ({ source: "file", path, format, ...publicFingerprint(path), problem, warnings });
+  const undecrypted = (problem: KeyProblem, decryptMs?: number): UserKey => ({
+    source: "file",
+    path,
+    format,
+    ...publicFingerprint(path),
+    problem,
+    ...(decryptMs !== undefined ? { decryptMs } : {}),
+    warnings,
+  });
   const missingPassphrase = (): UserKey =>
     undecrypted({
       code: "passphrase-missing",
@@ -230,22 +239,25 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
         : "the key is encrypted and no passphraseEnv is configured",
     });
   if (encrypted && passphrase === undefined) return missingPassphrase();
-  const wrongPassphrase = (): UserKey =>
-    undecrypted({
-      code: "passphrase-wrong",
-      message: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key`,
-    });
+  const wrongPassphrase = (ms?: number): UserKey =>
+    undecrypted(
+      {
+        code: "passphrase-wrong",
+        message: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key`,
+      },
+      ms,
+    );
   // The one decryption of the run (an encrypted key's KDF runs here and nowhere else).
   const started = performance.now();
   const usedPassphrase = encrypted ? passphrase : undefined;
   const parsed = format === "pkcs8" ? parsePkcs8(text, usedPassphrase) : firstKey(utils.parseKey(data, usedPassphrase));
   const decryptMs = encrypted ? Math.round(performance.now() - started) : undefined;
-  if (parsed === "bad-passphrase") return wrongPassphrase();
+  if (parsed === "bad-passphrase") return wrongPassphrase(decryptMs);
   if (parsed instanceof Error) {
     const msg = parsed.message;
     if (msg === "dsa") throw dsaRefusal(path);
     if (/no passphrase given/i.test(msg)) return missingPassphrase();
-    if (encrypted && /bad passphrase|decrypt/i.test(msg)) return wrongPassphrase();
+    if (encrypted && /bad passphrase|decrypt/i.test(msg)) return wrongPassphrase(decryptMs);
     throw new InputError({
       path: "identityFile",
       message: `${path} is not a supported private key (${msg}); use an ed25519, ecdsa or rsa key in the OpenSSH, PEM or PKCS#8 format`,
@@ -269,4 +281,10 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
     fingerprint: fingerprint(parsed.getPublicSSH() as Buffer),
     warnings,
   };
+}
+
+/** The key's one decryption as the report records it; undefined for a key that was not encrypted (or not tried). */
+export function keyDecryptionOf(key: UserKey): KeyDecryptionRecord | undefined {
+  if (key.decryptMs === undefined) return undefined;
+  return { ms: key.decryptMs, status: key.decrypted ? "decrypted" : "wrong-passphrase" };
 }

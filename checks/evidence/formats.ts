@@ -209,6 +209,7 @@ async function composeEml(report: Report, run: FormatRun): Promise<Buffer> {
     from: run.email!.from!,
     participant: run.email!.participant,
     attachments,
+    draft: report.session!.rehearsal,
   });
 }
 
@@ -218,6 +219,10 @@ async function sendConfirmation(path: string, raw: string | Buffer, report: Repo
   if (!smtp) return;
   const { to } = report.session!.email;
   const file = EVIDENCE_FILES.confirmationEml;
+  if (report.session!.rehearsal) {
+    run.notice(`${file} was not sent: this run was a rehearsal, and its e-mail is a draft marked not to send`);
+    return;
+  }
   const { sendEml, SmtpSettingsError, smtpLabel } = await eml();
   try {
     const sent = await sendEml(Buffer.from(raw), { from: run.email!.from!, to }, smtp, run.env);

@@ -249,7 +249,7 @@ describe("switchover as OpenSSH sees it", () => {
       [1, "10.152.14.142"],
     ] as const) {
       const rec = switchHostName(file, "hkex-rr", target, part);
-      expect(rec.effective).toEqual({ hostName: target, line: `${file}:4`, sshG: target });
+      expect(rec.effective).toEqual({ hostName: target, line: `${file}:4`, sshG: target, port: 18801, sshGPort: 18801 });
       expect(sshG(file, "hkex-rr")).toBe(target);
     }
   });

@@ -144,6 +144,7 @@ describe("hkex-ready evidence and monitoring", () => {
       out,
       "--date",
       "2024-11-30",
+      "--rehearsal",
       "--weather",
       "signal8",
       "--issued-at",

@@ -44,6 +44,7 @@ describe("no config value turns the host-key check off", () => {
         "knownHostsFile",
         "passphraseEnv",
         "remoteDir",
+        "sessionDays",
         "sites",
         "smtp",
         "sshConfig",
