@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     downloadDir: endpointDownloadDir(config.downloadDir, undefined, "primary", target.host, target.port),
     ...(options.ciphers ? { algorithms: { cipher: options.ciphers as never } } : {}),
     // The probe passes its tuning through to the download untouched.
-    ...(options.tuning ? { tuning: options.tuning as { chunkSize?: number } } : {}),
+    ...(options.tuning ? { tuning: options.tuning } : {}),
   });
   let reread: string | undefined;
   if (options.rereadToHash) {
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
     `${JSON.stringify({
       verdict: result.report.verdict,
       failed: result.report.phases.find((p) => p.status === "fail"),
-      downloads: result.downloads.map((d) => ({ file: d.file, bytes: d.bytes, sha256: d.sha256, ms: d.ms })),
+      downloads: result.downloads.map((d) => ({ file: d.file, bytes: d.bytes, sha256: d.sha256, ms: d.ms, path: d.path })),
       ...(reread ? { reread } : {}),
       nativeBinding: Boolean(crypto.bindingAvailable),
     })}\n`,

@@ -1,7 +1,8 @@
 /**
  * Everything the benchmark runs against, on loopback only: the system tools
  * (installed with apt-get when missing), a real OpenSSH sshd serving
- * incompressible files, a user key, pinned host keys and kit configs.
+ * incompressible files, a user key, pinned host keys, kit configs and the
+ * command lines of the two reference clients (OpenSSH's sftp and rclone).
  */
 import { execFile } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
@@ -21,6 +22,7 @@ const TOOLS: ReadonlyArray<readonly [string, string]> = [
   ["sftp", "openssh-client"],
   ["ssh-keygen", "openssh-client"],
   [GNU_TIME, "time"],
+  ["rclone", "rclone"],
 ];
 
 function onPath(tool: string): boolean {
@@ -141,5 +143,51 @@ export function sftpArgs(opts: { batchFile: string; key: string; knownHosts: str
     "-P",
     String(opts.port),
     `${opts.user}@${opts.host}`,
+  ];
+}
+
+/**
+ * `rclone copyto` from an sftp remote given entirely on the command line (no
+ * rclone.conf is read: `--config` names an empty file), with the same key and
+ * pinned host keys as sftp. rclone runs at its own defaults otherwise (32 KiB
+ * requests, 64 in flight per file; files of 250 MiB and more in 4 streams,
+ * each its own SSH connection). `--sftp-shell-type none` stops it from running
+ * shell commands to look for md5sum and sha1sum, which internal-sftp refuses;
+ * rclone then checks the size only. One try, so a failure is not hidden by a retry.
+ * https://rclone.org/sftp/ and https://rclone.org/docs/#connection-strings
+ */
+export function rcloneArgs(opts: {
+  emptyConfig: string;
+  key: string;
+  knownHosts: string;
+  user: string;
+  host: string;
+  port: number;
+  remoteFile: string;
+  localFile: string;
+}): string[] {
+  return [
+    "copyto",
+    `:sftp:${opts.remoteFile}`,
+    opts.localFile,
+    "--config",
+    opts.emptyConfig,
+    "--sftp-host",
+    opts.host,
+    "--sftp-port",
+    String(opts.port),
+    "--sftp-user",
+    opts.user,
+    "--sftp-key-file",
+    opts.key,
+    "--sftp-known-hosts-file",
+    opts.knownHosts,
+    "--sftp-shell-type",
+    "none",
+    "--retries",
+    "1",
+    "--low-level-retries",
+    "1",
+    "-q",
   ];
 }

@@ -1,14 +1,18 @@
 /**
- * `npm run bench`: the kit against OpenSSH's own client, on this machine, on
- * loopback only. It starts its own sshd (installing OpenSSH when missing),
- * measures whole processes as an operator would run them, prints a table and
- * writes bench/results.json. It is not a test: timing never makes it fail; it
- * exits non-zero only when something could not be measured or a downloaded
- * file was not byte-identical to its source.
+ * `npm run bench`: the kit against OpenSSH's sftp and rclone, on this machine,
+ * on loopback only: over loopback itself and over simulated long lines (the
+ * test harness's latency and bandwidth proxy). It starts its own sshd
+ * (installing OpenSSH and rclone when missing), measures whole processes as an
+ * operator would run them, prints a table and writes bench/results.json. It is
+ * not a test: timing never makes it fail; it exits non-zero only when something
+ * could not be measured or a downloaded file was not byte-identical to its source.
  *
- *   npm run bench                   the figures of issue 5 (a few minutes)
- *   npm run bench -- --runs 9       more alternating runs per side (default 7, at least 5)
- *   npm run bench -- --levers       also measure each tuning lever on its own
+ *   npm run bench                     every line profile, memory, time to verdict (about 25 minutes on a busy 2-core machine)
+ *   npm run bench -- --runs 9         more alternating runs on loopback (default 7, at least 3)
+ *   npm run bench -- --line-runs 7    more alternating runs per long line (default 5, at least 3)
+ *   npm run bench -- --all-memory     also the 1 GiB memory run at 20 Mbit/s (7 minutes more)
+ *   npm run bench -- --levers         also each download lever on its own, per line
+ *   npm run bench -- --only lines     only the line profiles (or: memory, verdict, levers)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -19,8 +23,10 @@ import { DOWNLOAD_TUNING } from "../checks/download";
 import { startProxy, type TcpProxy } from "../test/support/proxy";
 import { knownHostsLineFor, startOpenSsh, type OpenSshServer } from "../test/support/sshd";
 import type { FetchOptions } from "./fetch";
-import { ensureTools, sftpArgs, writeKitConfig, writeRandomFile, writeUserKey, type UserKeyFiles } from "./fixture";
-import { killRunning, max, measure, median, type ProcessSample } from "./measure";
+import { ensureTools, rcloneArgs, sftpArgs, writeKitConfig, writeRandomFile, writeUserKey, type UserKeyFiles } from "./fixture";
+import { killRunning, measure, median, type ProcessSample } from "./measure";
+import { LINE_PROFILES, lineBytesPerSecond, MiB, SIZES, type BigFile, type LineProfile } from "./profiles";
+import { printResults, summary, targets, type LeverResult, type LineResult, type Measured } from "./report";
 import { DEFAULT_TIMEOUTS } from "../checks/config";
 import { sha256OfFile } from "../core/hash";
 
@@ -29,43 +35,52 @@ const BIN = join(REPO, "bin", "hkex-ready.js");
 const NO_NATIVE = join(__dirname, "no-native-binding.js");
 const FETCH = join(__dirname, "fetch.js");
 const RESULTS = join(REPO, "bench", "results.json");
-const MiB = 1024 * 1024;
 
-const SIZES = { BIG64: 64 * MiB, BIG256: 256 * MiB, BIG1G: 1024 * MiB } as const;
-type BigFile = keyof typeof SIZES;
-/** The reports the time-to-verdict check lists and downloads, about the size of real DCASS reports. */
+/**
+ * The reports the time-to-verdict check lists and downloads, about the size of
+ * real DCASS reports. TP001 also measures each client's session cost per line:
+ * start-up, handshake, login, one small file, logout.
+ */
 const REPORT_SIZES = { TP001: 48 * 1024, TP002: 320 * 1024 } as const;
 const ENDPOINT_HOSTS = ["127.0.151.141", "127.0.151.142", "127.0.152.141", "127.0.152.142"] as const;
-const LATENCY_MS = 20;
+const VERDICT_LATENCY_MS = 20;
+const SESSION_FILE = "TP001";
 /** The connect timeout operators run with: the kit's default. */
 const BLACKHOLE_CONNECT_MS = DEFAULT_TIMEOUTS.connectMs;
-/** Whole-bench watchdog: it stops by itself whatever happens. */
-const WATCHDOG_MS = 25 * 60 * 1000;
+/** Whole-bench watchdog: it stops by itself whatever happens (a full run with --levers --all-memory on a busy machine takes about an hour). */
+const WATCHDOG_MS = 120 * 60 * 1000;
 
-const TARGETS = {
-  downloadRatio: 0.8,
-  peakRssMiB: 128,
-  rssSpread: 0.1,
-  verdictSpeedup: 3,
-  blackholeRatio: 1.1,
-  versionMs: 150,
-} as const;
+type Part = "lines" | "memory" | "verdict" | "levers";
 
 interface Args {
   runs: number;
+  lineRuns: number;
   levers: boolean;
+  allMemory: boolean;
+  only?: Part[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { runs: 7, levers: false };
+  const args: Args = { runs: 7, lineRuns: 5, levers: false, allMemory: false };
+  const count = (flag: string, value: string | undefined) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 3 || n > 51) throw new Error(`${flag} must be an integer from 3 to 51`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--levers") args.levers = true;
-    else if (a === "--runs") {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 5 || n > 51) throw new Error("--runs must be an integer from 5 to 51");
-      args.runs = n;
-    } else throw new Error(`unknown argument ${a} (use --runs N, --levers)`);
+    else if (a === "--all-memory") args.allMemory = true;
+    else if (a === "--runs") args.runs = count(a, argv[++i]);
+    else if (a === "--line-runs") args.lineRuns = count(a, argv[++i]);
+    else if (a === "--only") {
+      const parts = (argv[++i] ?? "").split(",");
+      if (!parts.every((p) => ["lines", "memory", "verdict", "levers"].includes(p))) {
+        throw new Error("--only takes lines, memory, verdict or levers, or several with commas");
+      }
+      args.only = parts as Part[];
+      if (parts.includes("levers")) args.levers = true;
+    } else throw new Error(`unknown argument ${a} (use --runs N, --line-runs N, --all-memory, --levers, --only PART)`);
   }
   return args;
 }
@@ -78,7 +93,7 @@ interface KitReport {
   startedAt: string;
   finishedAt: string;
   endpoints: { host: string; port: number; verdict: string; phases: { name: string; status: string; code?: string; ms: number }[] }[];
-  downloads: { host: string; file: string; bytes: number; sha256: string; path: string }[];
+  downloads: { host: string; file: string; bytes: number; sha256: string; path: string; ms: number }[];
 }
 
 function parseReport(sample: ProcessSample, what: string): KitReport {
@@ -89,13 +104,29 @@ function parseReport(sample: ProcessSample, what: string): KitReport {
   }
 }
 
+/** One line profile's way to the sshd: the sshd itself on loopback, or a proxy in front of it. */
+interface Endpoint {
+  readonly profile: LineProfile;
+  readonly host: string;
+  readonly port: number;
+  readonly knownHosts: string;
+}
+
+type Tool = "kit" | "sftp" | "rclone";
+const TOOLS: readonly Tool[] = ["kit", "sftp", "rclone"];
+
+/** A whole process, and for the kit the transfer time its report gives for the file (open to rename). */
+type ToolSample = ProcessSample & { readonly transferMs?: number };
+
 class Bench {
   readonly started = new Date();
   readonly cleanups: (() => Promise<unknown>)[] = [];
   work!: string;
   key!: UserKeyFiles;
   server!: OpenSshServer;
+  emptyRcloneConfig!: string;
   readonly shas = new Map<string, string>();
+  private readonly endpoints = new Map<string, Endpoint>();
 
   constructor(readonly args: Args) {}
 
@@ -107,7 +138,7 @@ class Bench {
     this.key = await writeUserKey(this.work);
     this.server = await startOpenSsh({ bindHost: "127.0.0.1", authorizedKeys: [this.key.publicLine] });
     this.cleanups.push(() => this.server.stop());
-    log(`sshd ${sshdVersion()} on ${this.server.host}:${this.server.port}, serving ${this.server.remoteDir}`);
+    log(`sshd ${sshdVersion()} on ${this.server.host}:${this.server.port}, serving ${this.server.remoteDir}; ${rcloneVersion()}`);
     for (const [name, size] of Object.entries(REPORT_SIZES)) {
       this.shas.set(name, await writeRandomFile(join(this.server.remoteDir, name), size));
     }
@@ -115,7 +146,8 @@ class Bench {
       log(`writing ${name} (${size / MiB} MiB of random data)`);
       this.shas.set(name, await writeRandomFile(join(this.server.remoteDir, name), size));
     }
-    await writeFile(join(this.work, "known_hosts"), `${this.server.knownHostsLine}\n`);
+    this.emptyRcloneConfig = join(this.work, "rclone.conf");
+    await writeFile(this.emptyRcloneConfig, "");
   }
 
   async tearDown(): Promise<void> {
@@ -124,54 +156,77 @@ class Bench {
     this.cleanups.length = 0;
   }
 
-  private get endpoint(): string {
-    return `${this.server.host}:${this.server.port}`;
+  /** The profile's endpoint, started once: a latency (and bandwidth) proxy in front of the sshd, or the sshd itself. */
+  async endpoint(profile: LineProfile): Promise<Endpoint> {
+    const known = this.endpoints.get(profile.id);
+    if (known) return known;
+    let host = this.server.host;
+    let port = this.server.port;
+    if (profile.latencyMs > 0 || profile.bitsPerSecond !== undefined) {
+      const rate = lineBytesPerSecond(profile);
+      const proxy = await startProxy({
+        targetHost: this.server.host,
+        targetPort: this.server.port,
+        latencyMs: profile.latencyMs,
+        ...(rate !== undefined ? { bandwidth: { bytesPerSecond: rate } } : {}),
+      });
+      this.cleanups.push(() => proxy.close());
+      host = proxy.host;
+      port = proxy.port;
+    }
+    const knownHosts = join(this.work, `known_hosts-${profile.id}`);
+    await writeFile(knownHosts, `${knownHostsLineFor(host, port, this.server.hostKeyPublic)}\n`);
+    const endpoint = { profile, host, port, knownHosts };
+    this.endpoints.set(profile.id, endpoint);
+    return endpoint;
   }
 
   /** One-endpoint config that downloads `file`. */
-  private async singleConfig(file: string): Promise<{ config: string; downloadDir: string }> {
-    const downloadDir = join(this.work, `dl-${file}`);
-    const config = await writeKitConfig(join(this.work, `check-${file}.yaml`), {
+  private async kitConfig(e: Endpoint, file: string): Promise<{ config: string; downloadDir: string }> {
+    const downloadDir = join(this.work, `dl-${e.profile.id}-${file}`);
+    const config = await writeKitConfig(join(this.work, `check-${e.profile.id}-${file}.yaml`), {
       user: this.server.user,
       identityFile: this.key.privatePath,
-      knownHostsFile: join(this.work, "known_hosts"),
+      knownHostsFile: e.knownHosts,
       files: [file],
       downloadDir,
-      primary: [this.endpoint],
-      secondary: [this.endpoint],
+      primary: [`${e.host}:${e.port}`],
+      secondary: [`${e.host}:${e.port}`],
     });
     return { config, downloadDir };
   }
 
   /** `hkex-ready check --download` on one file, as its own process; verifies the file on disk afterwards. */
-  async kitDownload(file: BigFile, config: string, downloadDir: string): Promise<ProcessSample> {
+  async kitDownload(e: Endpoint, file: string): Promise<ToolSample> {
+    const { config, downloadDir } = await this.kitConfig(e, file);
     await rm(downloadDir, { recursive: true, force: true });
     const sample = await measure(
       process.execPath,
       ["-r", NO_NATIVE, BIN, "check", "--config", config, "--site", "primary", "--download", "--json"],
-      {
-        cwd: this.work,
-        scratchDir: this.work,
-        timeoutMs: 300_000,
-      },
+      { cwd: this.work, scratchDir: this.work, timeoutMs: 900_000 },
     );
     const report = parseReport(sample, `check --download ${file}`);
     const d = report.downloads[0];
     if (sample.code !== 0 || report.verdict !== "pass" || !d)
-      throw new Error(`check --download ${file} did not pass: ${sample.stdout.slice(0, 2000)}`);
-    await this.verify(file, d.path, d.sha256, d.bytes);
-    return sample;
+      throw new Error(`check --download ${file} (${e.profile.label}) did not pass: ${sample.stdout.slice(0, 2000)}`);
+    if (d.sha256 !== this.shas.get(file))
+      throw new Error(`${file}: the kit reported sha256 ${d.sha256}, the source is ${this.shas.get(file)}`);
+    await this.verify(file, d.path, `the kit (${e.profile.label})`);
+    await rm(downloadDir, { recursive: true, force: true });
+    return { ...sample, transferMs: d.ms };
   }
 
-  private async verify(file: string, path: string, reported: string, bytes: number): Promise<void> {
+  /** Byte for byte: the size and the SHA-256 of the file on disk against the source's. */
+  private async verify(file: string, path: string, who: string): Promise<void> {
     const expected = this.shas.get(file)!;
-    if (reported !== expected) throw new Error(`${file}: the kit reported sha256 ${reported}, the source is ${expected}`);
     const size = (await stat(path)).size;
     const onDisk = await sha256OfFile(path, 4 * MiB);
-    if (size !== bytes || onDisk !== expected) throw new Error(`${file}: the file on disk (${size} bytes, ${onDisk}) is not the source`);
+    const want = file in SIZES ? SIZES[file as BigFile] : size;
+    if (size !== want || onDisk !== expected)
+      throw new Error(`${file} from ${who}: the file on disk (${size} bytes, ${onDisk}) is not the source`);
   }
 
-  async sftpDownload(file: BigFile): Promise<ProcessSample> {
+  async sftpDownload(e: Endpoint, file: string): Promise<ToolSample> {
     const out = join(this.work, `sftp-${file}.out`);
     const batch = join(this.work, `sftp-${file}.batch`);
     await rm(out, { force: true });
@@ -181,60 +236,89 @@ class Bench {
       sftpArgs({
         batchFile: batch,
         key: this.key.privatePath,
-        knownHosts: join(this.work, "known_hosts"),
+        knownHosts: e.knownHosts,
         user: this.server.user,
-        host: this.server.host,
-        port: this.server.port,
+        host: e.host,
+        port: e.port,
       }),
-      { cwd: this.work, scratchDir: this.work, timeoutMs: 300_000 },
+      { cwd: this.work, scratchDir: this.work, timeoutMs: 900_000 },
     );
     if (sample.code !== 0) throw new Error(`sftp -b get ${file} failed (exit ${sample.code}): ${sample.stderr.slice(-800)}`);
-    if ((await stat(out)).size !== SIZES[file]) throw new Error(`sftp -b get ${file}: wrong size`);
+    await this.verify(file, out, `sftp (${e.profile.label})`);
+    await rm(out, { force: true });
     return sample;
   }
 
-  async throughput(): Promise<Record<string, unknown>> {
-    const { config, downloadDir } = await this.singleConfig("BIG256");
-    log("throughput: warm-up");
-    await this.kitDownload("BIG256", config, downloadDir);
-    await this.sftpDownload("BIG256");
-    const kit: ProcessSample[] = [];
-    const sftp: ProcessSample[] = [];
-    for (let i = 0; i < this.args.runs; i++) {
-      // Alternate which side goes first, so neither always follows the other.
-      if (i % 2 === 0) {
-        kit.push(await this.kitDownload("BIG256", config, downloadDir));
-        sftp.push(await this.sftpDownload("BIG256"));
-      } else {
-        sftp.push(await this.sftpDownload("BIG256"));
-        kit.push(await this.kitDownload("BIG256", config, downloadDir));
+  async rcloneDownload(e: Endpoint, file: string): Promise<ToolSample> {
+    const out = join(this.work, `rclone-${file}.out`);
+    await rm(out, { force: true });
+    const args = rcloneArgs({
+      emptyConfig: this.emptyRcloneConfig,
+      key: this.key.privatePath,
+      knownHosts: e.knownHosts,
+      user: this.server.user,
+      host: e.host,
+      port: e.port,
+      remoteFile: file,
+      localFile: out,
+    });
+    const sample = await measure("rclone", args, { cwd: this.work, scratchDir: this.work, timeoutMs: 900_000 });
+    if (sample.code !== 0) throw new Error(`rclone copyto ${file} failed (exit ${sample.code}): ${sample.stderr.slice(-800)}`);
+    await this.verify(file, out, `rclone (${e.profile.label})`);
+    await rm(out, { force: true });
+    return sample;
+  }
+
+  private run(tool: Tool, e: Endpoint, file: string): Promise<ToolSample> {
+    if (tool === "kit") return this.kitDownload(e, file);
+    if (tool === "sftp") return this.sftpDownload(e, file);
+    return this.rcloneDownload(e, file);
+  }
+
+  /** Every profile: the three clients in turn, whole processes, the order rotating every round. */
+  async lines(): Promise<LineResult[]> {
+    const results: LineResult[] = [];
+    for (const profile of LINE_PROFILES) {
+      const e = await this.endpoint(profile);
+      const file = profile.file;
+      const runs = profile.latencyMs === 0 ? this.args.runs : this.args.lineRuns;
+      if (profile.latencyMs === 0) {
+        log(`${profile.label}: warm-up`);
+        for (const tool of TOOLS) await this.run(tool, e, file);
       }
-      log(`throughput ${i + 1}/${this.args.runs}: kit ${round(kit.at(-1)!.wallMs)} ms, sftp ${round(sftp.at(-1)!.wallMs)} ms`);
+      const samples: Record<Tool, ToolSample[]> = { kit: [], sftp: [], rclone: [] };
+      const sessions: Record<Tool, ToolSample[]> = { kit: [], sftp: [], rclone: [] };
+      for (let i = 0; i < runs; i++) {
+        const order = TOOLS.map((_, k) => TOOLS[(i + k) % TOOLS.length]!);
+        for (const tool of order) samples[tool].push(await this.run(tool, e, file));
+        for (const tool of order) sessions[tool].push(await this.run(tool, e, SESSION_FILE));
+        log(`${profile.label} ${i + 1}/${runs}: ${TOOLS.map((t) => `${t} ${round(samples[t].at(-1)!.wallMs)} ms`).join(", ")}`);
+      }
+      results.push(lineResult(profile, samples, sessions));
     }
-    await rm(downloadDir, { recursive: true, force: true });
-    return {
-      file: "BIG256",
-      bytes: SIZES.BIG256,
-      kit: summary(kit),
-      sftp: summary(sftp),
-      ratio: median(kit.map((s) => s.wallMs)) / median(sftp.map((s) => s.wallMs)),
-    };
+    return results;
   }
 
   async memory(): Promise<Record<string, unknown>> {
     const result: Record<string, unknown> = {};
-    for (const [file, runs] of [
-      ["BIG64", 3],
-      ["BIG1G", 2],
-    ] as const) {
-      const { config, downloadDir } = await this.singleConfig(file);
-      const samples: ProcessSample[] = [];
+    const loopback = await this.endpoint(LINE_PROFILES[0]!);
+    const plan: [LineProfile, BigFile, number][] = [
+      [loopback.profile, "BIG64", 3],
+      [loopback.profile, "BIG1G", 2],
+      ...LINE_PROFILES.slice(1)
+        .filter((p) => p.memoryByDefault || this.args.allMemory)
+        .map((p): [LineProfile, BigFile, number] => [p, "BIG1G", 1]),
+    ];
+    for (const [profile, file, runs] of plan) {
+      const e = await this.endpoint(profile);
+      const samples: ToolSample[] = [];
       for (let i = 0; i < runs; i++) {
-        samples.push(await this.kitDownload(file, config, downloadDir));
-        log(`memory ${file} ${i + 1}/${runs}: peak RSS ${round(samples.at(-1)!.peakRssMiB, 1)} MiB`);
+        samples.push(await this.kitDownload(e, file));
+        log(
+          `memory ${profile.label} ${file} ${i + 1}/${runs}: peak RSS ${round(samples.at(-1)!.peakRssMiB, 1)} MiB, ${round(samples.at(-1)!.wallMs)} ms`,
+        );
       }
-      await rm(downloadDir, { recursive: true, force: true });
-      result[file] = summary(samples);
+      result[profile.id === "loopback" ? file : `${file}@${profile.id}`] = { profile: profile.label, ...summary(samples) };
     }
     return result;
   }
@@ -247,7 +331,12 @@ class Bench {
       const proxy: TcpProxy =
         blackholeLast && i === ENDPOINT_HOSTS.length - 1
           ? await startProxy({ listenHost: host, targetHost: this.server.host, targetPort: this.server.port, mode: "blackhole" })
-          : await startProxy({ listenHost: host, targetHost: this.server.host, targetPort: this.server.port, latencyMs: LATENCY_MS });
+          : await startProxy({
+              listenHost: host,
+              targetHost: this.server.host,
+              targetPort: this.server.port,
+              latencyMs: VERDICT_LATENCY_MS,
+            });
       this.cleanups.push(() => proxy.close());
       hostPorts.push(`${host}:${proxy.port}`);
       lines.push(knownHostsLineFor(host, proxy.port, this.server.hostKeyPublic));
@@ -285,7 +374,7 @@ class Bench {
       const report = parseReport(s, "four-endpoint check");
       if (s.code !== 0 || report.verdict !== "pass" || report.downloads.length !== 8)
         throw new Error(`four-endpoint check did not pass: ${s.stdout.slice(0, 3000)}`);
-      for (const d of report.downloads) await this.verify(d.file, d.path, d.sha256, d.bytes);
+      for (const d of report.downloads) await this.verify(d.file, d.path, "the kit (four endpoints)");
       return s;
     };
     const scriptOnce = async () => {
@@ -311,7 +400,7 @@ class Bench {
     }
     return {
       endpoints: hostPorts.length,
-      latencyMsEachWay: LATENCY_MS,
+      latencyMsEachWay: VERDICT_LATENCY_MS,
       kit: summary(kit),
       sequentialSftp: summary(seq),
       speedup: median(seq.map((s) => s.wallMs)) / median(kit.map((s) => s.wallMs)),
@@ -396,73 +485,99 @@ class Bench {
     return { version: await run(["--version"]), checkHelp: await run(["check", "--help"]), nodeItself: summary(bare) };
   }
 
-  /** One lever at a time, through bench/fetch.js (the probe and download the CLI runs), alternating with sftp. */
-  async levers(): Promise<Record<string, unknown>> {
-    const { config, downloadDir } = await this.singleConfig("BIG256");
-    const off = { syncEveryBytes: 0, collectEveryBytes: 0 };
-    const variants: { label: string; options: FetchOptions; native?: boolean }[] = [
-      {
-        label: "32 KiB READs, 64 in flight (ssh2 fastGet defaults)",
-        options: { tuning: { chunkSize: 32 * 1024, concurrency: 64, ...off } },
-      },
-      { label: "255 KiB READs, 8 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 8, ...off } } },
-      { label: "255 KiB READs, 16 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off } } },
-      { label: "255 KiB READs, 32 in flight", options: { tuning: { chunkSize: 255 * 1024, concurrency: 32, ...off } } },
-      { label: "+ flush every 32 MiB", options: { tuning: { chunkSize: 255 * 1024, concurrency: 16, ...off, syncEveryBytes: 32 * MiB } } },
-      { label: "+ young GC every 2 MiB (= shipped)", options: {} },
-      { label: "shipped, chacha20-poly1305", options: { ciphers: ["chacha20-poly1305@openssh.com"] } },
-      { label: "shipped, aes256-gcm", options: { ciphers: ["aes256-gcm@openssh.com"] } },
-      { label: "shipped, hash by re-reading the file", options: { rereadToHash: true } },
-      { label: "shipped, with ssh2's native binding", options: {}, native: true },
+  /**
+   * One download lever at a time, through bench/fetch.js (the probe and download
+   * the CLI runs, with the tuning given), on every line; each round one sftp
+   * run and every variant once, the order reversed every other round. The
+   * channel-count levers run on the unlimited lines, where the window is what
+   * limits; the capped lines compare only before and shipped.
+   */
+  async levers(): Promise<LeverResult[]> {
+    const unlimited = (p: LineProfile) => p.bitsPerSecond === undefined;
+    const variants: { label: string; options: FetchOptions; on: (p: LineProfile) => boolean }[] = [
+      { label: "1 channel, 16 READs in flight (before)", options: { tuning: { channels: 1, concurrency: 16 } }, on: () => true },
+      { label: "1 channel, 8 READs (one window)", options: { tuning: { channels: 1, concurrency: 8 } }, on: unlimited },
+      { label: "2 channels × 16 READs", options: { tuning: { channels: 2, concurrency: 16 } }, on: unlimited },
+      { label: "4 channels × 8 READs (one window each)", options: { tuning: { channels: 4, concurrency: 8 } }, on: unlimited },
+      { label: "4 channels × 16 READs (two windows each)", options: { tuning: { channels: 4, concurrency: 16 } }, on: unlimited },
+      { label: "8 channels × 16 READs", options: { tuning: { channels: 8, concurrency: 16 } }, on: unlimited },
+      { label: "shipped: channels from the round trip and size", options: {}, on: () => true },
     ];
-    const once = async (v: (typeof variants)[number]) => {
+    const results: LeverResult[] = [];
+    for (const profile of LINE_PROFILES) {
+      const e = await this.endpoint(profile);
+      const { config, downloadDir } = await this.kitConfig(e, profile.file);
+      const mine = variants.filter((v) => v.on(profile));
+      const once = async (v: (typeof variants)[number]) => {
+        await rm(downloadDir, { recursive: true, force: true });
+        const s = await measure(process.execPath, ["-r", NO_NATIVE, FETCH, config, JSON.stringify(v.options)], {
+          cwd: this.work,
+          scratchDir: this.work,
+          timeoutMs: 300_000,
+        });
+        const out = JSON.parse(s.stdout) as { verdict: string; downloads: { sha256: string; path: string; ms: number }[] };
+        const d = out.downloads[0];
+        if (s.code !== 0 || d === undefined || d.sha256 !== this.shas.get(profile.file))
+          throw new Error(`lever "${v.label}" failed: ${s.stdout} ${s.stderr.slice(-500)}`);
+        await this.verify(profile.file, d.path, `lever "${v.label}"`);
+        return { ...s, transferMs: d.ms };
+      };
+      const samples = new Map<string, ToolSample[]>(mine.map((v) => [v.label, []]));
+      const sftp: ProcessSample[] = [];
+      const runs = profile.latencyMs === 0 ? this.args.runs : this.args.lineRuns;
+      for (let i = 0; i < runs; i++) {
+        sftp.push(await this.sftpDownload(e, profile.file));
+        for (const v of i % 2 === 0 ? mine : [...mine].reverse()) samples.get(v.label)!.push(await once(v));
+        log(`levers ${profile.label} ${i + 1}/${runs}`);
+      }
       await rm(downloadDir, { recursive: true, force: true });
-      const s = await measure(process.execPath, [...(v.native ? [] : ["-r", NO_NATIVE]), FETCH, config, JSON.stringify(v.options)], {
-        cwd: this.work,
-        scratchDir: this.work,
-        timeoutMs: 300_000,
+      const sftpWall = median(sftp.map((s) => s.wallMs));
+      results.push({
+        profile: profile.label,
+        file: profile.file,
+        sftp: summary(sftp),
+        variants: mine.map((v) => {
+          const s = samples.get(v.label)!;
+          return {
+            label: v.label,
+            options: v.options,
+            ...summary(s),
+            transferMs: round(median(s.map((x) => x.transferMs ?? Number.NaN))),
+            ratio: median(s.map((x) => x.wallMs)) / sftpWall,
+          };
+        }),
       });
-      const out = JSON.parse(s.stdout) as { verdict: string; downloads: { sha256: string }[]; nativeBinding: boolean };
-      if (s.code !== 0 || out.downloads[0]?.sha256 !== this.shas.get("BIG256"))
-        throw new Error(`lever "${v.label}" failed: ${s.stdout} ${s.stderr.slice(-500)}`);
-      if (out.nativeBinding !== Boolean(v.native))
-        throw new Error(`lever "${v.label}": native binding ${out.nativeBinding ? "in use" : "not available"}`);
-      return s;
-    };
-    const samples = new Map<string, ProcessSample[]>(variants.map((v) => [v.label, []]));
-    const sftp: ProcessSample[] = [];
-    for (let i = 0; i < this.args.runs; i++) {
-      sftp.push(await this.sftpDownload("BIG256"));
-      const order = i % 2 === 0 ? variants : [...variants].reverse();
-      for (const v of order) samples.get(v.label)!.push(await once(v));
-      log(`levers ${i + 1}/${this.args.runs}`);
     }
-    await rm(downloadDir, { recursive: true, force: true });
-    const sftpWall = median(sftp.map((s) => s.wallMs));
-    return {
-      sftp: summary(sftp),
-      variants: variants.map((v) => {
-        const s = samples.get(v.label)!;
-        return {
-          label: v.label,
-          options: v.options,
-          native: Boolean(v.native),
-          ...summary(s),
-          ratio: median(s.map((x) => x.wallMs)) / sftpWall,
-        };
-      }),
-    };
+    return results;
   }
 }
 
-function summary(samples: readonly ProcessSample[]) {
+function lineResult(profile: LineProfile, samples: Record<Tool, ToolSample[]>, sessions: Record<Tool, ToolSample[]>): LineResult {
+  const wall = (t: Tool) => median(samples[t].map((s) => s.wallMs));
+  const session = (t: Tool) => median(sessions[t].map((s) => s.wallMs));
+  // What the big file cost beyond a session that fetches one small file: the transfer, start-up and login taken out.
+  const beyond = (t: Tool) => wall(t) - session(t);
+  const bytes = SIZES[profile.file];
+  const rate = lineBytesPerSecond(profile);
+  const transferMs = median(samples.kit.map((s) => s.transferMs ?? Number.NaN));
   return {
-    runs: samples.length,
-    medianWallMs: round(median(samples.map((s) => s.wallMs))),
-    medianCpuMs: round(median(samples.map((s) => s.cpuMs))),
-    peakRssMiB: round(max(samples.map((s) => s.peakRssMiB)), 1),
-    medianPeakRssMiB: round(median(samples.map((s) => s.peakRssMiB)), 1),
-    wallMs: samples.map((s) => round(s.wallMs)),
+    id: profile.id,
+    profile: profile.label,
+    latencyMsOneWay: profile.latencyMs,
+    ...(profile.bitsPerSecond !== undefined ? { bitsPerSecond: profile.bitsPerSecond } : {}),
+    file: profile.file,
+    bytes,
+    kit: summary(samples.kit),
+    sftp: summary(samples.sftp),
+    rclone: summary(samples.rclone),
+    kitTransferMs: round(transferMs),
+    ...(rate !== undefined ? { lineMs: round((bytes / rate) * 1000), lineShare: round(bytes / rate / (transferMs / 1000), 3) } : {}),
+    ratioSftp: round(wall("kit") / wall("sftp"), 3),
+    ratioRclone: round(wall("kit") / wall("rclone"), 3),
+    sessionMs: { kit: round(session("kit")), sftp: round(session("sftp")), rclone: round(session("rclone")) },
+    beyondSessionMs: { kit: round(beyond("kit")), sftp: round(beyond("sftp")), rclone: round(beyond("rclone")) },
+    beyondSessionRatioSftp: round(beyond("kit") / beyond("sftp"), 3),
+    beyondSessionRatioRclone: round(beyond("kit") / beyond("rclone"), 3),
   };
 }
 
@@ -472,144 +587,9 @@ function sshdVersion(): string {
   return /OpenSSH_[^\s,]+/.exec(`${r.stdout ?? ""}${r.stderr ?? ""}`)?.[0] ?? "unknown";
 }
 
-function cpuModel(): string {
-  return cpus()[0]?.model?.trim() ?? "unknown";
-}
-
-interface Target {
-  readonly name: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly target: string;
-  readonly holds: boolean;
-}
-
-function targets(r: {
-  throughput: { ratio: number; kit: { peakRssMiB: number } };
-  memory: { BIG64: { peakRssMiB: number }; BIG1G: { peakRssMiB: number } };
-  timeToVerdict: { speedup: number };
-  blackhole: { ratio: number };
-  startup: { version: { medianWallMs: number } };
-}): Target[] {
-  const rss64 = r.memory.BIG64.peakRssMiB;
-  const rss1g = r.memory.BIG1G.peakRssMiB;
-  const worstRss = Math.max(r.throughput.kit.peakRssMiB, rss64, rss1g);
-  const spread = Math.abs(rss1g - rss64) / rss64;
-  return [
-    {
-      name: "download wall time vs OpenSSH sftp (256 MiB)",
-      value: round(r.throughput.ratio, 2),
-      unit: "×",
-      target: `≤ ${TARGETS.downloadRatio}×`,
-      holds: r.throughput.ratio <= TARGETS.downloadRatio,
-    },
-    {
-      name: "kit peak RSS (64 MiB, 256 MiB, 1 GiB)",
-      value: round(worstRss, 1),
-      unit: "MiB",
-      target: `≤ ${TARGETS.peakRssMiB} MiB`,
-      holds: worstRss <= TARGETS.peakRssMiB,
-    },
-    {
-      name: "peak RSS 1 GiB vs 64 MiB",
-      value: round(spread * 100, 1),
-      unit: "%",
-      target: `within ${TARGETS.rssSpread * 100}%`,
-      holds: spread <= TARGETS.rssSpread,
-    },
-    {
-      name: "time to verdict, 4 endpoints, vs sequential sftp",
-      value: round(r.timeToVerdict.speedup, 2),
-      unit: "× faster",
-      target: `≥ ${TARGETS.verdictSpeedup}×`,
-      holds: r.timeToVerdict.speedup >= TARGETS.verdictSpeedup,
-    },
-    {
-      name: "blackholed endpoint: total / connect timeout",
-      value: round(r.blackhole.ratio, 2),
-      unit: "×",
-      target: `≤ ${TARGETS.blackholeRatio}×`,
-      holds: r.blackhole.ratio <= TARGETS.blackholeRatio,
-    },
-    {
-      name: "hkex-ready --version",
-      value: round(r.startup.version.medianWallMs),
-      unit: "ms",
-      target: `≤ ${TARGETS.versionMs} ms`,
-      holds: r.startup.version.medianWallMs <= TARGETS.versionMs,
-    },
-  ];
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: readonly string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(" | ")} |`;
-  return [line(rows[0]!), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
-}
-
-type Summary = ReturnType<typeof summary>;
-
-function printResults(results: {
-  throughput: { kit: Summary; sftp: Summary; ratio: number };
-  memory: { BIG64: Summary; BIG1G: Summary };
-  timeToVerdict: { kit: Summary; sequentialSftp: Summary; speedup: number };
-  blackhole: { kit: Summary; inCheckMs: number; ratio: number; inCheckRatio: number; connectMs: number };
-  startup: { version: Summary; checkHelp: Summary; nodeItself: Summary };
-  targets: Target[];
-  levers?: { sftp: Summary; variants: (Summary & { label: string; ratio: number })[] };
-}): void {
-  const t = results.throughput;
-  const ms = (n: number) => `${round(n)} ms`;
-  const mib = (n: number) => `${round(n, 1)} MiB`;
-  const out: string[] = [];
-  out.push("", "Measurements (medians of whole processes; peak RSS is the highest of the runs)", "");
-  out.push(
-    table([
-      ["measurement", "kit (hkex-ready)", "OpenSSH", "result"],
-      [
-        `download 256 MiB, wall (${t.kit.runs} alternating runs each)`,
-        ms(t.kit.medianWallMs),
-        ms(t.sftp.medianWallMs),
-        `${round(t.ratio, 2)}× sftp`,
-      ],
-      ["download 256 MiB, CPU (user+sys)", ms(t.kit.medianCpuMs), ms(t.sftp.medianCpuMs), ""],
-      ["download 256 MiB, peak RSS", mib(t.kit.peakRssMiB), mib(t.sftp.peakRssMiB), ""],
-      ["download 64 MiB, peak RSS", mib(results.memory.BIG64.peakRssMiB), "", ""],
-      ["download 1 GiB, peak RSS", mib(results.memory.BIG1G.peakRssMiB), "", `${ms(results.memory.BIG1G.medianWallMs)} wall`],
-      [
-        `time to verdict, 4 endpoints, +${LATENCY_MS} ms each way`,
-        ms(results.timeToVerdict.kit.medianWallMs),
-        ms(results.timeToVerdict.sequentialSftp.medianWallMs),
-        `${round(results.timeToVerdict.speedup, 2)}× faster`,
-      ],
-      [
-        `one endpoint blackholed, connectMs ${results.blackhole.connectMs}`,
-        ms(results.blackhole.kit.medianWallMs),
-        "",
-        `${round(results.blackhole.ratio, 2)}× connectMs (check itself ${round(results.blackhole.inCheckRatio, 2)}×)`,
-      ],
-      ["hkex-ready --version", ms(results.startup.version.medianWallMs), "", `node -e 0: ${ms(results.startup.nodeItself.medianWallMs)}`],
-      ["hkex-ready check --help", ms(results.startup.checkHelp.medianWallMs), "", mib(results.startup.checkHelp.peakRssMiB)],
-    ]),
-  );
-  out.push("", "Targets", "");
-  out.push(
-    table([
-      ["target", "measured", "wanted", "holds"],
-      ...results.targets.map((x) => [x.name, `${x.value} ${x.unit}`, x.target, x.holds ? "yes" : "NO"]),
-    ]),
-  );
-  if (results.levers) {
-    out.push("", `Levers (bench/fetch.js, 256 MiB, alternating with sftp at ${ms(results.levers.sftp.medianWallMs)})`, "");
-    out.push(
-      table([
-        ["variant", "wall", "× sftp", "CPU", "peak RSS"],
-        ...results.levers.variants.map((v) => [v.label, ms(v.medianWallMs), `${round(v.ratio, 2)}`, ms(v.medianCpuMs), mib(v.peakRssMiB)]),
-      ]),
-    );
-  }
-  out.push("", `written to ${RESULTS}`, "");
-  process.stdout.write(`${out.join("\n")}\n`);
+function rcloneVersion(): string {
+  const r = spawnSync("rclone", ["version"], { encoding: "utf8" });
+  return /rclone v\S+/.exec(r.stdout ?? "")?.[0] ?? "rclone unknown";
 }
 
 async function main(): Promise<number> {
@@ -627,44 +607,74 @@ async function main(): Promise<number> {
   const watchdog = setTimeout(() => stop(`still running after ${WATCHDOG_MS / 60000} minutes`, 1), WATCHDOG_MS);
   watchdog.unref();
   const loadBefore = loadavg();
+  const wants = (part: Part) => args.only === undefined || args.only.includes(part);
   try {
     await bench.setUp();
-    const throughput = await bench.throughput();
-    const memory = await bench.memory();
-    const timeToVerdict = await bench.timeToVerdict();
-    const blackhole = await bench.blackhole();
-    const startup = await bench.startup();
-    const levers = args.levers ? await bench.levers() : undefined;
-    const measured = { throughput, memory, timeToVerdict, blackhole, startup } as unknown as Parameters<typeof targets>[0];
-    const results = {
-      schema: 1,
-      startedAt: bench.started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpuModel(),
-        memoryGiB: round(totalmem() / 1024 ** 3, 1),
-        node: process.version,
-        openssh: sshdVersion(),
-        loadAverageBefore: loadBefore.map((n) => round(n, 2)),
-        loadAverageAfter: loadavg().map((n) => round(n, 2)),
-      },
-      kit: {
-        ssh2NativeBindingOnDisk: existsSync(
-          join(REPO, "node_modules", "ssh2", "lib", "protocol", "crypto", "build", "Release", "sshcrypto.node"),
-        ),
-        ssh2NativeBindingUsed: false,
-        downloadTuning: DOWNLOAD_TUNING,
-        version: (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version,
-      },
-      runs: args.runs,
-      ...measured,
-      ...(levers ? { levers } : {}),
-      targets: targets(measured),
+    const measured: { -readonly [K in keyof Measured]: Measured[K] } & { levers?: LeverResult[] } = {};
+    // Written after every part, so a run stopped by the watchdog or by hand keeps what it measured.
+    const save = async () => {
+      const results = {
+        schema: 2,
+        startedAt: bench.started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: {
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model?.trim() ?? "unknown",
+          memoryGiB: round(totalmem() / 1024 ** 3, 1),
+          node: process.version,
+          openssh: sshdVersion(),
+          rclone: rcloneVersion(),
+          loadAverageBefore: loadBefore.map((n) => round(n, 2)),
+          loadAverageAfter: loadavg().map((n) => round(n, 2)),
+        },
+        kit: {
+          ssh2NativeBindingOnDisk: existsSync(
+            join(REPO, "node_modules", "ssh2", "lib", "protocol", "crypto", "build", "Release", "sshcrypto.node"),
+          ),
+          ssh2NativeBindingUsed: false,
+          downloadTuning: DOWNLOAD_TUNING,
+          version: (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version,
+        },
+        runs: { loopback: args.runs, line: args.lineRuns },
+        ...measured,
+        targets: targets(measured),
+      };
+      await mkdir(join(REPO, "bench"), { recursive: true });
+      await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+      return results;
     };
-    await mkdir(join(REPO, "bench"), { recursive: true });
-    await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    printResults(results as unknown as Parameters<typeof printResults>[0]);
+    const parts: [Part, () => Promise<void>][] = [
+      [
+        "lines",
+        async () => {
+          measured.lines = await bench.lines();
+        },
+      ],
+      [
+        "memory",
+        async () => {
+          measured.memory = (await bench.memory()) as Measured["memory"];
+        },
+      ],
+      [
+        "verdict",
+        async () => {
+          measured.timeToVerdict = (await bench.timeToVerdict()) as Measured["timeToVerdict"];
+          measured.blackhole = (await bench.blackhole()) as Measured["blackhole"];
+          measured.startup = (await bench.startup()) as Measured["startup"];
+        },
+      ],
+    ];
+    for (const [part, run] of parts) {
+      if (!wants(part)) continue;
+      await run();
+      await save();
+    }
+    if (args.levers) {
+      measured.levers = await bench.levers();
+      await save();
+    }
+    printResults(await save(), RESULTS);
     return 0;
   } finally {
     clearTimeout(watchdog);

@@ -41,6 +41,30 @@ export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({
   transferMs: 120000,
 });
 
+/** The phase timeouts, none longer than `budgetMs` (a scrape's or a Lambda invocation's time left). */
+export function cappedTimeouts(timeouts: Timeouts, budgetMs: number | undefined): Timeouts {
+  if (budgetMs === undefined) return timeouts;
+  const cap = (ms: number) => Math.max(1, Math.min(ms, Math.round(budgetMs)));
+  return {
+    connectMs: cap(timeouts.connectMs),
+    handshakeMs: cap(timeouts.handshakeMs),
+    operationMs: cap(timeouts.operationMs),
+    transferMs: cap(timeouts.transferMs),
+  };
+}
+
+/** Unattended probes (the exporter's scrapes, the VPC probe): what they may download. */
+export interface MonitoringSettings {
+  /** `GET /probe?download=1` (and the VPC probe's `download`) is refused unless true. */
+  readonly allowDownload: boolean;
+  /** A file listed larger than this fails `download` with `file-too-large`, before any byte is read. */
+  readonly maxFileBytes: number;
+}
+
+export const DEFAULT_MONITORING: MonitoringSettings = Object.freeze({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
+/** 1 GiB: far above any DCASS report, and below what a scrape or a Lambda's /tmp should ever take. */
+const MAX_MONITORING_FILE_BYTES = 1024 * 1024 * 1024;
+
 export interface TargetHost {
   /** The address the kit connects to. */
   readonly host: string;
@@ -75,6 +99,7 @@ export interface Config {
   };
   /** The session calendar: the config's `sessionDays`, else the catalogue's days. */
   readonly sessionDays: readonly SessionDay[];
+  readonly monitoring: MonitoringSettings;
 }
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
@@ -167,6 +192,17 @@ export const configSchema = z.strictObject({
   sessionDays: z
     .array(sessionDaySchema)
     .min(1, "must list at least one session day (leave the key out to use the catalogue's days)")
+    .optional(),
+  monitoring: z
+    .strictObject({
+      allowDownload: z.boolean().optional(),
+      maxFileBytes: z
+        .number()
+        .int("must be a whole number of bytes")
+        .min(1, "must be at least 1 byte")
+        .max(MAX_MONITORING_FILE_BYTES, `must be at most ${MAX_MONITORING_FILE_BYTES} bytes (1 GiB)`)
+        .optional(),
+    })
     .optional(),
 });
 
@@ -325,6 +361,7 @@ export function normaliseConfig(raw: unknown, file: string, homes: HomeDirectori
     email: c.email,
     smtp: c.smtp,
     sessionDays,
+    monitoring: { ...DEFAULT_MONITORING, ...c.monitoring },
   };
 }
 

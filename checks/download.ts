@@ -3,13 +3,19 @@
  * taken while the data streams, size checked against the remote stat and
  * against EOF, fsync, and only then a rename into place. A partial file never
  * sits under the final name, and the temporary file is removed on any failure.
+ *
+ * On a long line the reads can be spread over several SFTP channels of the
+ * one SSH connection (one login): each channel brings its own flow-control
+ * window, and the chunks, whichever channel answers them, are hashed and
+ * written in file order.
  */
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
+import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import type { SFTPWrapper } from "ssh2";
+import type { SFTPWrapper, Stats } from "ssh2";
 import type { CauseCode } from "./report";
 import { fromCallback } from "../core/callback";
 import { sha256OfFile } from "../core/hash";
@@ -25,10 +31,13 @@ export class PhaseError extends Error {
   }
 }
 
+const MiB = 1024 * 1024;
+
 /**
  * How the download drives the SFTP session. The figures behind each value are
  * in docs/performance.md (measured with `npm run bench` against OpenSSH's
- * internal-sftp on loopback, pure-JS ssh2 without its native binding).
+ * internal-sftp, on loopback and through a latency proxy, pure-JS ssh2
+ * without its native binding).
  */
 export const DOWNLOAD_TUNING = Object.freeze({
   /**
@@ -39,26 +48,109 @@ export const DOWNLOAD_TUNING = Object.freeze({
    * by whatever limit the server announced.
    */
   chunkSize: 255 * 1024,
-  /** READ requests kept in flight, counting chunks waiting to be written. */
-  concurrency: 16,
+  /**
+   * The flow-control window ssh2 gives every channel it opens, fixed at 2 MiB
+   * and topped up once half of it is used (ssh2 1.17, lib/Channel.js
+   * MAX_WINDOW and WINDOW_THRESHOLD): at most this much can be on its way to
+   * us per channel, whatever the line. The READs in flight per channel are
+   * sized from it: two windows' worth, one on the wire and one queued at the
+   * server so that it has answers ready the moment the window opens again
+   * (16 READs of 255 KiB; 132 of the 31 KiB ssh2 assumes for a server that
+   * announces no limit). One window's worth (8) was slower on every long line.
+   */
+  channelWindowBytes: 2 * MiB,
+  /** SFTP channels at most, the first one included, over the one SSH connection. */
+  maxChannels: 4,
+  /**
+   * One channel per this many milliseconds of round trip (the quicker of the
+   * OPEN and the FSTAT that follows it), at least one: loopback, a LAN and a
+   * busy machine's scheduling hiccups stay on one channel, a 40 ms round trip
+   * gets four. One channel moves at most a window per round trip, ~50 MiB/s at
+   * 40 ms, a quarter of what the pure-JS client can take in.
+   */
+  roundTripPerChannelMs: 10,
+  /** And only as many channels as the file has this many bytes for: opening one costs four round trips. */
+  minBytesPerChannel: 8 * MiB,
   /** Start flushing the temporary file to disk every this many bytes, so the final fsync has little left to do. */
-  syncEveryBytes: 32 * 1024 * 1024,
+  syncEveryBytes: 32 * MiB,
   /**
    * Collect V8's young generation every this many bytes received. ssh2 makes a
    * new buffer for every socket read, decrypted packet and SFTP reply; left to
    * itself V8 lets tens of MiB of them pile up before collecting, and that pile
    * is most of a large download's peak RSS.
    */
-  collectEveryBytes: 2 * 1024 * 1024,
+  collectEveryBytes: 2 * MiB,
 });
 
 export interface DownloadTuning {
   readonly chunkSize?: number;
+  /** READs in flight per channel, counting chunks waiting to be written; default: two windows' worth. */
   readonly concurrency?: number;
+  /**
+   * "auto" (the default) picks the number of channels from the round trip and
+   * the file's size; a number uses exactly that many whenever the caller can
+   * open more channels (the bench's levers and the integrity tests use it).
+   */
+  readonly channels?: number | "auto";
+  readonly maxChannels?: number;
+  readonly roundTripPerChannelMs?: number;
+  readonly minBytesPerChannel?: number;
   /** 0 leaves all flushing to the final fsync. */
   readonly syncEveryBytes?: number;
   /** 0 leaves garbage collection to V8. */
   readonly collectEveryBytes?: number;
+  /**
+   * Unattended probes only (the exporter, the VPC probe): a file listed larger
+   * than this fails with `file-too-large` before any byte of it is read.
+   */
+  readonly maxFileBytes?: number;
+}
+
+interface ResolvedTuning {
+  readonly chunkSize: number;
+  readonly concurrency: number | undefined;
+  readonly channels: number | "auto";
+  readonly maxChannels: number;
+  readonly roundTripPerChannelMs: number;
+  readonly minBytesPerChannel: number;
+  readonly syncEveryBytes: number;
+  readonly collectEveryBytes: number;
+}
+
+function positiveInt(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+function nonNegativeInt(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isInteger(value) && value >= 0 ? value : fallback;
+}
+
+function resolveTuning(t: DownloadTuning): ResolvedTuning {
+  const d = DOWNLOAD_TUNING;
+  return {
+    chunkSize: positiveInt(t.chunkSize, d.chunkSize),
+    concurrency: t.concurrency !== undefined && Number.isInteger(t.concurrency) && t.concurrency > 0 ? t.concurrency : undefined,
+    channels: typeof t.channels === "number" ? positiveInt(t.channels, 1) : "auto",
+    maxChannels: positiveInt(t.maxChannels, d.maxChannels),
+    roundTripPerChannelMs: positiveInt(t.roundTripPerChannelMs, d.roundTripPerChannelMs),
+    minBytesPerChannel: positiveInt(t.minBytesPerChannel, d.minBytesPerChannel),
+    syncEveryBytes: nonNegativeInt(t.syncEveryBytes, d.syncEveryBytes),
+    collectEveryBytes: nonNegativeInt(t.collectEveryBytes, d.collectEveryBytes),
+  };
+}
+
+/**
+ * How many SFTP channels a file of `size` bytes gets over a round trip of
+ * `roundTripMs`: one per `roundTripPerChannelMs`, at least one, no more than
+ * `maxChannels` and no more than the file has `minBytesPerChannel` for. A
+ * fixed `channels` overrides all of it.
+ */
+export function channelsFor(roundTripMs: number, size: number, tuning: DownloadTuning = {}): number {
+  const t = resolveTuning(tuning);
+  if (t.channels !== "auto") return t.channels;
+  const byRoundTrip = Math.floor(roundTripMs / t.roundTripPerChannelMs);
+  const bySize = Math.floor(size / t.minBytesPerChannel);
+  return Math.max(1, Math.min(t.maxChannels, byRoundTrip, bySize));
 }
 
 /** A remote name is only ever used as a single path component inside the download folder. */
@@ -75,6 +167,12 @@ export function unsafeNameReason(name: string): string | undefined {
 
 export interface DownloadRequest extends DownloadTuning {
   readonly sftp: SFTPWrapper;
+  /**
+   * Opens one more SFTP channel over the same SSH connection (`client.sftp`).
+   * Without it, or when the server refuses one, the download uses the
+   * channels it has. The download closes every channel it opened.
+   */
+  readonly openChannel?: () => Promise<SFTPWrapper>;
   readonly remotePath: string;
   readonly name: string;
   readonly localDir: string;
@@ -88,6 +186,8 @@ export interface DownloadResult {
   readonly sha256: string;
   readonly path: string;
   readonly previous?: { readonly status: "identical" | "replaced"; readonly sha256: string };
+  /** SFTP channels that carried data. */
+  readonly channels: number;
 }
 
 function remoteError(err: unknown, what: string): PhaseError {
@@ -122,104 +222,228 @@ export async function ensureDownloadDir(dir: string): Promise<void> {
 }
 
 export async function downloadVerified(req: DownloadRequest): Promise<DownloadResult> {
-  const reason = unsafeNameReason(req.name);
-  if (reason) throw new PhaseError("unsafe-name", `refused remote name "${printable(req.name)}": ${reason}`);
-  const localDir = resolve(req.localDir);
-  const finalPath = join(localDir, req.name);
-  if (!finalPath.startsWith(localDir + sep)) throw new PhaseError("unsafe-name", `refused remote name "${printable(req.name)}"`);
-  const label = printable(req.name);
-
-  await ensureDownloadDir(localDir);
-  const tmpPath = join(localDir, `.${req.name}.${process.pid}.${randomBytes(4).toString("hex")}.partial`);
-  let fh: FileHandle;
+  if (req.maxFileBytes !== undefined && req.expectedSize > req.maxFileBytes) {
+    throw new PhaseError(
+      "file-too-large",
+      `${printable(req.name)} is ${req.expectedSize} bytes, more than the ${req.maxFileBytes} bytes monitoring.maxFileBytes allows; not downloaded`,
+    );
+  }
+  const target = await createTemporaryFile(req.name, req.localDir);
+  const { label } = target;
+  const aborted = abortRace(req.signal);
+  const asPhaseError = (err: unknown) => (err instanceof PhaseError ? err : remoteError(err, label));
+  const channels = new OpenChannels(req.sftp);
+  let copy: RemoteCopy | undefined;
   try {
-    fh = await localFiles.open(tmpPath, "wx", 0o600);
+    const tuning = resolveTuning(req);
+    const opened = performance.now();
+    const handle = await aborted.race(fromCallback<Buffer>((cb) => req.sftp.open(req.remotePath, "r", cb))).catch((err) => {
+      throw asPhaseError(err);
+    });
+    const roundTripMs = performance.now() - opened;
+    channels.adoptHandle(req.sftp, handle);
+    // FSTAT and the first READs leave in the same round trip: the READs are
+    // sized from the listing, and FSTAT, answered first, must agree with it
+    // before any byte counts. A file that changed since the listing fails here.
+    const statSent = performance.now();
+    const stat = fromCallback<Stats>((cb) => req.sftp.fstat(handle, cb));
+    stat.catch(() => undefined);
+    const size = req.expectedSize;
+    const hash = createHash("sha256");
+    const chunkSize = readSize(req.sftp, tuning.chunkSize);
+    const concurrency = tuning.concurrency ?? readsPerChannel(chunkSize);
+    copy = new RemoteCopy({ size, label, tmpPath: target.tmpPath, tuning, chunkSize, concurrency }, target.fh, hash);
+    copy.addChannel(req.sftp, handle);
+    const stats = await aborted.race(stat).catch((err) => {
+      throw asPhaseError(err);
+    });
+    if (stats.size !== size) {
+      throw new PhaseError("size-mismatch", `${label}: size changed from ${size} (listing) to ${stats.size} bytes (open)`);
+    }
+    // Two samples of the round trip: one scheduling hiccup does not make a long line.
+    const quickest = Math.min(roundTripMs, performance.now() - statSent);
+    const wanted = req.openChannel ? channelsFor(quickest, size, tuning) : 1;
+    if (wanted > 1) joinChannels({ req, count: wanted - 1, reference: stats, copy, channels }).catch(() => undefined);
+    await aborted.race(copy.done);
+    const carried = copy.channelsUsed;
+    copy = undefined;
+    const sha256 = hash.digest("hex");
+    await syncAndClose(target);
+    channels.closeAll();
+    return { ...(await putInPlace(target, sha256, size)), channels: carried };
+  } finally {
+    // Stop issuing READs and wait for the local writes already started, so the
+    // temporary file is closed and gone before we return.
+    if (copy) await copy.cancel();
+    channels.closeAll();
+    aborted.release();
+    if (!target.renamed) {
+      await target.fh.close().catch(() => undefined);
+      await unlink(target.tmpPath).catch(() => undefined);
+    }
+  }
+}
+
+interface TemporaryFile {
+  readonly label: string;
+  readonly localDir: string;
+  readonly finalPath: string;
+  readonly tmpPath: string;
+  readonly fh: FileHandle;
+  /** Set once the file sits under its final name (or was found identical there and removed). */
+  renamed: boolean;
+}
+
+/** Checks the name, creates the folder and opens a fresh temporary file beside the final name. */
+async function createTemporaryFile(name: string, dir: string): Promise<TemporaryFile> {
+  const reason = unsafeNameReason(name);
+  if (reason) throw new PhaseError("unsafe-name", `refused remote name "${printable(name)}": ${reason}`);
+  const localDir = resolve(dir);
+  const finalPath = join(localDir, name);
+  if (!finalPath.startsWith(localDir + sep)) throw new PhaseError("unsafe-name", `refused remote name "${printable(name)}"`);
+  await ensureDownloadDir(localDir);
+  const tmpPath = join(localDir, `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.partial`);
+  try {
+    const fh = await localFiles.open(tmpPath, "wx", 0o600);
+    return { label: printable(name), localDir, finalPath, tmpPath, fh, renamed: false };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOSPC") throw new PhaseError("disk-full", `disk full creating a file in ${localDir}`);
     throw new PhaseError("local-folder", `download folder ${localDir} is not writable: ${code}`);
   }
+}
 
-  let handle: Buffer | undefined;
-  let copy: RemoteCopy | undefined;
-  let keepTmp = false;
-  const abortPromise = new Promise<never>((_, rej) => {
-    const onAbort = () => rej(req.signal.reason);
-    if (req.signal.aborted) onAbort();
-    else req.signal.addEventListener("abort", onAbort, { once: true });
-  });
-  abortPromise.catch(() => undefined);
-  const raced = <T>(p: Promise<T>) => Promise.race([p, abortPromise]);
-  const asPhaseError = (err: unknown) => (err instanceof PhaseError ? err : remoteError(err, label));
-
+async function syncAndClose(target: TemporaryFile): Promise<void> {
   try {
-    handle = await raced(fromCallback<Buffer>((cb) => req.sftp.open(req.remotePath, "r", cb))).catch((err) => {
-      throw asPhaseError(err);
-    });
-    // FSTAT and the first READs leave in the same round trip: the READs are
-    // sized from the listing, and FSTAT, answered first, must agree with it
-    // before any byte counts. A file that changed since the listing fails here.
-    const stat = fromCallback<{ size: number }>((cb) => req.sftp.fstat(handle!, cb));
-    stat.catch(() => undefined);
-    const size = req.expectedSize;
-    const hash = createHash("sha256");
-    copy = startRemoteCopy({ sftp: req.sftp, handle, fh, size, hash, label, tmpPath, tuning: req });
-    const stats = await raced(stat).catch((err) => {
-      throw asPhaseError(err);
-    });
-    if (stats.size !== req.expectedSize) {
-      throw new PhaseError("size-mismatch", `${label}: size changed from ${req.expectedSize} (listing) to ${stats.size} bytes (open)`);
-    }
-    await raced(copy.done);
-    copy = undefined;
-
-    const sha256 = hash.digest("hex");
-    try {
-      await fh.sync();
-      await fh.close();
-    } catch (err) {
-      throw localError(err, tmpPath);
-    }
-    req.sftp.close(handle, () => undefined);
-    handle = undefined;
-
-    const previousSha = await sha256OfFile(finalPath).catch(() => undefined);
-    if (previousSha === sha256) {
-      await unlink(tmpPath);
-      return { bytes: size, sha256, path: finalPath, previous: { status: "identical", sha256: previousSha } };
-    }
-    try {
-      await rename(tmpPath, finalPath);
-      keepTmp = true;
-      const dir = await open(localDir, "r");
-      await dir.sync().catch(() => undefined);
-      await dir.close();
-    } catch (err) {
-      throw localError(err, finalPath);
-    }
-    return {
-      bytes: size,
-      sha256,
-      path: finalPath,
-      ...(previousSha ? { previous: { status: "replaced" as const, sha256: previousSha } } : {}),
-    };
-  } finally {
-    // Stop issuing READs and wait for the local writes already started, so the
-    // temporary file is closed and gone before we return.
-    if (copy) await copy.cancel();
-    if (handle) req.sftp.close(handle, () => undefined);
-    if (!keepTmp) {
-      await fh.close().catch(() => undefined);
-      await unlink(tmpPath).catch(() => undefined);
-    }
+    await target.fh.sync();
+    await target.fh.close();
+  } catch (err) {
+    throw localError(err, target.tmpPath);
   }
 }
 
-interface RemoteCopy {
-  /** Resolves once every byte is hashed and written and the end of the file was confirmed. */
-  readonly done: Promise<void>;
-  /** Stops the copy and resolves once no local write is pending. */
-  cancel(): Promise<void>;
+/** Renames the verified temporary file into place, unless an identical file is already there. */
+async function putInPlace(target: TemporaryFile, sha256: string, size: number): Promise<Omit<DownloadResult, "channels">> {
+  const { finalPath, tmpPath, localDir } = target;
+  const previousSha = await sha256OfFile(finalPath).catch(() => undefined);
+  if (previousSha === sha256) {
+    await unlink(tmpPath);
+    target.renamed = true;
+    return { bytes: size, sha256, path: finalPath, previous: { status: "identical", sha256: previousSha } };
+  }
+  try {
+    await rename(tmpPath, finalPath);
+    target.renamed = true;
+    const dir = await open(localDir, "r");
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+  } catch (err) {
+    throw localError(err, finalPath);
+  }
+  return {
+    bytes: size,
+    sha256,
+    path: finalPath,
+    ...(previousSha ? { previous: { status: "replaced" as const, sha256: previousSha } } : {}),
+  };
+}
+
+/** Races promises against the request's abort signal; `release` drops the listener. */
+function abortRace(signal: AbortSignal): { race<T>(p: Promise<T>): Promise<T>; release(): void } {
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, rej) => {
+    onAbort = () => rej(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  return {
+    race: <T>(p: Promise<T>) => Promise.race([p, aborted]),
+    release: () => signal.removeEventListener("abort", onAbort),
+  };
+}
+
+/**
+ * The channels and remote handles a download holds, so every exit closes
+ * them: handles on every channel, and the channels it opened itself. A
+ * channel or handle that arrives after the download ended is closed at once.
+ */
+class OpenChannels {
+  private readonly handles = new Map<SFTPWrapper, Buffer>();
+  private readonly extra = new Set<SFTPWrapper>();
+  private closed = false;
+
+  constructor(private readonly primary: SFTPWrapper) {}
+
+  /** False (and the channel ended) when the download is already over. */
+  adoptChannel(sftp: SFTPWrapper): boolean {
+    this.extra.add(sftp);
+    if (this.closed) this.closeAll();
+    return !this.closed;
+  }
+
+  /** False (and the handle closed) when the download is already over. */
+  adoptHandle(sftp: SFTPWrapper, handle: Buffer): boolean {
+    this.handles.set(sftp, handle);
+    if (this.closed) this.closeAll();
+    return !this.closed;
+  }
+
+  /** Ends one extra channel that will not be used. */
+  release(sftp: SFTPWrapper): void {
+    const handle = this.handles.get(sftp);
+    if (handle) sftp.close(handle, () => undefined);
+    this.handles.delete(sftp);
+    if (this.extra.delete(sftp)) sftp.end();
+  }
+
+  closeAll(): void {
+    this.closed = true;
+    for (const [sftp, handle] of this.handles) sftp.close(handle, () => undefined);
+    this.handles.clear();
+    for (const sftp of this.extra) if (sftp !== this.primary) sftp.end();
+    this.extra.clear();
+  }
+}
+
+/**
+ * Opens `count` more channels, each with its own handle on the file, and
+ * hands them to the copy as they become ready, while the copy still has
+ * chunks to give them. A channel the server refuses, or one that
+ * cannot open the file, is simply not used: the copy goes on with what it has. Every extra handle must describe the same file as the first
+ * (FSTAT: size, modification time, owner, mode); the check is pipelined with
+ * its first READs and fails the download if it does not hold.
+ */
+async function joinChannels(args: {
+  req: DownloadRequest;
+  count: number;
+  reference: Stats;
+  copy: RemoteCopy;
+  channels: OpenChannels;
+}): Promise<void> {
+  const { req, count, reference, copy, channels } = args;
+  const joinOne = async () => {
+    const sftp = await req.openChannel!().catch(() => undefined);
+    if (!sftp || !channels.adoptChannel(sftp)) return;
+    if (!copy.wantsChannels) return channels.release(sftp);
+    const handle = await fromCallback<Buffer>((cb) => sftp.open(req.remotePath, "r", cb)).catch(() => undefined);
+    if (!handle) return channels.release(sftp);
+    if (!channels.adoptHandle(sftp, handle)) return;
+    if (!copy.wantsChannels) return channels.release(sftp);
+    copy.addChannel(sftp, handle, (stats) => sameFile(stats, reference, req.name));
+  };
+  await Promise.all(Array.from({ length: count }, joinOne));
+}
+
+/** Why a second handle's FSTAT does not describe the file the first handle reads, or undefined when it does. */
+function sameFile(stats: Stats, reference: Stats, name: string): PhaseError | undefined {
+  const fields = ["size", "mtime", "uid", "gid", "mode"] as const;
+  const differs = fields.filter((f) => stats[f] !== reference[f]);
+  if (differs.length === 0) return undefined;
+  return new PhaseError(
+    "size-mismatch",
+    `${printable(name)}: the file changed during the download (${differs.map((f) => `${f} ${reference[f]} → ${stats[f]}`).join(", ")})`,
+  );
 }
 
 /**
@@ -231,10 +455,10 @@ interface Ssh2SftpInternals {
   readonly _maxReadLen?: unknown;
 }
 
-/** The largest READ the server answers in one go, as ssh2 learnt it (limits@openssh.com, or its own default). */
-function serverReadLimit(sftp: SFTPWrapper): number | undefined {
+/** The configured READ size, capped by the largest READ the server answers in one go, as ssh2 learnt it (limits@openssh.com, or its own default). */
+function readSize(sftp: SFTPWrapper, wanted: number): number {
   const limit = (sftp as unknown as Ssh2SftpInternals)._maxReadLen;
-  return typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? limit : undefined;
+  return typeof limit === "number" && Number.isInteger(limit) && limit > 0 ? Math.min(wanted, limit) : wanted;
 }
 
 type YoungCollector = () => void;
@@ -261,172 +485,291 @@ function collectYoungGeneration(): YoungCollector | undefined {
   return youngCollector ?? undefined;
 }
 
-function positiveInt(value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
+/**
+ * Hashes and writes chunks strictly in file order, whatever order they are
+ * handed over in, so the data is never read back from disk. It keeps the
+ * chunk buffers for reuse, and starts an early `fdatasync` every
+ * `syncEveryBytes` so the final fsync has little left.
+ */
+class OrderedWriter {
+  /** Every byte before this offset is hashed and written. */
+  nextWrite = 0;
+  private readonly ready = new Map<number, Buffer>();
+  private readonly spare: Buffer[] = [];
+  private writing = false;
+  private written: Promise<void> = Promise.resolve();
+  private syncing: Promise<void> | undefined;
+  private syncedTo = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly hash: Hash,
+    private readonly chunkSize: number,
+    private readonly syncEvery: number,
+    private readonly tmpPath: string,
+    private readonly events: { progress(): void; failed(err: PhaseError): void },
+  ) {}
+
+  /** Chunks received and not yet written. */
+  get waiting(): number {
+    return this.ready.size;
+  }
+
+  get idle(): boolean {
+    return !this.writing && this.ready.size === 0;
+  }
+
+  buffer(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.chunkSize);
+  }
+
+  put(pos: number, chunk: Buffer): void {
+    this.ready.set(pos, chunk);
+    if (!this.writing) {
+      this.writing = true;
+      this.written = this.drain();
+    }
+  }
+
+  /** The background flush, if one is running. */
+  flushed(): Promise<void> {
+    return this.syncing ?? Promise.resolve();
+  }
+
+  /** Stops writing and resolves once no local write or flush is pending. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.written;
+    await this.syncing?.catch(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let buf = this.ready.get(this.nextWrite); !this.stopped && buf !== undefined; buf = this.ready.get(this.nextWrite)) {
+        this.hash.update(buf);
+        for (let off = 0; off < buf.length; ) {
+          const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, this.nextWrite + off);
+          off += bytesWritten;
+        }
+        this.ready.delete(this.nextWrite);
+        this.nextWrite += buf.length;
+        if (buf.length === this.chunkSize) this.spare.push(buf);
+        this.flushEarly();
+        this.events.progress();
+      }
+    } catch (err) {
+      this.events.failed(localError(err, this.tmpPath));
+    } finally {
+      this.writing = false;
+    }
+    this.events.progress();
+  }
+
+  private flushEarly(): void {
+    if (this.syncEvery === 0 || this.syncing || this.nextWrite - this.syncedTo < this.syncEvery) return;
+    const upTo = this.nextWrite;
+    this.syncing = this.fh.datasync().then(() => {
+      this.syncedTo = upTo;
+      this.syncing = undefined;
+    });
+    this.syncing.catch((err: unknown) => this.events.failed(localError(err, this.tmpPath)));
+  }
 }
 
-function nonNegativeInt(value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isInteger(value) && value >= 0 ? value : fallback;
+/** One SFTP channel with its own handle on the file. */
+interface CopyChannel {
+  readonly sftp: SFTPWrapper;
+  readonly handle: Buffer;
+  inflight: number;
+  dataReads: number;
+  /** The READ at the file's size that must find its end, sent after this channel's last data READ. */
+  tail: "unsent" | "sent" | "done";
+}
+
+interface CopyPlan {
+  readonly size: number;
+  readonly label: string;
+  readonly tmpPath: string;
+  readonly tuning: ResolvedTuning;
+  /** The READ size, already capped by the server's limit. */
+  readonly chunkSize: number;
+  /** READs in flight per channel. */
+  readonly concurrency: number;
+}
+
+/** READs of `chunkSize` in flight per channel: two windows' worth (see DOWNLOAD_TUNING.channelWindowBytes). */
+function readsPerChannel(chunkSize: number): number {
+  return 2 * Math.max(1, Math.floor(DOWNLOAD_TUNING.channelWindowBytes / chunkSize));
 }
 
 /**
- * Keeps up to `concurrency` READs in flight, writes completed chunks in order
- * and hashes them as they are written, so the data is never read back from
- * disk and memory stays bounded by concurrency × chunk size whatever the file
- * size: chunk buffers are reused, and chunks waiting for the disk count
- * against the window. Once the last data READ is sent, one more READ at the
- * file's size must find the end of the file; the server answers requests in
- * order, so it proves the file did not grow while we read it.
+ * Keeps up to `concurrency` READs in flight on every channel and hands each
+ * answered chunk to the ordered writer. Work is pulled, not dealt: the next
+ * chunk in file order goes to the channel with the fewest READs outstanding,
+ * so a slow channel gets less and the writer waits on it as little as
+ * possible; chunks waiting for the disk count against the same budget, so
+ * memory stays bounded by channels × concurrency × chunk size whatever the
+ * file size. Once every data READ is sent, each channel that read data sends
+ * one more READ at the file's size that must find the end of the file: a
+ * server answers one channel's requests in order, so the last of those proves
+ * the file did not grow while any chunk was read.
  */
-function startRemoteCopy(args: {
-  sftp: SFTPWrapper;
-  handle: Buffer;
-  fh: FileHandle;
-  size: number;
-  hash: Hash;
-  label: string;
-  tmpPath: string;
-  tuning: DownloadTuning;
-}): RemoteCopy {
-  const { sftp, handle, fh, size, hash, label, tmpPath, tuning } = args;
-  const limit = serverReadLimit(sftp);
-  const wanted = positiveInt(tuning.chunkSize, DOWNLOAD_TUNING.chunkSize);
-  const chunkSize = limit !== undefined ? Math.min(wanted, limit) : wanted;
-  const concurrency = positiveInt(tuning.concurrency, DOWNLOAD_TUNING.concurrency);
-  const syncEvery = nonNegativeInt(tuning.syncEveryBytes, DOWNLOAD_TUNING.syncEveryBytes);
-  const collectEvery = nonNegativeInt(tuning.collectEveryBytes, DOWNLOAD_TUNING.collectEveryBytes);
-  const collect = collectEvery > 0 && size > collectEvery ? collectYoungGeneration() : undefined;
-  let received = 0;
-  let collectedAt = 0;
+class RemoteCopy {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: unknown) => void;
+  private readonly channels: CopyChannel[] = [];
+  private readonly writer: OrderedWriter;
+  private readonly collect: YoungCollector | undefined;
+  private nextRequest = 0;
+  private inflight = 0;
+  private received = 0;
+  private collectedAt = 0;
+  private stopped = false;
 
-  let nextRequest = 0;
-  let nextWrite = 0;
-  let inflight = 0;
-  let tailState: "unsent" | "sent" | "done" = "unsent";
-  let writing = false;
-  let written: Promise<void> = Promise.resolve();
-  let syncing: Promise<void> | undefined;
-  let syncedTo = 0;
-  let stopped = false;
-  const ready = new Map<number, Buffer>();
-  const spare: Buffer[] = [];
+  constructor(
+    private readonly plan: CopyPlan,
+    fh: FileHandle,
+    hash: Hash,
+  ) {
+    this.done = new Promise<void>((res, rej) => {
+      this.resolveDone = res;
+      this.rejectDone = rej;
+    });
+    this.done.catch(() => undefined);
+    const { tuning, size, chunkSize, tmpPath } = plan;
+    this.writer = new OrderedWriter(fh, hash, chunkSize, tuning.syncEveryBytes, tmpPath, {
+      progress: () => {
+        this.pump();
+        this.finishIfDone();
+      },
+      failed: (err) => this.fail(err),
+    });
+    this.collect = tuning.collectEveryBytes > 0 && size > tuning.collectEveryBytes ? collectYoungGeneration() : undefined;
+  }
 
-  let resolveDone!: () => void;
-  let rejectDone!: (err: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolveDone = res;
-    rejectDone = rej;
-  });
-  done.catch(() => undefined);
+  /** Whether one more channel would still find chunks to read. */
+  get wantsChannels(): boolean {
+    return !this.stopped && this.plan.size - this.nextRequest >= 2 * this.plan.chunkSize;
+  }
 
-  const fail = (err: unknown) => {
-    if (stopped) return;
-    stopped = true;
-    rejectDone(err);
-  };
+  /** Channels that read at least one chunk. */
+  get channelsUsed(): number {
+    return Math.max(1, this.channels.filter((c) => c.dataReads > 0).length);
+  }
 
-  const readRange = (pos: number, len: number, buf: Buffer, filled: number) => {
-    sftp.read(handle, buf, filled, len - filled, pos + filled, (err, n) => {
-      if (stopped) return;
-      if (err) return fail(remoteError(err, label));
+  /**
+   * Adds a channel and starts reading on it. `check`, when given, judges the
+   * handle's FSTAT, which is sent first: the server answers it before any of
+   * the READs that follow on this channel.
+   */
+  addChannel(sftp: SFTPWrapper, handle: Buffer, check?: (stats: Stats) => PhaseError | undefined): void {
+    if (this.stopped) return;
+    if (check) {
+      sftp.fstat(handle, (err, stats) => {
+        if (this.stopped) return;
+        const problem = err ? remoteError(err, this.plan.label) : check(stats);
+        if (problem) this.fail(problem);
+      });
+    }
+    this.channels.push({ sftp, handle, inflight: 0, dataReads: 0, tail: "unsent" });
+    this.pump();
+  }
+
+  fail(err: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.rejectDone(err);
+    void this.writer.stop();
+  }
+
+  /** Stops the copy and resolves once no local write is pending. */
+  async cancel(): Promise<void> {
+    this.fail(new PhaseError("cancelled", "download cancelled"));
+    await this.writer.stop();
+  }
+
+  /** The channel with room for another READ and the fewest outstanding, if the memory budget allows one more chunk. */
+  private channelWithRoom(): CopyChannel | undefined {
+    const { concurrency } = this.plan;
+    if (this.inflight + this.writer.waiting >= this.channels.length * concurrency) return undefined;
+    let best: CopyChannel | undefined;
+    for (const c of this.channels) if (c.inflight < concurrency && (!best || c.inflight < best.inflight)) best = c;
+    return best;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const { size, chunkSize } = this.plan;
+    for (let c = this.channelWithRoom(); c && this.nextRequest < size; c = this.channelWithRoom()) {
+      const pos = this.nextRequest;
+      const len = Math.min(chunkSize, size - pos);
+      this.nextRequest += len;
+      c.inflight++;
+      c.dataReads++;
+      this.inflight++;
+      this.readChunk(c, pos, len, this.writer.buffer(), 0);
+    }
+    if (this.nextRequest < size) return;
+    for (const [i, c] of this.channels.entries()) {
+      if (c.tail === "unsent" && (c.dataReads > 0 || i === 0)) this.readTail(c);
+    }
+  }
+
+  private readChunk(c: CopyChannel, pos: number, len: number, buf: Buffer, filled: number): void {
+    const { label, size } = this.plan;
+    c.sftp.read(c.handle, buf, filled, len - filled, pos + filled, (err, n) => {
+      if (this.stopped) return;
+      if (err) return this.fail(remoteError(err, label));
       if (n === 0) {
-        return fail(
+        const at = pos + filled;
+        return this.fail(
           new PhaseError(
             "size-mismatch",
-            `${label}: the file ended at ${pos + filled} bytes, but its size was ${size} (it shrank or the transfer was cut)`,
+            `${label}: the file ended at ${at} bytes, but its size was ${size} (it shrank or the transfer was cut)`,
           ),
         );
       }
-      received += n;
-      if (collect && received - collectedAt >= collectEvery) {
-        collectedAt = received;
-        collect();
-      }
-      // A short answer that is not the end: ask for the rest of this chunk.
-      if (filled + n < len) return readRange(pos, len, buf, filled + n);
-      inflight--;
-      ready.set(pos, buf.length === len ? buf : buf.subarray(0, len));
-      if (!writing) {
-        writing = true;
-        written = drain();
-      }
+      this.countReceived(n);
+      // A short answer that is not the end: ask for the rest of this chunk on the same channel.
+      if (filled + n < len) return this.readChunk(c, pos, len, buf, filled + n);
+      c.inflight--;
+      this.inflight--;
+      this.writer.put(pos, buf.length === len ? buf : buf.subarray(0, len));
     });
-  };
+  }
 
-  const readTail = () => {
-    tailState = "sent";
-    const probe = Buffer.allocUnsafe(1);
-    sftp.read(handle, probe, 0, 1, size, (err, n) => {
-      if (stopped) return;
-      if (err) return fail(remoteError(err, label));
-      if (n > 0) return fail(new PhaseError("size-mismatch", `${label}: the file grew during the download (stat said ${size} bytes)`));
-      tailState = "done";
-      finishIfDone();
+  private countReceived(n: number): void {
+    this.received += n;
+    if (this.collect && this.received - this.collectedAt >= this.plan.tuning.collectEveryBytes) {
+      this.collectedAt = this.received;
+      this.collect();
+    }
+  }
+
+  private readTail(c: CopyChannel): void {
+    c.tail = "sent";
+    const { label, size } = this.plan;
+    c.sftp.read(c.handle, Buffer.allocUnsafe(1), 0, 1, size, (err, n) => {
+      if (this.stopped) return;
+      if (err) return this.fail(remoteError(err, label));
+      if (n > 0) return this.fail(new PhaseError("size-mismatch", `${label}: the file grew during the download (stat said ${size} bytes)`));
+      c.tail = "done";
+      this.finishIfDone();
     });
-  };
+  }
 
-  const finishIfDone = () => {
-    if (stopped || nextWrite < size || tailState !== "done" || writing) return;
-    const flushed = syncing ?? Promise.resolve();
-    flushed.then(
+  private finishIfDone(): void {
+    if (this.stopped || this.writer.nextWrite < this.plan.size || !this.writer.idle) return;
+    if (this.channels.some((c, i) => c.tail === "sent" || (c.tail === "unsent" && (c.dataReads > 0 || i === 0)))) return;
+    this.writer.flushed().then(
       () => {
-        if (stopped) return;
-        stopped = true;
-        resolveDone();
+        if (this.stopped) return;
+        this.stopped = true;
+        this.resolveDone();
       },
-      (err: unknown) => fail(localError(err, tmpPath)),
+      (err: unknown) => this.fail(localError(err, this.plan.tmpPath)),
     );
-  };
-
-  const pump = () => {
-    if (stopped) return;
-    while (inflight + ready.size < concurrency && nextRequest < size) {
-      const pos = nextRequest;
-      const len = Math.min(chunkSize, size - pos);
-      nextRequest += len;
-      inflight++;
-      readRange(pos, len, spare.pop() ?? Buffer.allocUnsafeSlow(chunkSize), 0);
-    }
-    if (nextRequest >= size && tailState === "unsent") readTail();
-  };
-
-  const drain = async (): Promise<void> => {
-    try {
-      for (let buf = ready.get(nextWrite); !stopped && buf !== undefined; buf = ready.get(nextWrite)) {
-        hash.update(buf);
-        let off = 0;
-        while (off < buf.length) {
-          const { bytesWritten } = await fh.write(buf, off, buf.length - off, nextWrite + off);
-          off += bytesWritten;
-        }
-        ready.delete(nextWrite);
-        nextWrite += buf.length;
-        if (buf.length === chunkSize) spare.push(buf);
-        if (syncEvery > 0 && !syncing && nextWrite - syncedTo >= syncEvery) {
-          const upTo = nextWrite;
-          syncing = fh.datasync().then(() => {
-            syncedTo = upTo;
-            syncing = undefined;
-          });
-          syncing.catch((err: unknown) => fail(localError(err, tmpPath)));
-        }
-        pump();
-      }
-    } catch (err) {
-      fail(localError(err, tmpPath));
-    } finally {
-      writing = false;
-    }
-    finishIfDone();
-  };
-
-  pump();
-  return {
-    done,
-    cancel: async () => {
-      fail(new PhaseError("cancelled", "download cancelled"));
-      await written;
-      await syncing?.catch(() => undefined);
-    },
-  };
+  }
 }

@@ -57,7 +57,8 @@ export class DecryptedKey {
 }
 
 export interface UserKey {
-  readonly source: "file" | "agent";
+  /** "secret": held in memory only, read from a secret store (the VPC probe). */
+  readonly source: "file" | "agent" | "secret";
   readonly path?: string;
   readonly format?: KeyFormat;
   /** The key, decrypted once when loaded; absent for the agent and when it cannot be decrypted (see `problem`). */
@@ -182,10 +183,10 @@ function publicFingerprint(path: string): { type: string; fingerprint: string } 
 }
 
 /** OpenSSH 7.0 disabled ssh-dss keys by default and 10.0 removed DSA: the kit refuses them as ssh(1) does. */
-function dsaRefusal(path: string): InputError {
+function dsaRefusal(field: string, where: string): InputError {
   return new InputError({
-    path: "identityFile",
-    message: `${path} is a DSA (ssh-dss) key, which OpenSSH no longer logs in with (disabled by default since 7.0, removed in 10.0); use an ed25519, ecdsa or rsa key`,
+    path: field,
+    message: `${where} is a DSA (ssh-dss) key, which OpenSSH no longer logs in with (disabled by default since 7.0, removed in 10.0); use an ed25519, ecdsa or rsa key`,
   });
 }
 
@@ -221,33 +222,70 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
     );
   }
   const passphrase = config.passphraseEnv ? env[config.passphraseEnv] : undefined;
+  return parsePrivateKey(data, passphrase, {
+    field: "identityFile",
+    where: path,
+    path,
+    agentSocket: config.agent ? env.SSH_AUTH_SOCK : undefined,
+    warnings,
+    missing: config.passphraseEnv
+      ? `the key is encrypted and the environment variable ${config.passphraseEnv} (passphraseEnv) is not set`
+      : "the key is encrypted and no passphraseEnv is configured",
+    wrong: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key`,
+  });
+}
+
+/**
+ * A private key held in memory, as the VPC probe reads it from a secret: the
+ * same checks as a key file, with no file. `where` names the secret in
+ * messages; the key's bytes never appear in one.
+ */
+export function userKeyFromBytes(data: Buffer, opts: { field: string; where: string; passphrase?: string }): UserKey {
+  if (PUBLIC_KEY_START.test(data.toString("latin1"))) {
+    throw new InputError({ path: opts.field, message: `${opts.where} holds a public key; it must hold the private key` });
+  }
+  return parsePrivateKey(data, opts.passphrase, {
+    field: opts.field,
+    where: opts.where,
+    warnings: [],
+    missing: `the key in ${opts.where} is encrypted and no passphrase was given with it`,
+    wrong: `the passphrase given with ${opts.where} does not decrypt the key`,
+  });
+}
+
+interface KeySource {
+  /** The config key or field named in messages. */
+  readonly field: string;
+  /** The file path or the secret's name, for messages. */
+  readonly where: string;
+  /** Set for a key file (its .pub may give the fingerprint of a key that cannot be decrypted). */
+  readonly path?: string;
+  readonly agentSocket?: string;
+  readonly warnings: string[];
+  /** What to say when the key is encrypted and no passphrase was given, or the one given is wrong. */
+  readonly missing: string;
+  readonly wrong: string;
+}
+
+/** The one decryption of the run (an encrypted key's KDF runs here and nowhere else), and the checks OpenSSH makes of the key. */
+function parsePrivateKey(data: Buffer, passphrase: string | undefined, how: KeySource): UserKey {
+  const { field, where, path, warnings } = how;
+  const source = path ? ("file" as const) : ("secret" as const);
+  const text = data.toString("latin1");
   const { format, encrypted } = describeKeyFile(text);
   const undecrypted = (problem: KeyProblem, decryptMs?: number): UserKey => ({
-    source: "file",
+    source,
     path,
     format,
-    ...publicFingerprint(path),
+    ...(path ? publicFingerprint(path) : {}),
     problem,
     ...(decryptMs !== undefined ? { decryptMs } : {}),
     warnings,
   });
-  const missingPassphrase = (): UserKey =>
-    undecrypted({
-      code: "passphrase-missing",
-      message: config.passphraseEnv
-        ? `the key is encrypted and the environment variable ${config.passphraseEnv} (passphraseEnv) is not set`
-        : "the key is encrypted and no passphraseEnv is configured",
-    });
+  const missingPassphrase = () => undecrypted({ code: "passphrase-missing", message: how.missing });
+  // A wrong passphrase costs the KDF's time too: it is reported with the decryption's duration.
+  const wrongPassphrase = (ms?: number) => undecrypted({ code: "passphrase-wrong", message: how.wrong }, ms);
   if (encrypted && passphrase === undefined) return missingPassphrase();
-  const wrongPassphrase = (ms?: number): UserKey =>
-    undecrypted(
-      {
-        code: "passphrase-wrong",
-        message: `the passphrase in ${config.passphraseEnv ?? "passphraseEnv"} does not decrypt the key`,
-      },
-      ms,
-    );
-  // The one decryption of the run (an encrypted key's KDF runs here and nowhere else).
   const started = performance.now();
   const usedPassphrase = encrypted ? passphrase : undefined;
   const parsed = format === "pkcs8" ? parsePkcs8(text, usedPassphrase) : firstKey(utils.parseKey(data, usedPassphrase));
@@ -255,28 +293,28 @@ export function loadUserKey(config: Pick<Config, "identityFile" | "passphraseEnv
   if (parsed === "bad-passphrase") return wrongPassphrase(decryptMs);
   if (parsed instanceof Error) {
     const msg = parsed.message;
-    if (msg === "dsa") throw dsaRefusal(path);
+    if (msg === "dsa") throw dsaRefusal(field, where);
     if (/no passphrase given/i.test(msg)) return missingPassphrase();
     if (encrypted && /bad passphrase|decrypt/i.test(msg)) return wrongPassphrase(decryptMs);
     throw new InputError({
-      path: "identityFile",
-      message: `${path} is not a supported private key (${msg}); use an ed25519, ecdsa or rsa key in the OpenSSH, PEM or PKCS#8 format`,
+      path: field,
+      message: `${where} is not a supported private key (${msg}); use an ed25519, ecdsa or rsa key in the OpenSSH, PEM or PKCS#8 format`,
     });
   }
   if (!parsed.isPrivateKey() || parsed.getPrivatePEM() === null) {
-    throw new InputError({ path: "identityFile", message: `${path} holds no private key; give the private key, not the .pub` });
+    throw new InputError({ path: field, message: `${where} holds no private key; give the private key, not the .pub` });
   }
-  if (parsed.type === "ssh-dss") throw dsaRefusal(path);
+  if (parsed.type === "ssh-dss") throw dsaRefusal(field, where);
   if (!SUPPORTED_KEY_TYPES.includes(parsed.type)) {
-    throw new InputError({ path: "identityFile", message: `${path} is a ${parsed.type} key; supported: ed25519, ecdsa, rsa` });
+    throw new InputError({ path: field, message: `${where} is a ${parsed.type} key; supported: ed25519, ecdsa, rsa` });
   }
   return {
-    source: "file",
+    source,
     path,
     format,
     decrypted: new DecryptedKey(parsed),
     ...(decryptMs !== undefined ? { decryptMs } : {}),
-    agentSocket: config.agent ? env.SSH_AUTH_SOCK : undefined,
+    agentSocket: how.agentSocket,
     type: parsed.type,
     fingerprint: fingerprint(parsed.getPublicSSH() as Buffer),
     warnings,

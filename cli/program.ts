@@ -61,6 +61,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/trust.js"),
   },
   {
+    name: "exporter",
+    description: "serve the readiness check as a Prometheus exporter: GET /probe?site=primary|secondary|all runs it at scrape time",
+    options: () => [
+      configOption(),
+      new Option("--listen <host:port>", "address to listen on (loopback unless --allow-remote)").default("127.0.0.1:9918"),
+      new Option("--allow-remote", "allow a --listen address other machines can reach (put a firewall in front)"),
+    ],
+    load: () => import("./commands/exporter.js"),
+  },
+  {
     name: "simulate",
     description: "run the built-in simulator of the HKEX SFTP facility on loopback until interrupted",
     options: () => [

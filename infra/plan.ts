@@ -2,12 +2,13 @@
  * The planned network, one row per AWS resource the program declares, as
  * `hkex-ready plan` prints it: what kind of rule, for which site, to which
  * destination and port, through what. Each resource type the program creates
- * has one entry in PLAN_ROWS; other types are not listed.
+ * has one entry in PLAN_ROWS; other types are not listed. planStack runs the
+ * program under the mock runtime and returns the rows with the resources.
  */
 import { AWS_TYPES } from "./awsTypes";
 import { cidrContains } from "./cidr";
 import type { SftpAccessArgs } from "./config";
-import type { CapturedResource } from "./mockRuntime";
+import type { CapturedResource, MockRun } from "./mockRuntime";
 import { routeTargetOf } from "./routeTarget";
 
 export interface PlanRow {
@@ -111,4 +112,27 @@ export function planRows(resources: readonly CapturedResource[], args: Pick<Sftp
   return rows
     .sort((a, b) => a.order - b.order || a.kind.localeCompare(b.kind) || a.resource.localeCompare(b.resource))
     .map(({ order: _order, ...row }) => row);
+}
+
+export interface StackPlan {
+  /** Every resource the program registered, as the mock runtime recorded it. */
+  readonly resources: CapturedResource[];
+  readonly rows: PlanRow[];
+  readonly outputs: MockRun["outputs"];
+}
+
+/**
+ * Runs the program under the mock runtime with `config`, already validated
+ * into `args`, and lays out its rows. The Pulumi SDK takes seconds to load,
+ * so it is loaded here, once the config has passed, and a bad config is
+ * reported without waiting for it.
+ */
+export async function planStack(
+  config: Readonly<Record<string, string>>,
+  args: Pick<SftpAccessArgs, "sites">,
+  stack: string,
+): Promise<StackPlan> {
+  const { runUnderMocks } = await import("./mockRuntime.js");
+  const run = await runUnderMocks(config, stack);
+  return { resources: run.resources, rows: planRows(run.resources, args), outputs: run.outputs };
 }

@@ -3,7 +3,11 @@
 #   - OpenSSH sshd (/usr/sbin/sshd) for the SFTP integration tests,
 #   - the OpenSSH client tools sftp and ssh-keygen,
 #   - Debian's Chromium (/usr/bin/chromium), which playwright-core drives by
-#     executablePath; no tool may download a browser of its own.
+#     executablePath; no tool may download a browser of its own,
+#   - Debian's Prometheus (/usr/bin/prometheus and /usr/bin/promtool) for the
+#     exporter's integration test and the alert rules' unit tests; the package
+#     installs a prometheus.service, which the tests never start,
+#   - systemd-analyze, which checks the exporter's unit file.
 # Installs what is missing with apt-get when running as root, otherwise stops
 # and says what to install. Prints nothing when everything is present.
 set -euo pipefail
@@ -23,6 +27,9 @@ check_all() {
   command -v sftp >/dev/null 2>&1 || add_missing openssh-client
   command -v ssh-keygen >/dev/null 2>&1 || add_missing openssh-client
   [[ -x /usr/bin/chromium ]] || add_missing chromium
+  [[ -x /usr/bin/prometheus ]] || add_missing prometheus
+  [[ -x /usr/bin/promtool ]] || add_missing prometheus
+  command -v systemd-analyze >/dev/null 2>&1 || add_missing systemd
 }
 
 check_all

@@ -53,6 +53,8 @@ export interface OutputContext {
   readonly part?: string;
   readonly email?: Config["email"];
   readonly smtp?: Config["smtp"];
+  /** The config's `files` entries: the textfile's download series are keyed by them, never by remote names. */
+  readonly files?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   /** Warnings and notices, one line each (stderr by default; never stdout). */
   readonly notice?: (line: string) => void;
@@ -180,7 +182,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze([
       advise: (path) => (path.endsWith(".prom") ? undefined : "node_exporter's textfile collector reads only files ending in .prom"),
     },
     commands: ["check"],
-    render: async (report) => (await prometheus()).renderPrometheus(report),
+    render: async (report, run) => (await prometheus()).renderPrometheus(report, { files: run.files }),
   },
   {
     name: EVIDENCE_FILES.confirmationEml,

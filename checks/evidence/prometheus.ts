@@ -1,81 +1,51 @@
 /**
- * A node_exporter textfile-collector file (Prometheus text exposition format
- * 0.0.4) from a report: whether each endpoint passed, how long each phase
- * took, and each phase's status. Write it with writeFileAtomic so the
- * collector never reads half a file.
+ * The Prometheus text exposition format 0.0.4
+ * (https://prometheus.io/docs/instrumenting/exposition_formats/) of a
+ * report's metrics, as checks/metrics.ts defines them: the node_exporter
+ * textfile (`check --prometheus`, written with writeFileAtomic so the
+ * collector never reads half a file) and the exporter's `/probe` answer.
  */
-import { hkDateTime } from "../../core/time";
-import { DateTime } from "luxon";
-import { HKEX_TIME_ZONE, partKey } from "../../catalogue";
-import { PHASES, type EndpointReport, type PhaseStatus, type Report } from "../report";
+import { METRIC_FAMILIES, type Sample, type SampleOptions, reportSamples } from "../metrics";
+import type { Report } from "../report";
 
-export const METRIC_PREFIX = "hkex_sftp";
+/** The content type of this format, for an HTTP answer. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** Label value escaping of the text format: backslash, double quote and line feed. */
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
-function labels(pairs: Record<string, string | number>): string {
-  return `{${Object.entries(pairs)
-    .map(([k, v]) => `${k}="${escapeLabelValue(String(v))}"`)
-    .join(",")}}`;
+/** HELP text escaping: backslash and line feed. */
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+function labels(pairs: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(pairs);
+  if (entries.length === 0) return "";
+  return `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
 }
 
 /** Go-style float formatting Prometheus accepts: integers stay integers, no exponent for normal ranges. */
 function num(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
   return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6);
 }
 
-interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly samples: string[];
+/** Samples as exposition text: each family with samples gets its HELP and TYPE once, in METRIC_FAMILIES order. */
+export function renderSamples(samples: readonly Sample[]): string {
+  const lines: string[] = [];
+  for (const f of METRIC_FAMILIES) {
+    const mine = samples.filter((s) => s.family === f);
+    if (mine.length === 0) continue;
+    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    for (const s of mine) lines.push(`${f.name}${labels(s.labels)} ${num(s.value)}`);
+  }
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
-const STATUSES: readonly PhaseStatus[] = ["pass", "fail", "skip"];
-
-export function renderPrometheus(report: Report): string {
-  // A session probes primary twice (pre-check and Part 2): the part keeps the series apart.
-  const withPart = report.kind === "session" || report.endpoints.some((e) => e.part !== undefined);
-  const base = (e: EndpointReport): Record<string, string | number> => ({
-    site: e.site,
-    host: e.host,
-    port: e.port,
-    ...(withPart ? { part: partKey(e.part) } : {}),
-  });
-  const fam = (name: string, help: string): Family => ({ name: `${METRIC_PREFIX}_${name}`, help, samples: [] });
-  const success = fam(
-    "probe_success",
-    "1 if the endpoint passed: no phase failed and none was skipped after a failure (a download not requested is not run), 0 otherwise.",
-  );
-  const probeDuration = fam("probe_duration_seconds", "Wall time of the endpoint's whole check, in seconds.");
-  const phaseDuration = fam("phase_duration_seconds", "Duration of each phase that ran, in seconds; skipped phases have no sample.");
-  const phaseStatus = fam("phase_status", "1 for the phase's status (pass, fail or skip), 0 for the other two.");
-  const failure = fam("probe_failure_info", "1 for the phase that failed, with its cause code.");
-  const lastRun = fam("last_run_timestamp_seconds", "When the check finished, in Unix seconds.");
-  const verdict = fam("run_success", "1 if the whole run passed, 0 otherwise.");
-  for (const e of report.endpoints) {
-    success.samples.push(`${success.name}${labels(base(e))} ${e.verdict === "pass" ? 1 : 0}`);
-    probeDuration.samples.push(`${probeDuration.name}${labels(base(e))} ${num(e.ms / 1000)}`);
-    for (const name of PHASES) {
-      const p = e.phases.find((x) => x.name === name);
-      if (!p) continue;
-      if (p.status !== "skip")
-        phaseDuration.samples.push(`${phaseDuration.name}${labels({ ...base(e), phase: p.name })} ${num(p.ms / 1000)}`);
-      for (const s of STATUSES) {
-        phaseStatus.samples.push(`${phaseStatus.name}${labels({ ...base(e), phase: p.name, status: s })} ${p.status === s ? 1 : 0}`);
-      }
-      if (p.status === "fail") failure.samples.push(`${failure.name}${labels({ ...base(e), phase: p.name, code: p.code ?? "error" })} 1`);
-    }
-  }
-  const finished = DateTime.fromISO(report.finishedAt, { zone: HKEX_TIME_ZONE });
-  lastRun.samples.push(`${lastRun.name} ${num((finished.isValid ? finished : hkDateTime()).toMillis() / 1000)}`);
-  verdict.samples.push(`${verdict.name}${labels({ kind: report.kind })} ${report.verdict === "pass" ? 1 : 0}`);
-  const lines: string[] = [];
-  for (const f of [success, probeDuration, phaseDuration, phaseStatus, failure, lastRun, verdict]) {
-    if (f.samples.length === 0) continue;
-    lines.push(`# HELP ${f.name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${f.name} gauge`, ...f.samples);
-  }
-  return `${lines.join("\n")}\n`;
+export function renderPrometheus(report: Report, opts: SampleOptions = {}): string {
+  return renderSamples(reportSamples(report, opts));
 }

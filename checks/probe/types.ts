@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import type { ConnectConfig, SFTPWrapper } from "ssh2";
 import type { SiteName } from "../../catalogue";
 import type { Timeouts } from "../config";
-import type { PhaseError } from "../download";
+import type { DownloadTuning, PhaseError } from "../download";
 import type { UserKey } from "../keys";
 import type { KnownHostEntry } from "../knownHosts";
 import type { CauseCode, DownloadRecord, EndpointReport, HostKeyRecord, PartReport, PhaseName, PhaseResult } from "../report";
@@ -50,7 +50,7 @@ export interface ProbeOptions {
    */
   readonly trustOnly?: boolean;
   readonly algorithms?: ConnectConfig["algorithms"];
-  readonly tuning?: { readonly chunkSize?: number; readonly concurrency?: number };
+  readonly tuning?: DownloadTuning;
 }
 
 export interface ProbeResult {

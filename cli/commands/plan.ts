@@ -9,8 +9,7 @@ import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../core/errors";
 import { PROJECT, parseStackConfig } from "../../infra/config";
-import { runUnderMocks } from "../../infra/mockRuntime";
-import { planRows } from "../../infra/plan";
+import { planStack } from "../../infra/plan";
 import { runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, renderPackReport, table } from "../../policies/report";
 import { EXIT } from "../exitCodes";
@@ -75,12 +74,11 @@ export async function run(opts: PlanOptions): Promise<number> {
   const args = parseStackConfig(config, opts.stackConfig);
   const packConfig = loadPackConfig(opts.policyPackConfig);
 
-  const mockRun = await runUnderMocks(config, stackNameOf(opts.stackConfig));
-  const rows = planRows(mockRun.resources, args);
-  const report = await runPackOffline(mockRun.resources, packConfig);
+  const plan = await planStack(config, args, stackNameOf(opts.stackConfig));
+  const report = await runPackOffline(plan.resources, packConfig);
 
   if (opts.json) {
-    process.stdout.write(packReportJson({ stack: stackNameOf(opts.stackConfig), resources: rows, outputs: mockRun.outputs }, report));
+    process.stdout.write(packReportJson({ stack: stackNameOf(opts.stackConfig), resources: plan.rows, outputs: plan.outputs }, report));
   } else {
     process.stdout.write(
       `Plan of stack "${stackNameOf(opts.stackConfig)}" from ${opts.stackConfig} (Pulumi mock runtime: nothing was sent to AWS)\n\n`,
@@ -88,7 +86,7 @@ export async function run(opts: PlanOptions): Promise<number> {
     process.stdout.write(
       table(
         ["KIND", "SITE", "DESTINATION", "PORT", "TARGET", "RESOURCE"],
-        rows.map((r) => [r.kind, r.site, r.destination, r.port, r.target, r.resource]),
+        plan.rows.map((r) => [r.kind, r.site, r.destination, r.port, r.target, r.resource]),
       ),
     );
     process.stdout.write("\n");

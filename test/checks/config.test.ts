@@ -172,4 +172,20 @@ timeouts: { connectMs: -5, transferMs: fast }
       expect(c.downloadDir).toBe(join(me.homedir, "dl"));
     });
   });
+
+  it("keeps downloads on scrape off by default, and checks the monitoring keys like every other", () => {
+    expect(parseConfigText(base, "/x/c.yaml").monitoring).toEqual({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
+    expect(parseConfigText(`${base}monitoring: { allowDownload: true, maxFileBytes: 1024 }\n`, "/x/c.yaml").monitoring).toEqual({
+      allowDownload: true,
+      maxFileBytes: 1024,
+    });
+    expect(problemsOf(`${base}monitoring: { allowDownload: "yes", maxFileBytes: 0, listen: 1 }\n`)).toEqual([
+      'monitoring.allowDownload: must be boolean, got string "yes"',
+      "monitoring.maxFileBytes: must be at least 1 byte",
+      "monitoring.listen: unknown key",
+    ]);
+    expect(problemsOf(`${base}monitoring: { maxFileBytes: 2147483648 }\n`)).toEqual([
+      "monitoring.maxFileBytes: must be at most 1073741824 bytes (1 GiB)",
+    ]);
+  });
 });

@@ -1,17 +1,17 @@
 /**
  * Integrity of the tuned download path against the real OpenSSH sshd: whatever
- * the read size, the number of READs in flight, the order the answers arrive
- * in, short answers, the flushing and the GC nudges, the file on disk is
- * byte-identical to the source. The sizes sit on the chunk boundaries, where an
- * off-by-one would lose or repeat a byte.
+ * the read size, the number of READs in flight, the number of SFTP channels
+ * and which of them answers first or last, short answers, the flushing and the
+ * GC nudges, the file on disk is byte-identical to the source. The sizes sit
+ * on the chunk boundaries, where an off-by-one would lose or repeat a byte.
  * No timing is asserted here; speed is `npm run bench`'s business.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client, type SFTPWrapper } from "ssh2";
+import { Client, type SFTPWrapper, type Stats } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DOWNLOAD_TUNING, downloadVerified, type DownloadTuning } from "../../checks/download";
+import { DOWNLOAD_TUNING, downloadVerified, type DownloadResult, type DownloadTuning } from "../../checks/download";
 import { runSites } from "../../checks/run";
 import { startOpenSsh, type OpenSshServer } from "../support/sshd";
 import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
@@ -28,16 +28,62 @@ const SIZES: Record<string, number> = {
   "odd-multi": 3 * CHUNK + 12_345,
 };
 
-/** The session with its `read` replaced; everything else goes to the real one (bound to it, so its request ids stay its own). */
-function withRead(real: SFTPWrapper, read: SFTPWrapper["read"]): SFTPWrapper {
+/** The session with some methods replaced; everything else goes to the real one (bound to it, so its request ids stay its own). */
+function withMethods(real: SFTPWrapper, methods: Partial<Pick<SFTPWrapper, "read" | "fstat">>): SFTPWrapper {
   return new Proxy(real, {
     get(target, prop) {
-      if (prop === "read") return read;
+      if (prop in methods) return methods[prop as keyof typeof methods];
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
 }
+
+function withRead(real: SFTPWrapper, read: SFTPWrapper["read"]): SFTPWrapper {
+  return withMethods(real, { read });
+}
+
+/** Counts the data READs a session sends (the one-byte end-of-file READ excluded). */
+function counted(counts: number[], index: number) {
+  counts[index] = 0;
+  return (real: SFTPWrapper): SFTPWrapper =>
+    withRead(real, ((handle, buf, off, len, pos, cb) => {
+      if (len > 1) counts[index]!++;
+      real.read(handle, buf, off, len, pos, cb);
+    }) as SFTPWrapper["read"]);
+}
+
+/** Every answer on this session arrives `ms` late: one slow channel among fast ones. */
+function slowAnswers(ms: number) {
+  return (real: SFTPWrapper): SFTPWrapper =>
+    withRead(real, ((handle, buf, off, len, pos, cb) =>
+      real.read(handle, buf, off, len, pos, (err, bytes, data, at) =>
+        setTimeout(() => cb(err, bytes, data, at), ms),
+      )) as SFTPWrapper["read"]);
+}
+
+/**
+ * Holds this session's answers until `gate` opens (or two seconds pass), so the
+ * other channels have joined and read before this one finishes the file.
+ */
+function heldUntil(gate: Promise<unknown>) {
+  const opened = Promise.race([gate, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  return (real: SFTPWrapper): SFTPWrapper =>
+    withRead(real, ((handle, buf, off, len, pos, cb) =>
+      real.read(
+        handle,
+        buf,
+        off,
+        len,
+        pos,
+        (err, bytes, data, at) => void opened.then(() => cb(err, bytes, data, at)),
+      )) as SFTPWrapper["read"]);
+}
+
+const compose =
+  (...wrappers: ((s: SFTPWrapper) => SFTPWrapper)[]) =>
+  (s: SFTPWrapper): SFTPWrapper =>
+    wrappers.reduce((acc, w) => w(acc), s);
 
 /** OpenSSH answers in order; this delays each answer by 0-4 ms, so later chunks often arrive first. Records each download's offsets in the order they are answered. */
 function outOfOrder(answered: number[][]) {
@@ -100,27 +146,49 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
     await server?.stop();
   });
 
-  async function fetchAll(label: string, tuning: DownloadTuning, through: (s: SFTPWrapper) => SFTPWrapper = (s) => s): Promise<void> {
+  /** How each download reaches the server: its first session, and how it opens more (none by default). */
+  interface Route {
+    readonly first?: (s: SFTPWrapper) => SFTPWrapper;
+    /** Wraps the n-th extra channel (1-based); undefined: no extra channels can be opened. */
+    readonly extra?: (s: SFTPWrapper, n: number) => SFTPWrapper;
+  }
+
+  /** Opens another SFTP channel over the same connection, as the probe does. */
+  const openSftp = () => new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+
+  async function fetchOne(label: string, name: string, tuning: DownloadTuning, route: Route): Promise<DownloadResult> {
+    let opened = 0;
+    const extra = route.extra;
+    return downloadVerified({
+      sftp: (route.first ?? ((x) => x))(sftp),
+      ...(extra ? { openChannel: async () => extra(await openSftp(), ++opened) } : {}),
+      remotePath: join(server.remoteDir, name),
+      name,
+      localDir: join(dir, label),
+      expectedSize: files[name]!.length,
+      signal: new AbortController().signal,
+      ...tuning,
+    });
+  }
+
+  async function fetchAll(label: string, tuning: DownloadTuning, route: Route | ((s: SFTPWrapper) => SFTPWrapper) = {}): Promise<void> {
     const localDir = join(dir, label);
+    const r0 = typeof route === "function" ? { first: route } : route;
     for (const [name, source] of Object.entries(files)) {
-      const r = await downloadVerified({
-        sftp: through(sftp),
-        remotePath: join(server.remoteDir, name),
-        name,
-        localDir,
-        expectedSize: source.length,
-        signal: new AbortController().signal,
-        ...tuning,
-      });
-      const onDisk = readFileSync(join(localDir, name));
-      expect(r.bytes, name).toBe(source.length);
-      expect(onDisk.length, name).toBe(source.length);
-      expect(r.sha256, name).toBe(sha(source));
-      expect(sha(onDisk), name).toBe(sha(source));
-      expect(onDisk.equals(source), name).toBe(true);
+      const r = await fetchOne(label, name, tuning, r0);
+      expectSource(localDir, name, source, r);
     }
     // Only the final names are left: no temporary file.
     expect(readdirSync(localDir).sort()).toEqual(Object.keys(files).sort());
+  }
+
+  function expectSource(localDir: string, name: string, source: Buffer, r: DownloadResult): void {
+    const onDisk = readFileSync(join(localDir, name));
+    expect(r.bytes, name).toBe(source.length);
+    expect(onDisk.length, name).toBe(source.length);
+    expect(r.sha256, name).toBe(sha(source));
+    expect(sha(onDisk), name).toBe(sha(source));
+    expect(onDisk.equals(source), name).toBe(true);
   }
 
   it("the shipped tuning", async () => {
@@ -148,6 +216,94 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
 
   it("one READ at a time, a flush after every chunk, no GC nudge", async () => {
     await fetchAll("plain", { chunkSize: 4096, concurrency: 1, syncEveryBytes: 1, collectEveryBytes: 0 });
+  });
+
+  describe("over several SFTP channels of the one connection", () => {
+    const multi: DownloadTuning = { channels: 3, chunkSize: 4096, concurrency: 4 };
+
+    it("every size, three channels, each answered as fast as it comes", async () => {
+      await fetchAll("multi", multi, { extra: (s) => s });
+    });
+
+    it("every size, answers out of order on every channel, and short answers", async () => {
+      const answered: number[][] = [];
+      await fetchAll("multi-reordered", { ...multi, concurrency: 8 }, { first: outOfOrder(answered), extra: outOfOrder(answered) });
+      expect(answered.some((order) => order.some((pos, i) => i > 0 && pos < order[i - 1]!))).toBe(true);
+      const halved = { count: 0 };
+      await fetchAll("multi-short", multi, { first: shortAnswers(halved), extra: shortAnswers(halved) });
+      expect(halved.count).toBeGreaterThan(10);
+    });
+
+    it("the chunks of one file come over every channel and are written in file order", async () => {
+      const counts: number[] = [];
+      let joined = 0;
+      let allJoined!: () => void;
+      const gate = new Promise<void>((resolve) => (allJoined = resolve));
+      // The first channel's answers wait until both others have sent a READ, so all three carry data.
+      const extra = (s: SFTPWrapper, n: number) => {
+        counts[n] = 0;
+        return withRead(s, ((handle, buf, off, len, pos, cb) => {
+          if (len > 1 && ++counts[n]! === 1 && ++joined === 2) allJoined();
+          s.read(handle, buf, off, len, pos, cb);
+        }) as SFTPWrapper["read"]);
+      };
+      const r = await fetchOne("multi-spread", "odd-multi", multi, { first: compose(counted(counts, 0), heldUntil(gate)), extra });
+      expectSource(join(dir, "multi-spread"), "odd-multi", files["odd-multi"]!, r);
+      expect(r.channels).toBe(3);
+      expect(counts.filter((n) => n > 0)).toHaveLength(3);
+    });
+
+    it("one slow channel: its answers come last, the file is still the source", async () => {
+      for (const slow of [1, 2]) {
+        const label = `multi-slow-${slow}`;
+        const r = await fetchOne(label, "odd-multi", multi, { extra: (s, n) => (n === slow ? slowAnswers(25)(s) : s) });
+        expectSource(join(dir, label), "odd-multi", files["odd-multi"]!, r);
+      }
+      // The first channel slow, the extra ones fast.
+      await fetchAll("multi-slow-first", multi, { first: slowAnswers(10), extra: (s) => s });
+    });
+
+    it("a server that refuses more channels: the download goes on over the first", async () => {
+      let asked = 0;
+      const r = await downloadVerified({
+        sftp,
+        openChannel: () => {
+          asked++;
+          return Promise.reject(new Error("(SSH) Channel open failure: open failed"));
+        },
+        remotePath: join(server.remoteDir, "odd-multi"),
+        name: "odd-multi",
+        localDir: join(dir, "refused"),
+        expectedSize: files["odd-multi"]!.length,
+        signal: new AbortController().signal,
+        ...multi,
+      });
+      expectSource(join(dir, "refused"), "odd-multi", files["odd-multi"]!, r);
+      expect(asked).toBe(2);
+      expect(r.channels).toBe(1);
+    });
+
+    it("a second handle that does not describe the same file fails the download, and nothing is left", async () => {
+      const touched = (s: SFTPWrapper) =>
+        withMethods(s, {
+          fstat: ((handle: Buffer, cb: (err: Error | undefined, stats: Stats) => void) =>
+            s.fstat(handle, (err, stats) =>
+              cb(err, Object.assign(Object.create(Object.getPrototypeOf(stats)), stats, { mtime: stats.mtime + 1 })),
+            )) as SFTPWrapper["fstat"],
+        });
+      const counts: number[] = [];
+      let joined!: () => void;
+      const gate = new Promise<void>((resolve) => (joined = resolve));
+      const extra = (s: SFTPWrapper) =>
+        withRead(touched(s), ((handle, buf, off, len, pos, cb) => {
+          joined();
+          s.read(handle, buf, off, len, pos, cb);
+        }) as SFTPWrapper["read"]);
+      await expect(
+        fetchOne("changed", "odd-multi", { ...multi, channels: 2 }, { first: compose(counted(counts, 0), heldUntil(gate)), extra }),
+      ).rejects.toMatchObject({ code: "size-mismatch", message: expect.stringContaining("changed during the download (mtime") });
+      expect(readdirSync(join(dir, "changed"))).toEqual([]);
+    });
   });
 
   it("through the readiness check itself (runSites), as the session downloads", async () => {

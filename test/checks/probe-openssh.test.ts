@@ -70,6 +70,19 @@ describe("checks against real OpenSSH", () => {
     for (const d of run.downloads) expect(readdirSync(join(d.path, "..")).filter((f) => f.startsWith("."))).toEqual([]);
   });
 
+  it("opens more SFTP channels for a download over its one login, and the file is byte-exact", async () => {
+    const sessions = () => primary.logs().match(/Starting session: .* id \d+/g)?.length ?? 0;
+    const logins = () => primary.logs().match(/Accepted publickey/g)?.length ?? 0;
+    const [sessionsBefore, loginsBefore] = [sessions(), logins()];
+    const ctx = contextFor(config({ downloadDir: "./dl-channels", files: ["TP003.big"] }), pinned(), { tuning: { channels: 3 } as never });
+    const run = await runSites(ctx, ["primary"], { download: true });
+    expect(run.endpoints[0]!.verdict).toBe("pass");
+    expect(sha(readFileSync(run.downloads[0]!.path))).toBe(sha(files["TP003.big"]));
+    // sshd logs each session it starts: the probe's own and the two the download opened, after one login.
+    await expect.poll(sessions).toBe(sessionsBefore + 3);
+    expect(logins()).toBe(loginsBefore + 1);
+  });
+
   it("stops after list without --download", async () => {
     const run = await runSites(contextFor(config({ downloadDir: "./dl-none" }), pinned()), ["primary"], { download: false });
     const phases = run.endpoints[0]!.phases;

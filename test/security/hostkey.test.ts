@@ -42,6 +42,7 @@ describe("no config value turns the host-key check off", () => {
         "files",
         "identityFile",
         "knownHostsFile",
+        "monitoring",
         "passphraseEnv",
         "remoteDir",
         "sessionDays",

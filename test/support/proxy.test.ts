@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { startProxy, validateProxyOptions, type TcpProxy } from "./proxy";
+import { startProxy, TokenBucket, validateProxyOptions, type TcpProxy } from "./proxy";
 
 /** Things to close after each test, newest first. */
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -86,6 +87,7 @@ describe("validateProxyOptions", () => {
       targetHost: "127.0.0.1",
       targetPort: 2222,
       latencyMs: 0,
+      bandwidth: undefined,
       mode: "forward",
       dropAfterBytes: Number.POSITIVE_INFINITY,
     });
@@ -194,6 +196,153 @@ describe("forward mode", () => {
     cleanups.push(() => proxy.close());
     const client = await connect(proxy.port);
     expect((await collectUntilClosed(client)).length).toBe(0);
+  });
+});
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+describe("TokenBucket", () => {
+  it("lets the burst go at once, then the rate per tick", () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket(1_000_000, 50_000, clock.now);
+    expect(bucket.take(80_000)).toBe(50_000);
+    expect(bucket.take(1)).toBe(0);
+    const perTick: number[] = [];
+    for (let tick = 0; tick < 5; tick++) {
+      clock.advance(10);
+      perTick.push(bucket.take(1_000_000));
+    }
+    // 1 MB/s is 10 000 bytes per 10 ms tick.
+    expect(perTick).toEqual([10_000, 10_000, 10_000, 10_000, 10_000]);
+  });
+
+  it("fills up to the burst and no further while idle", () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket(1_000_000, 50_000, clock.now);
+    bucket.take(50_000);
+    clock.advance(20);
+    expect(bucket.take(1_000_000)).toBe(20_000);
+    clock.advance(10_000);
+    expect(bucket.take(1_000_000)).toBe(50_000);
+  });
+
+  it("says how long to wait for a number of bytes, capped at the burst", () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket(2_000_000, 40_000, clock.now);
+    expect(bucket.waitMs(40_000)).toBe(0);
+    bucket.take(40_000);
+    expect(bucket.waitMs(10_000)).toBe(5);
+    expect(bucket.waitMs(1_000_000)).toBe(20);
+    clock.advance(5);
+    expect(bucket.waitMs(10_000)).toBe(0);
+    expect(bucket.take(10_000)).toBe(10_000);
+  });
+
+  it("a clock that steps back grants nothing extra", () => {
+    let now = 500;
+    const bucket = new TokenBucket(1000, 100, () => now);
+    bucket.take(100);
+    now = 400;
+    expect(bucket.take(100)).toBe(0);
+    now = 500;
+    expect(bucket.take(100)).toBe(0);
+    now = 510;
+    expect(bucket.take(100)).toBe(10);
+  });
+
+  it("never releases more than rate × elapsed + burst, whatever the demand and the ticks", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1000, max: 20_000_000 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(fc.record({ stepMs: fc.double({ min: 0, max: 50, noNaN: true }), wanted: fc.integer({ min: 0, max: 2_000_000 }) }), {
+          maxLength: 200,
+        }),
+        (rate, burst, steps) => {
+          const clock = manualClock();
+          const bucket = new TokenBucket(rate, burst, clock.now);
+          let released = 0;
+          let elapsed = 0;
+          for (const { stepMs, wanted } of steps) {
+            clock.advance(stepMs);
+            elapsed += stepMs;
+            const granted = bucket.take(wanted);
+            expect(granted).toBeGreaterThanOrEqual(0);
+            expect(granted).toBeLessThanOrEqual(wanted);
+            released += granted;
+            expect(released).toBeLessThanOrEqual((rate * elapsed) / 1000 + burst + 1e-6);
+          }
+        },
+      ),
+    );
+  });
+
+  it("keeps up with the rate when always asked for more than it has", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1000, max: 20_000_000 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 200 }),
+        (rate, burst, fractions) => {
+          const clock = manualClock();
+          const bucket = new TokenBucket(rate, burst, clock.now);
+          // Ticks no longer than the bucket takes to fill, so no token overflows.
+          const fillMs = (burst * 1000) / rate;
+          let released = bucket.take(Number.MAX_SAFE_INTEGER);
+          let elapsed = 0;
+          for (const f of fractions) {
+            clock.advance(f * fillMs);
+            elapsed += f * fillMs;
+            released += bucket.take(Number.MAX_SAFE_INTEGER);
+          }
+          // Whole bytes only: the takes leave less than one byte's token behind, and a tick that
+          // fills the bucket to the brim may lose a rounding error of the clock's arithmetic.
+          expect(released).toBeGreaterThanOrEqual(burst + (rate * elapsed) / 1000 - 2);
+        },
+      ),
+    );
+  });
+});
+
+describe("bandwidth limit", () => {
+  it("carries data byte-exact and in order, no faster than the rate allows", async () => {
+    const bytesPerSecond = 4 * 1024 * 1024;
+    const burstBytes = 64 * 1024;
+    const proxy = await proxyTo(await startEchoServer(), { latencyMs: 5, bandwidth: { bytesPerSecond, burstBytes } });
+    const client = await connect(proxy.port);
+    const payload = randomBytes(1024 * 1024);
+    const echoed = collectUntilClosed(client);
+    const started = performance.now();
+    client.end(payload);
+    expect((await echoed).equals(payload)).toBe(true);
+    // A lower bound only: each direction has its own bucket, so the echo takes at
+    // least (size - burst) / rate. A busy machine can only make it slower.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(((payload.length - burstBytes) / bytesPerSecond) * 1000);
+    expect(proxy.stats()).toEqual({ connections: 1, bytesUp: payload.length, bytesDown: payload.length });
+  });
+
+  it("shapes each direction on its own: a download is not slowed by the upload's bucket", async () => {
+    const bytesPerSecond = 2 * 1024 * 1024;
+    const burstBytes = 32 * 1024;
+    const download = randomBytes(512 * 1024);
+    // The target sends as soon as the client connects, while the client uploads at the same time.
+    const server = await listen((socket) => {
+      socket.resume();
+      socket.on("error", () => undefined);
+      socket.end(download);
+    });
+    const proxy = await proxyTo(server, { bandwidth: { bytesPerSecond, burstBytes } });
+    const client = await connect(proxy.port);
+    client.on("error", () => undefined);
+    const received = collectUntilClosed(client);
+    const started = performance.now();
+    client.write(randomBytes(512 * 1024));
+    expect((await received).equals(download)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(((download.length - burstBytes) / bytesPerSecond) * 1000);
   });
 });
 

@@ -4,9 +4,10 @@ import { performance } from "node:perf_hooks";
 import { assertLoopbackHost } from "./loopback";
 
 /**
- * TCP proxies on loopback that simulate the network faults and latency the
- * readiness checks must report: a slow link, a firewall that drops SYNs, a
- * server that accepts but never speaks, and a connection cut mid-transfer.
+ * TCP proxies on loopback that simulate the network faults and lines the
+ * readiness checks must cope with: a long line (latency) of limited capacity
+ * (a token bucket per direction), a firewall that drops SYNs, a server that
+ * accepts but never speaks, and a connection cut mid-transfer.
  */
 
 export type ProxyMode = "forward" | "blackhole" | "never-forward" | "drop-after-bytes";
@@ -23,10 +24,23 @@ export interface ProxyOptions {
   targetPort: number;
   /** Added to every chunk in each direction, order preserved. Default 0. */
   latencyMs?: number;
+  /** The line's capacity: each direction gets its own token bucket of this rate and burst. Default: unlimited. */
+  bandwidth?: BandwidthLimit;
   /** Default "forward". */
   mode?: ProxyMode;
   /** Required for "drop-after-bytes": server→client bytes delivered before both sides are destroyed. */
   dropAfterBytes?: number;
+}
+
+export interface BandwidthLimit {
+  /** Sustained rate in bytes per second, in each direction. */
+  bytesPerSecond: number;
+  /**
+   * The bucket's depth: bytes that may leave at once after an idle spell.
+   * Default: 25 ms at the rate, at least 16 KiB, so that a timer firing late on
+   * a busy machine does not cost the line capacity.
+   */
+  burstBytes?: number;
 }
 
 export interface ProxyStats {
@@ -52,6 +66,8 @@ export interface ResolvedProxyOptions {
   targetHost: string;
   targetPort: number;
   latencyMs: number;
+  /** Undefined for an unlimited line. */
+  bandwidth: Required<BandwidthLimit> | undefined;
   mode: ProxyMode;
   /** Infinity unless mode is "drop-after-bytes". */
   dropAfterBytes: number;
@@ -85,6 +101,7 @@ export function validateProxyOptions(opts: ProxyOptions): ResolvedProxyOptions {
   if (typeof latencyMs !== "number" || !Number.isFinite(latencyMs) || latencyMs < 0) {
     problems.push(`'latencyMs' must be a finite number >= 0, got ${String(latencyMs)}.`);
   }
+  const bandwidth = resolveBandwidth(opts.bandwidth, problems);
   if (!PROXY_MODES.includes(mode)) problems.push(`'mode' must be one of ${PROXY_MODES.join(", ")}, got '${String(mode)}'.`);
   let dropAfterBytes = Number.POSITIVE_INFINITY;
   if (mode === "drop-after-bytes") {
@@ -99,11 +116,75 @@ export function validateProxyOptions(opts: ProxyOptions): ResolvedProxyOptions {
     problems.push("'dropAfterBytes' is only allowed when 'mode' is 'drop-after-bytes'.");
   }
   if (problems.length > 0) throw new Error(`Invalid proxy options:\n${problems.map((p) => `  ${p}`).join("\n")}`);
-  return { listenHost, listenPort, targetHost: opts.targetHost, targetPort: opts.targetPort, latencyMs, mode, dropAfterBytes };
+  return { listenHost, listenPort, targetHost: opts.targetHost, targetPort: opts.targetPort, latencyMs, bandwidth, mode, dropAfterBytes };
 }
 
-/** Above this many bytes waiting in a latency queue the source is paused, so a fast sender cannot fill memory. */
-const QUEUE_HIGH_WATER_BYTES = 1024 * 1024;
+const MIN_BURST_BYTES = 16 * 1024;
+const DEFAULT_BURST_MS = 25;
+
+function resolveBandwidth(limit: BandwidthLimit | undefined, problems: string[]): Required<BandwidthLimit> | undefined {
+  if (limit === undefined) return undefined;
+  const { bytesPerSecond, burstBytes } = limit;
+  if (typeof bytesPerSecond !== "number" || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) {
+    problems.push(`'bandwidth.bytesPerSecond' must be a finite number > 0, got ${String(bytesPerSecond)}.`);
+    return undefined;
+  }
+  if (burstBytes !== undefined && (!Number.isInteger(burstBytes) || burstBytes < 1)) {
+    problems.push(`'bandwidth.burstBytes' must be an integer >= 1, got ${String(burstBytes)}.`);
+    return undefined;
+  }
+  return { bytesPerSecond, burstBytes: burstBytes ?? Math.max(MIN_BURST_BYTES, Math.ceil((bytesPerSecond * DEFAULT_BURST_MS) / 1000)) };
+}
+
+/**
+ * A token bucket: tokens (bytes) accrue at `rate` per second up to `burst`,
+ * and a byte leaves only with a token. Over any interval it releases at most
+ * rate × elapsed + burst bytes. The clock is injectable so tests can drive it.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    readonly bytesPerSecond: number,
+    readonly burstBytes: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = burstBytes;
+    this.last = now();
+  }
+
+  /** Takes tokens for up to `wanted` bytes and returns how many bytes may leave now. */
+  take(wanted: number): number {
+    this.refill();
+    const granted = Math.max(0, Math.min(wanted, Math.floor(this.tokens)));
+    this.tokens -= granted;
+    return granted;
+  }
+
+  /** Milliseconds until `bytes` (at most the burst) may leave; 0 when they may now. */
+  waitMs(bytes: number): number {
+    this.refill();
+    const missing = Math.min(bytes, this.burstBytes) - this.tokens;
+    return missing <= 0 ? 0 : (missing * 1000) / this.bytesPerSecond;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    if (now > this.last) this.tokens = Math.min(this.burstBytes, this.tokens + ((now - this.last) * this.bytesPerSecond) / 1000);
+    this.last = Math.max(this.last, now);
+  }
+}
+
+/**
+ * Without a rate limit, a long line holds whatever the sender puts in flight
+ * (SSH's channel windows bound that); this cap only protects the proxy's memory.
+ */
+const UNSHAPED_QUEUE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** With a rate limit: what the wire holds (rate × latency) plus this much queued at the bottleneck, as a router would. */
+const BOTTLENECK_QUEUE_BYTES = 1024 * 1024;
+/** While waiting for tokens, wait for at least this many bytes' worth (or the burst), not for every byte. */
+const SHAPER_QUANTUM_BYTES = 16 * 1024;
 
 interface QueuedChunk {
   due: number;
@@ -113,31 +194,41 @@ interface QueuedChunk {
 
 /**
  * One direction of a connection. Every chunk waits in a FIFO queue until
- * `latencyMs` after it arrived; one timer serves the whole queue, so chunks
- * can never overtake each other as they could with a timer per chunk.
+ * `latencyMs` after it arrived, then leaves as fast as the direction's token
+ * bucket allows (a chunk may leave in parts). One timer serves the whole
+ * queue, so chunks can never overtake each other as they could with a timer
+ * per chunk. A fixed delay and a FIFO rate limit commute, so this is the same
+ * line as shaping first and delaying after.
  */
 class DelayedRelay {
   private readonly queue: QueuedChunk[] = [];
+  /** Bytes of the queue's first chunk already delivered. */
+  private headSent = 0;
   private timer: NodeJS.Timeout | undefined;
   private queuedBytes = 0;
   private delivered = 0;
   private waitingForDrain = false;
   private stopped = false;
+  private readonly highWaterBytes: number;
 
   constructor(
     private readonly source: net.Socket,
     private readonly destination: net.Socket,
     private readonly latencyMs: number,
+    private readonly bucket: TokenBucket | undefined,
     /** Bytes to deliver before `onLimit` is called; Infinity for no limit. */
     private readonly limit: number,
     private readonly countBytes: (bytes: number) => void,
     private readonly onLimit: () => void,
   ) {
+    this.highWaterBytes = bucket
+      ? Math.ceil((bucket.bytesPerSecond * latencyMs) / 1000) + BOTTLENECK_QUEUE_BYTES
+      : UNSHAPED_QUEUE_LIMIT_BYTES;
     source.on("data", (chunk: Buffer) => this.push(chunk));
     source.on("end", () => this.push(null));
     destination.on("drain", () => {
       this.waitingForDrain = false;
-      this.updateFlow();
+      this.flush();
     });
   }
 
@@ -160,24 +251,44 @@ class DelayedRelay {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const now = performance.now();
-    while (!this.stopped && this.queue.length > 0 && this.queue[0]!.due <= now) {
-      this.deliver(this.queue.shift()!);
+    let waitMs = 0;
+    while (!this.stopped && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (head.due > now) {
+        waitMs = head.due - now;
+        break;
+      }
+      if (head.chunk === null) {
+        this.queue.shift();
+        if (!this.destination.destroyed) this.destination.end();
+        continue;
+      }
+      const remaining = head.chunk.length - this.headSent;
+      // Tokens trickle in continuously: taking whatever is there would hand out a few bytes per loop and never yield.
+      const tokenWait = this.bucket ? this.bucket.waitMs(Math.min(remaining, SHAPER_QUANTUM_BYTES)) : 0;
+      if (tokenWait > 0) {
+        waitMs = tokenWait;
+        break;
+      }
+      const allowed = this.bucket ? this.bucket.take(remaining) : remaining;
+      const part = head.chunk.subarray(this.headSent, this.headSent + allowed);
+      this.headSent += allowed;
+      if (this.headSent === head.chunk.length) {
+        this.queue.shift();
+        this.headSent = 0;
+      }
+      this.deliver(part);
     }
     if (!this.stopped && this.queue.length > 0) {
       // Timers have millisecond resolution and may fire a little early; flush() then simply waits again.
-      this.timer = setTimeout(() => this.flush(), Math.max(1, Math.ceil(this.queue[0]!.due - now)));
+      this.timer = setTimeout(() => this.flush(), Math.max(1, Math.ceil(waitMs)));
     }
     this.updateFlow();
   }
 
-  private deliver(item: QueuedChunk): void {
-    if (this.destination.destroyed) return;
-    if (item.chunk === null) {
-      this.destination.end();
-      return;
-    }
-    const chunk = item.chunk;
+  private deliver(chunk: Buffer): void {
     this.queuedBytes -= chunk.length;
+    if (this.destination.destroyed) return;
     const room = this.limit - this.delivered;
     if (chunk.length >= room) {
       const last = chunk.subarray(0, room);
@@ -195,7 +306,7 @@ class DelayedRelay {
 
   private updateFlow(): void {
     if (this.stopped || this.source.destroyed) return;
-    if (this.waitingForDrain || this.queuedBytes > QUEUE_HIGH_WATER_BYTES) this.source.pause();
+    if (this.waitingForDrain || this.queuedBytes > this.highWaterBytes) this.source.pause();
     else this.source.resume();
   }
 }
@@ -302,6 +413,10 @@ interface Connection {
   relays: DelayedRelay[];
 }
 
+function bucketFor(limit: Required<BandwidthLimit> | undefined): TokenBucket | undefined {
+  return limit ? new TokenBucket(limit.bytesPerSecond, limit.burstBytes) : undefined;
+}
+
 /** Starts a proxy on loopback; see ProxyOptions for the modes. Throws on a non-loopback host before touching the network. */
 export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
   const options = validateProxyOptions(opts);
@@ -333,6 +448,7 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
         client,
         upstream,
         options.latencyMs,
+        bucketFor(options.bandwidth),
         Number.POSITIVE_INFINITY,
         (n) => (counters.bytesUp += n),
         () => undefined,
@@ -341,6 +457,7 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
         upstream,
         client,
         options.latencyMs,
+        bucketFor(options.bandwidth),
         options.dropAfterBytes,
         (n) => (counters.bytesDown += n),
         () => teardown(connection),

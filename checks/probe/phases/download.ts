@@ -7,6 +7,7 @@
 import type { SFTPWrapper } from "ssh2";
 import { downloadVerified, ensureDownloadDir } from "../../download";
 import type { DownloadRecord } from "../../report";
+import { fromCallback } from "../../../core/callback";
 import { printable } from "../../../core/text";
 import { timedOut, unlessConnectionEnded } from "../errors";
 import type { PhaseContext, ProbePhase, RemoteFile } from "../types";
@@ -16,6 +17,7 @@ const causes = [
   "connection-lost",
   "transfer-timeout",
   "size-mismatch",
+  "file-too-large",
   "file-missing",
   "permission-denied",
   "local-folder",
@@ -25,10 +27,10 @@ const causes = [
   "cancelled",
 ] as const;
 
-export const download: ProbePhase<"download", "sftp" | "files", never, typeof causes> = {
+export const download: ProbePhase<"download", "ssh" | "sftp" | "files", never, typeof causes> = {
   name: "download",
   timeout: "transferMs",
-  needs: ["sftp", "files"],
+  needs: ["ssh", "sftp", "files"],
   yields: [],
   causes,
   inTrustRun: false,
@@ -41,9 +43,11 @@ export const download: ProbePhase<"download", "sftp" | "files", never, typeof ca
     opts.download ? undefined : { code: "not-requested", cause: opts.downloadSkipReason ?? "not requested (run with --download)" },
   // No ssh.wait here: a dropped connection fails the pending SFTP reads, and
   // waiting for downloadVerified itself guarantees its temporary file is gone.
-  async run({ sftp, files }, ctx) {
+  async run({ ssh, sftp, files }, ctx) {
     await ensureDownloadDir(ctx.opts.downloadDir);
-    const settled = await Promise.allSettled(files.map((f) => fetchOne(sftp, f, ctx)));
+    // More SFTP channels over the same connection (one login), for a long line (checks/download.ts).
+    const openChannel = () => fromCallback<SFTPWrapper>((cb) => ssh.client.sftp(cb));
+    const settled = await Promise.allSettled(files.map((f) => fetchOne(sftp, openChannel, f, ctx)));
     for (const one of settled) if (one.status === "fulfilled") ctx.evidence.downloads.push(one.value);
     const failure = settled.find((one): one is PromiseRejectedResult => one.status === "rejected");
     if (failure) throw failure.reason;
@@ -51,11 +55,17 @@ export const download: ProbePhase<"download", "sftp" | "files", never, typeof ca
   },
 };
 
-async function fetchOne(sftp: SFTPWrapper, f: RemoteFile, ctx: PhaseContext): Promise<DownloadRecord> {
+async function fetchOne(
+  sftp: SFTPWrapper,
+  openChannel: () => Promise<SFTPWrapper>,
+  f: RemoteFile,
+  ctx: PhaseContext,
+): Promise<DownloadRecord> {
   const { opts, target: t } = ctx;
   const started = performance.now();
   const r = await downloadVerified({
     sftp,
+    openChannel,
     remotePath: f.path,
     name: f.name,
     localDir: opts.downloadDir,

@@ -1,0 +1,50 @@
+/**
+ * How many SFTP channels a download asks for: one on loopback, on a LAN and
+ * for small files, more as the round trip grows, never more than the cap.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { channelsFor, DOWNLOAD_TUNING } from "../../checks/download";
+
+const MiB = 1024 * 1024;
+
+describe("channelsFor", () => {
+  it("one channel on loopback, whatever the size", () => {
+    expect(channelsFor(0.3, 1024 * MiB)).toBe(1);
+    // A busy machine's scheduling hiccup of a few milliseconds is not a long line.
+    expect(channelsFor(2 * DOWNLOAD_TUNING.roundTripPerChannelMs - 0.1, 1024 * MiB)).toBe(1);
+  });
+
+  it("one channel per 10 ms of round trip, up to the cap", () => {
+    expect(channelsFor(19.9, 1024 * MiB)).toBe(1);
+    expect(channelsFor(20, 1024 * MiB)).toBe(2);
+    expect(channelsFor(35, 1024 * MiB)).toBe(3);
+    expect(channelsFor(40, 1024 * MiB)).toBe(DOWNLOAD_TUNING.maxChannels);
+    expect(channelsFor(400, 1024 * MiB)).toBe(DOWNLOAD_TUNING.maxChannels);
+    expect(channelsFor(400, 1024 * MiB, { maxChannels: 8 })).toBe(8);
+  });
+
+  it("no more channels than the file has 8 MiB for: a small report stays on one", () => {
+    expect(channelsFor(100, 320 * 1024)).toBe(1);
+    expect(channelsFor(100, 16 * MiB - 1)).toBe(1);
+    expect(channelsFor(100, 16 * MiB)).toBe(2);
+    expect(channelsFor(100, 32 * MiB)).toBe(4);
+  });
+
+  it("a fixed number overrides the round trip and the size", () => {
+    expect(channelsFor(0, 0, { channels: 3 })).toBe(3);
+    expect(channelsFor(500, 1024 * MiB, { channels: 1 })).toBe(1);
+  });
+
+  it("always between one and the cap, and never fewer for a longer round trip", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1000, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }), fc.nat(), (a, b, size) => {
+        const [short, long] = a <= b ? [a, b] : [b, a];
+        const n = channelsFor(short, size);
+        expect(n).toBeGreaterThanOrEqual(1);
+        expect(n).toBeLessThanOrEqual(DOWNLOAD_TUNING.maxChannels);
+        expect(channelsFor(long, size)).toBeGreaterThanOrEqual(n);
+      }),
+    );
+  });
+});
