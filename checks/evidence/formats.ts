@@ -55,6 +55,8 @@ export interface OutputContext {
   readonly smtp?: Config["smtp"];
   /** The config's `files` entries: the textfile's download series are keyed by them, never by remote names. */
   readonly files?: readonly string[];
+  /** The config's session calendar: the textfile's next-session series come from it. */
+  readonly sessionDays?: Config["sessionDays"];
   readonly env?: NodeJS.ProcessEnv;
   /** Warnings and notices, one line each (stderr by default; never stdout). */
   readonly notice?: (line: string) => void;
@@ -182,7 +184,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze([
       advise: (path) => (path.endsWith(".prom") ? undefined : "node_exporter's textfile collector reads only files ending in .prom"),
     },
     commands: ["check"],
-    render: async (report, run) => (await prometheus()).renderPrometheus(report, { files: run.files }),
+    render: async (report, run) => (await prometheus()).renderPrometheus(report, { files: run.files, sessionDays: run.sessionDays }),
   },
   {
     name: EVIDENCE_FILES.confirmationEml,

@@ -41,7 +41,7 @@ export async function run(opts: CheckOptions): Promise<number> {
       interrupted: sig ? `interrupted by ${sig}` : undefined,
       keyDecryption: keyDecryptionOf(loaded.key),
     });
-    await writeOutputs(report, "check", opts, { files: loaded.config.files });
+    await writeOutputs(report, "check", opts, { files: loaded.config.files, sessionDays: loaded.config.sessionDays });
     return exitCodeForSignal(sig, report.verdict);
   } finally {
     stop.dispose();
