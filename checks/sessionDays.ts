@@ -30,10 +30,12 @@ export function windowOf(windows: readonly PartWindow[], part: PartNumber): Part
   return windows.find((w) => w.part === part);
 }
 
-/** "2024-11-16 and 2024-11-30". */
+/** "the session days are 2024-11-16 and 2024-11-30", "the session day is 2025-03-15". */
 function listDates(days: readonly SessionDay[]): string {
   const dates = [...days].map((d) => d.date).sort();
-  return dates.length <= 1 ? (dates[0] ?? "none") : `${dates.slice(0, -1).join(", ")} and ${dates.at(-1)}`;
+  return dates.length <= 1
+    ? `the session day is ${dates[0] ?? "none"}`
+    : `the session days are ${dates.slice(0, -1).join(", ")} and ${dates.at(-1)}`;
 }
 
 /**
@@ -45,7 +47,7 @@ function listDates(days: readonly SessionDay[]): string {
 export function rehearsalReason(days: readonly SessionDay[], date: string, requested: boolean | string): string | undefined {
   if (typeof requested === "string") return requested;
   if (!sessionDayOn(days, date)) {
-    return `${longDate(date)} is not a configured session day (the session days are ${listDates(days)}; add the next ones under sessionDays in the config)`;
+    return `${longDate(date)} is not a configured session day (${listDates(days)}; add the next ones under sessionDays in the config)`;
   }
   if (requested) return `run with --rehearsal on the session day ${longDate(date)}`;
   return undefined;

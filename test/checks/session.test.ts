@@ -169,7 +169,7 @@ describe("session against real OpenSSH", () => {
     const s = other.session!;
     expect(s.rehearsal).toBe(true);
     expect(s.rehearsalReason).toBe(
-      "10 March 2025 is not a configured session day (the session days are 2025-03-15; add the next ones under sessionDays in the config)",
+      "10 March 2025 is not a configured session day (the session day is 2025-03-15; add the next ones under sessionDays in the config)",
     );
     expect(s.windowsOf?.date).toBe("2025-03-15");
     expect(other.warnings.filter((w) => /window/.test(w))).toEqual([]);
