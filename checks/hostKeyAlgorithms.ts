@@ -43,7 +43,7 @@ export const HOST_KEY_ALGORITHMS: readonly string[] = Object.freeze([
 
 const CERT_SUFFIX = "-cert-v01@openssh.com";
 
-export function isCertificateAlgorithm(algorithm: string): boolean {
+function isCertificateAlgorithm(algorithm: string): boolean {
   return algorithm.endsWith(CERT_SUFFIX);
 }
 

@@ -12,7 +12,7 @@ import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { printable } from "../core/text";
 import { blobKeyType, hostKeyName } from "./hostKeyNames";
 
-export { blobKeyType, hostKeyName, knownHostsLine } from "./hostKeyNames";
+export { blobKeyType, knownHostsLine } from "./hostKeyNames";
 
 export interface KnownHostEntry {
   readonly line: number;

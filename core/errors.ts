@@ -23,15 +23,7 @@ export class InputError extends Error {
   }
 }
 
-export function formatProblems(problems: readonly InputProblem[], source?: string): string {
+function formatProblems(problems: readonly InputProblem[], source?: string): string {
   const head = source ? `${source}: ` : "";
   return problems.map((p) => `${head}${p.path ? `${p.path}: ` : ""}${p.message}`).join("\n");
-}
-
-/** Thrown when SIGINT/SIGTERM asks the run to stop. */
-export class InterruptedError extends Error {
-  constructor(readonly signal: string) {
-    super(`interrupted by ${signal}`);
-    this.name = "InterruptedError";
-  }
 }

@@ -19,6 +19,13 @@ export const AWS_TYPES = Object.freeze({
   routeTable: "aws:ec2/routeTable:RouteTable",
   networkInsightsPath: "aws:ec2/networkInsightsPath:NetworkInsightsPath",
   networkInsightsAnalysis: "aws:ec2/networkInsightsAnalysis:NetworkInsightsAnalysis",
+  // The VPC probe (infra/probe/).
+  lambdaFunction: "aws:lambda/function:Function",
+  iamRole: "aws:iam/role:Role",
+  iamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  schedule: "aws:scheduler/schedule:Schedule",
+  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
 } as const);
 
 export type AwsTypeName = keyof typeof AWS_TYPES;

@@ -9,9 +9,6 @@ import { Netmask } from "netmask";
 const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const DOTTED_QUAD = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 
-export const IPV4_ANY = "0.0.0.0/0";
-export const IPV6_ANY = "::/0";
-
 export function isIpv4(value: string): boolean {
   return DOTTED_QUAD.test(value);
 }

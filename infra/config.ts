@@ -10,6 +10,7 @@ import { HKEX_SITES, SFTP_PORT, SITE_NAMES, perSite, type SiteDefinition } from 
 import { InputError, type InputProblem } from "../core/errors";
 import { NACL_MAX_RULE_NUMBER } from "./awsTypes";
 import { cidrProblem, hostCidr, isIpv4, parseIpv4Block, blockContains } from "./cidr";
+import { normaliseProbe, probeSchema, validateProbeArgs, type ProbeArgs } from "./probe/config";
 import { ROUTE_TARGET_KINDS, type RouteTarget, type RouteTargetKind } from "./routeTarget";
 
 export const PROJECT = "hkex-sftp-readiness";
@@ -47,6 +48,8 @@ export interface SftpAccessArgs {
   readonly reachability?: { readonly sourceId: string; readonly analyze: boolean };
   /** Sites to open, primary first, in the catalogue's shape. Defaults to the catalogue. */
   readonly sites: readonly SiteDefinition[];
+  /** A scheduled readiness check from inside the client subnets (infra/probe/). */
+  readonly probe?: ProbeArgs;
 }
 
 const awsId = (key: keyof typeof ID_PREFIX) =>
@@ -106,6 +109,7 @@ const rawSchema = z
       .object(perSite(() => siteOverride.optional()))
       .strict()
       .optional(),
+    probe: probeSchema.optional(),
   })
   .strict();
 
@@ -225,6 +229,7 @@ function normalise(raw: RawConfig): SftpAccessArgs {
         },
       ];
     }),
+    probe: raw.probe === undefined ? undefined : normaliseProbe(raw.probe),
   };
 }
 
@@ -317,6 +322,9 @@ export function validateSftpAccessArgs(args: SftpAccessArgs): InputProblem[] {
         `rule numbers ${planned.join(", ")} collide with ${taken.join(", ")} listed in naclRuleNumbersInUse; pick another base`,
       );
     }
+  }
+  if (args.probe !== undefined) {
+    problems.push(...validateProbeArgs(args.probe).map((p) => ({ path: configPath("probe", p.path), message: p.message })));
   }
   return problems;
 }

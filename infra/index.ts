@@ -25,3 +25,4 @@ export const routeIds = stack.routeIds;
 export const reachabilityPathIds = stack.reachabilityPathIds;
 export const reachabilityAnalysisIds = stack.reachabilityAnalysisIds;
 export const endpoints = stack.endpoints;
+export const probe = stack.probe;

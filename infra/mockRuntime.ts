@@ -24,7 +24,7 @@ export interface MockRun {
 const ACCOUNT = "123456789012";
 const REGION = "ap-east-1";
 
-/** Id prefix and ARN resource kind AWS uses for each type the program creates. */
+/** Id prefix and ARN resource kind AWS uses for each EC2 type the program creates. */
 const AWS_IDS: Readonly<Record<string, { prefix: string; arnKind?: string }>> = {
   [AWS_TYPES.securityGroup]: { prefix: "sg", arnKind: "security-group" },
   [AWS_TYPES.securityGroupEgressRule]: { prefix: "sgr", arnKind: "security-group-rule" },
@@ -34,9 +34,26 @@ const AWS_IDS: Readonly<Record<string, { prefix: string; arnKind?: string }>> = 
   [AWS_TYPES.networkInsightsAnalysis]: { prefix: "nia", arnKind: "network-insights-analysis" },
 };
 
+/**
+ * Types whose AWS id is their name (Pulumi's autoname, `<name>-<7 hex>`,
+ * unless the inputs give one), and their ARN as AWS writes it
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+ */
+const NAMED_ARNS: Readonly<Record<string, (name: string) => string>> = {
+  [AWS_TYPES.lambdaFunction]: (n) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${n}`,
+  [AWS_TYPES.iamRole]: (n) => `arn:aws:iam::${ACCOUNT}:role/${n}`,
+  [AWS_TYPES.logGroup]: (n) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${n}`,
+  [AWS_TYPES.schedule]: (n) => `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/default/${n}`,
+  [AWS_TYPES.metricAlarm]: (n) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${n}`,
+};
+
 export function mockId(type: string, seq: number): string {
   const prefix = AWS_IDS[type]?.prefix ?? "mock";
   return `${prefix}-${seq.toString(16).padStart(17, "0")}`;
+}
+
+function namedId(name: string, inputs: Record<string, unknown>, seq: number): string {
+  return typeof inputs.name === "string" ? inputs.name : `${name}-${seq.toString(16).padStart(7, "0")}`;
 }
 
 export function createMocks(
@@ -53,10 +70,12 @@ export function createMocks(
   return {
     newResource(args) {
       const custom = args.custom !== false;
-      const id = custom ? mockId(args.type, ++seq) : undefined;
+      const named = NAMED_ARNS[args.type];
+      const id = !custom ? undefined : named ? namedId(args.name, args.inputs, ++seq) : mockId(args.type, ++seq);
       const kind = AWS_IDS[args.type]?.arnKind;
       const extra: Record<string, unknown> = {};
       if (custom && kind) extra.arn = `arn:aws:ec2:${REGION}:${ACCOUNT}:${kind}/${id}`;
+      if (custom && named && id !== undefined) Object.assign(extra, { arn: named(id), name: id });
       // A group created without inline blocks reads back empty ones, as the provider does.
       if (args.type === AWS_TYPES.securityGroup) Object.assign(extra, { egress: [], ingress: [] });
       const state = { ...extra, ...args.inputs };

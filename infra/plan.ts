@@ -20,7 +20,7 @@ export interface PlanRow {
   readonly resource: string;
 }
 
-/** A row and where it goes: group, egress rules, NACL egress, NACL ingress, routes, paths, analyses. */
+/** A row and where it goes: group, egress rules, NACL egress, NACL ingress, routes, paths, analyses, the probe. */
 interface OrderedRow extends Omit<PlanRow, "resource"> {
   readonly order: number;
 }
@@ -94,6 +94,44 @@ const PLAN_ROWS: Readonly<Record<string, (i: Record<string, unknown>, view: Plan
       destination,
       port: path ? `${text(path.inputs.protocol)}/${text(path.inputs.destinationPort)}` : "-",
       target: `path ${path?.name ?? text(i.networkInsightsPathId)}`,
+    };
+  },
+  // The VPC probe (infra/probe/): where it runs, when, and what each alarm watches.
+  [AWS_TYPES.lambdaFunction]: (i, view) => {
+    const vpc = (i.vpcConfig ?? {}) as { subnetIds?: unknown[]; securityGroupIds?: unknown[] };
+    const groups = (vpc.securityGroupIds ?? []).map((g) => {
+      const group = view.byId(g);
+      return group ? `${group.name} (new)` : text(g);
+    });
+    return {
+      order: 7,
+      kind: "vpc probe",
+      site: "-",
+      destination: "-",
+      port: "-",
+      target: `in ${(vpc.subnetIds ?? []).map(text).join(", ") || "no subnet"} with ${groups.join(", ") || "no group"}`,
+    };
+  },
+  [AWS_TYPES.schedule]: (i) => ({
+    order: 8,
+    kind: "vpc probe schedule",
+    site: "-",
+    destination: "-",
+    port: "-",
+    target: text(i.scheduleExpression),
+  }),
+  [AWS_TYPES.metricAlarm]: (i) => {
+    const metrics = ((i.metricQueries ?? []) as { metric?: { metricName?: string; dimensions?: Record<string, string> } }[]).flatMap((q) =>
+      q.metric ? [q.metric] : [],
+    );
+    const dims = metrics.map((m) => m.dimensions ?? {});
+    return {
+      order: 9,
+      kind: "vpc probe alarm",
+      site: text(dims[0]?.site),
+      destination: dims.map((d) => text(d.host)).join(", "),
+      port: `tcp/${text(dims[0]?.port)}`,
+      target: `${text(metrics[0]?.metricName)} < ${text(i.threshold)}`,
     };
   },
 };

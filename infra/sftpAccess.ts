@@ -11,6 +11,7 @@ import { hostCidr } from "./cidr";
 import { validateSftpAccessArgs, type SftpAccessArgs } from "./config";
 import { siteNaclRules } from "./naclRules";
 import { componentTags, type ChildContext } from "./naming";
+import { vpcProbe, vpcProbeOutputs, type VpcProbeOutputs } from "./probe";
 import { reachabilityChecks } from "./reachability";
 import { siteRoutes, type SiteRoute } from "./routes";
 import { endpointEgressRules, securityGroupFor, type EndpointEgressRule } from "./securityGroupEgress";
@@ -45,6 +46,7 @@ export class SftpAccess extends pulumi.ComponentResource {
   readonly reachabilityPathIds: pulumi.Output<string[]>;
   readonly reachabilityAnalysisIds: pulumi.Output<string[]>;
   readonly endpoints: pulumi.Output<EndpointRow[]>;
+  readonly probe: pulumi.Output<VpcProbeOutputs | undefined>;
 
   constructor(name: string, args: SftpAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before super() so that bad args register nothing, not even the component.
@@ -59,6 +61,9 @@ export class SftpAccess extends pulumi.ComponentResource {
     const naclRules = siteNaclRules(ctx, args);
     const routes = siteRoutes(ctx, args);
     const { paths, analyses } = reachabilityChecks(ctx, args.reachability, rules);
+    // The optional scheduled probe from the client subnets (infra/probe/), started once the path is open.
+    const opened = [...rules.map((r) => r.rule), ...naclRules, ...routes.map((r) => r.route)];
+    const probe = args.probe && vpcProbe(ctx, args.probe, { securityGroupId, sites: args.sites, after: opened });
 
     this.securityGroupId = pulumi.output(securityGroupId);
     this.egressRuleIds = pulumi.all(rules.map((r) => r.rule.id));
@@ -67,6 +72,7 @@ export class SftpAccess extends pulumi.ComponentResource {
     this.reachabilityPathIds = pulumi.all(paths.map((p) => p.path.id));
     this.reachabilityAnalysisIds = pulumi.all(analyses.map((a) => a.id));
     this.endpoints = endpointRows(rules, routes);
+    this.probe = vpcProbeOutputs(probe);
 
     this.registerOutputs({
       securityGroupId: this.securityGroupId,
@@ -76,6 +82,7 @@ export class SftpAccess extends pulumi.ComponentResource {
       reachabilityPathIds: this.reachabilityPathIds,
       reachabilityAnalysisIds: this.reachabilityAnalysisIds,
       endpoints: this.endpoints,
+      probe: this.probe,
     });
   }
 }

@@ -17,6 +17,7 @@ export interface StackOutputs {
   reachabilityPathIds: pulumi.Output<string[]>;
   reachabilityAnalysisIds: pulumi.Output<string[]>;
   endpoints: SftpAccess["endpoints"];
+  probe: SftpAccess["probe"];
 }
 
 /** Validates the whole config first (InputError), then declares the component. */
@@ -31,5 +32,6 @@ export function defineStack(config: Readonly<Record<string, string>> = pulumi.ru
     reachabilityPathIds: access.reachabilityPathIds,
     reachabilityAnalysisIds: access.reachabilityAnalysisIds,
     endpoints: access.endpoints,
+    probe: access.probe,
   };
 }

@@ -12,7 +12,10 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { HKEX_SITES, SITE_NAMES } from "../catalogue";
 import { AWS_TYPES } from "../infra/awsTypes";
-import { IPV4_ANY, IPV6_ANY, blockContains, blocksOverlap, parseIpv4Block } from "../infra/cidr";
+import { blockContains, blocksOverlap, parseIpv4Block } from "../infra/cidr";
+
+const IPV4_ANY = "0.0.0.0/0";
+const IPV6_ANY = "::/0";
 
 /** The engine's marker for a value that is not known until the update runs (its string form). */
 export const UNKNOWN_MARKER = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

@@ -17,8 +17,9 @@ import type {
 } from "@pulumi/policy";
 import { InputError, type InputProblem } from "../core/errors";
 import type { StackResource } from "../infra/stackResource";
-import { hkexPolicies } from "./policies";
-import type { ReportWithExceptions } from "./settings";
+import { type FlowEvaluation, evaluateHkexFlows, fromStateResource } from "./flows";
+import { flowOptionsOf, hkexBothSitesCovered, hkexPolicies } from "./policies";
+import { FLOW_DEFAULTS, type FlowSettings, type ReportWithExceptions, settingsOf } from "./settings";
 
 export interface PolicyViolation {
   readonly policy: string;
@@ -125,6 +126,17 @@ export async function runPackOffline(
   };
 }
 
+/**
+ * The flow evaluation the pack's flow policies report on, for the path
+ * traces `plan` and `policy` print: the same resources and the endpoints and
+ * client scope set for ec2-hkex-both-sites-covered in the pack config.
+ */
+export function evaluateStackFlows(resources: readonly StackResource[], config: PackConfig = {}): FlowEvaluation {
+  const given = resolvePackConfig(config).get(hkexBothSitesCovered.name)?.props ?? {};
+  const settings = settingsOf(FLOW_DEFAULTS, given as Partial<FlowSettings>);
+  return evaluateHkexFlows(resources.map(fromStateResource), flowOptionsOf(settings));
+}
+
 async function swallowNotApplicable(fn: () => unknown): Promise<void> {
   try {
     await fn();
@@ -133,12 +145,19 @@ async function swallowNotApplicable(fn: () => unknown): Promise<void> {
   }
 }
 
-/** The analyzer's view of the stack: state props, with parents and dependencies linked by URN. */
+/**
+ * The analyzer's view of the stack: state props (an output still unknown in
+ * a preview does not hide a known input), with parents and dependencies
+ * linked by URN. Each resource also keeps its `inputs`, which the analyzer
+ * does not give: the flow evaluator reads them to tell a declared inline
+ * block from the provider's read-back.
+ */
 export function policyResources(resources: readonly StackResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   const linked = resources.map((r) => {
-    const props = { ...r.inputs, ...r.outputs };
-    const pr: PolicyResource = {
+    const { props } = fromStateResource(r);
+    const pr: PolicyResource & { inputs: Record<string, unknown> } = {
+      inputs: { ...r.inputs },
       type: r.type,
       props,
       urn: r.urn,
@@ -175,7 +194,7 @@ interface PolicySettings {
  * the way the Pulumi CLI checks a --policy-pack-config file. "all" sets the
  * level of every policy; a policy's own entry wins.
  */
-export function resolvePackConfig(config: PackConfig, policies: readonly AnyPolicy[] = hkexPolicies): Map<string, PolicySettings> {
+function resolvePackConfig(config: PackConfig, policies: readonly AnyPolicy[] = hkexPolicies): Map<string, PolicySettings> {
   const problems: InputProblem[] = [];
   const known = new Map(policies.map((p) => [p.name, p]));
   for (const key of Object.keys(config)) {

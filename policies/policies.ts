@@ -2,322 +2,203 @@
  * The HKEX firewall policies. index.ts only puts them in a PolicyPack; the
  * offline runner and the tests import them from here.
  *
- * Resource policies read a resource's inputs; stack policies read the
- * resources' state, where they can see each other.
+ * Every policy but one reads the flow evaluation of the whole stack
+ * (policies/flows): which flows AWS would let from each client placement
+ * toward the HKEX endpoints, hop by hop. Each finding of the evaluation is
+ * reported by exactly one policy, mandatory findings by a mandatory policy
+ * and advisory ones by an advisory policy, so that the pack's verdict is the
+ * evaluation's. The last policy reads AWS's own Reachability Analyzer verdict
+ * from the live state.
  */
-import type {
-  PolicyResource,
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-  StackValidationArgs,
-  StackValidationPolicy,
-} from "@pulumi/policy";
-import { SFTP_PORT, endpointLabel, type Endpoint } from "../catalogue";
-import { AWS_TYPES, EPHEMERAL_PORTS } from "../infra/awsTypes";
-import { cidrContains, parseIpv4Block } from "../infra/cidr";
+import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { SFTP_PORT } from "../catalogue";
 import {
-  allowsTcpPort,
-  allowsTcpRange,
-  describeTraffic,
-  hkexRangeReached,
-  hkexRanges,
-  isKnownTraffic,
-  isOnlyTcpPort,
-  isOpenDestination,
-  isSecurityGroupRuleType,
-  isWithinHkex,
-  naclEntries,
-  ownerKey,
-  ownerLabel,
-  routeEntries,
-  sameRule,
-  sgRuleEntries,
-  sgRuleLabel,
-  UNKNOWN,
-  type NaclEntry,
-  type SgRuleEntry,
-} from "./model";
+  type FlowEvaluation,
+  type FlowFinding,
+  type FlowOptions,
+  evaluateHkexFlows,
+  fromPolicyResource,
+  undescribedHkexRules,
+} from "./flows";
+import { lambdaProbePlacement } from "./probePlacement";
+import { failedAnalyses } from "./reachability";
 import {
-  COVERAGE_DEFAULTS,
   EXCEPTION_DEFAULTS,
-  PREFIX_DEFAULTS,
+  FLOW_DEFAULTS,
   endpointsSchema,
   exceptionsSchema,
   reportUnlessExcepted,
+  scopeSchema,
   settingsOf,
-  type CoverageSettings,
   type ExceptionSettings,
-  type PrefixSettings,
+  type FlowSettings,
   type ReportWithExceptions,
 } from "./settings";
 
-const subjectsOf = (r: { name: string; urn: string }, ...more: string[]) => [r.name, r.urn, ...more];
+/** The evaluator's options from a flow policy's settings. */
+export function flowOptionsOf(settings: FlowSettings): FlowOptions {
+  const s = settings.scope;
+  return {
+    endpoints: settings.endpoints,
+    scope: s && {
+      vpcId: s.vpcId,
+      subnetIds: s.subnetIds,
+      routeTableIds: s.routeTableIds,
+      naclIds: s.networkAclIds,
+      securityGroupIds: s.securityGroupIds,
+    },
+  };
+}
 
-function exceptionsOf(args: ResourceValidationArgs | StackValidationArgs): ExceptionSettings {
-  return settingsOf(EXCEPTION_DEFAULTS, args.getConfig<Partial<ExceptionSettings>>());
+// Every flow policy of one stack run evaluates the same resources; with the same settings, once.
+const evaluations = new WeakMap<readonly PolicyResource[], Map<string, FlowEvaluation>>();
+
+function evaluate(resources: readonly PolicyResource[], settings: FlowSettings): FlowEvaluation {
+  const key = JSON.stringify([settings.endpoints, settings.scope ?? null]);
+  const cached = evaluations.get(resources) ?? new Map<string, FlowEvaluation>();
+  evaluations.set(resources, cached);
+  const known = cached.get(key);
+  if (known) return known;
+  const result = evaluateHkexFlows(resources.map(fromPolicyResource), flowOptionsOf(settings));
+  cached.set(key, result);
+  return result;
+}
+
+function flowSettingsOf(args: StackValidationArgs): FlowSettings {
+  return settingsOf(FLOW_DEFAULTS, args.getConfig<Partial<FlowSettings>>());
+}
+
+interface FlowPolicySpec {
+  readonly name: string;
+  readonly description: string;
+  readonly enforcementLevel: "mandatory" | "advisory";
+  /** The findings this policy reports; every finding has exactly one policy. */
+  readonly reports: (f: FlowFinding) => boolean;
+}
+
+/** A stack policy that reports the flow findings it selects, each waivable through pack config. */
+function flowPolicy(spec: FlowPolicySpec): StackValidationPolicy {
+  return {
+    name: spec.name,
+    description: spec.description,
+    enforcementLevel: spec.enforcementLevel,
+    configSchema: { properties: { ...endpointsSchema, ...scopeSchema, ...exceptionsSchema } },
+    validateStack: (args, report: ReportWithExceptions) => {
+      const settings = flowSettingsOf(args);
+      for (const f of evaluate(args.resources, settings).findings.filter(spec.reports)) {
+        reportUnlessExcepted(report, settings.exceptions, {
+          message: f.message,
+          urn: f.urn,
+          subjects: [...f.subjects, ...(f.urn ? [f.urn] : [])],
+        });
+      }
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------
+// Mandatory: the flows
 
-export const sgHkexPortProtocol: ResourceValidationPolicy = {
+export const hkexBothSitesCovered = flowPolicy({
+  name: "ec2-hkex-both-sites-covered",
+  description: `Let TCP ${SFTP_PORT} from every client placement reach every HKEX endpoint, primary and secondary, and its reply come back: fix the hop the path trace marks broken (group egress rule, network ACL rule numbered before the deny, route to a transit gateway, virtual private gateway or Cloud WAN core network).`,
+  enforcementLevel: "mandatory",
+  reports: (f) => f.code === "flow-path-broken" || (f.code === "flow-no-client" && f.level === "mandatory"),
+});
+
+export const sgHkexPortProtocol = flowPolicy({
   name: "ec2-security-group-hkex-tcp-18801-only",
-  description: `Allow only TCP port ${SFTP_PORT} in security-group egress that reaches an HKEX range; replace all-protocol rules, port ranges and other ports with one TCP ${SFTP_PORT} rule per endpoint.`,
+  description: `Let the client open only TCP ${SFTP_PORT} toward the HKEX ranges: narrow the group rule the finding names, or deny the rest toward HKEX in the network ACL before its allow.`,
   enforcementLevel: "mandatory",
-  configSchema: { properties: { ...exceptionsSchema } },
-  validateResource: (args, report: ReportWithExceptions) => {
-    const { exceptions } = exceptionsOf(args);
-    for (const e of sgRuleEntries(args.type, args.props)) {
-      if (e.direction !== "egress" || !isKnownTraffic(e)) continue;
-      if (hkexRangeReached(e.cidr) === undefined || isOnlyTcpPort(e, SFTP_PORT)) continue;
-      reportUnlessExcepted(report, exceptions, {
-        message: `${sgRuleLabel(e)} allows ${describeTraffic(e)}; egress toward HKEX must allow only TCP port ${SFTP_PORT}.`,
-        subjects: subjectsOf(args),
-      });
-    }
-  },
-};
+  reports: (f) => f.code === "flow-broader",
+});
 
-export const hkexNarrowPrefixes: ResourceValidationPolicy = {
-  name: "ec2-hkex-narrow-prefixes",
+export const naclRuleNumbersUnique = flowPolicy({
+  name: "ec2-network-acl-rule-numbers-unique",
   description:
-    "Narrow every security-group, network ACL and route destination toward HKEX to the site range or the endpoint /32, no broader than the configured maximum prefix length.",
+    "Give every rule of a network ACL its own number per direction, apart from the rules already in it and those of other component instances, because AWS refuses a second rule at a taken number.",
   enforcementLevel: "mandatory",
-  configSchema: {
-    properties: {
-      maxPrefixLength: {
-        type: "integer",
-        minimum: 1,
-        maximum: 32,
-        default: PREFIX_DEFAULTS.maxPrefixLength,
-        description: "The broadest prefix allowed toward HKEX.",
-      },
-      ...exceptionsSchema,
-    },
-  },
-  validateResource: (args, report: ReportWithExceptions) => {
-    const { maxPrefixLength, exceptions } = settingsOf(PREFIX_DEFAULTS, args.getConfig<Partial<PrefixSettings>>());
-    const destinations: { label: string; cidr: string }[] = [
-      ...sgRuleEntries(args.type, args.props)
-        .filter((e) => e.direction === "egress")
-        .map((e) => ({ label: sgRuleLabel(e), cidr: e.cidr })),
-      ...naclEntries(args.type, args.props)
-        .filter((e) => e.allow)
-        .map((e) => ({ label: `Network ACL ${e.direction} rule ${e.direction === "egress" ? "to" : "from"} ${e.cidr}`, cidr: e.cidr })),
-      ...routeEntries(args.type, args.props).map((r) => ({ label: `Route to ${r.cidr}`, cidr: r.cidr })),
-    ];
-    for (const d of destinations) {
-      const block = parseIpv4Block(d.cidr);
-      if (block === undefined || block.prefixLength >= maxPrefixLength || hkexRangeReached(d.cidr) === undefined) continue;
-      reportUnlessExcepted(report, exceptions, {
-        message: `${d.label} is a /${block.prefixLength} toward HKEX, broader than the allowed /${maxPrefixLength}.`,
-        subjects: subjectsOf(args),
-      });
-    }
-  },
-};
+  reports: (f) => f.code === "nacl-rule-number-clash",
+});
 
-export const sgHkexDescriptions: ResourceValidationPolicy = {
+export const vpcNoMixedRules = flowPolicy({
+  name: "ec2-vpc-no-mixed-rules",
+  description:
+    "Manage the rules of each security group and network ACL on the client's path either inline or as separate rule resources (never both, nor rule resources on an adopted default), and associate each subnet once, because the provider overwrites one with the other.",
+  enforcementLevel: "mandatory",
+  reports: (f) => f.code === "flow-conflict" && f.level === "mandatory",
+});
+
+// ---------------------------------------------------------------------------
+// Advisory: what the pack could not verify
+
+export const hkexRouteTarget = flowPolicy({
+  name: "ec2-route-hkex-target",
+  description:
+    "Route the HKEX ranges to a transit gateway, virtual private gateway or Cloud WAN core network, or confirm the NAT gateway or appliance forwards them there, because the pack cannot follow it.",
+  enforcementLevel: "advisory",
+  reports: (f) => f.code === "flow-route-target",
+});
+
+export const hkexPathVerified = flowPolicy({
+  name: "ec2-hkex-path-verified",
+  description:
+    "Attach the client group in the stack or declare the client scope (component scope output or pack config), and bring the client's subnet, network ACL and route table into the stack, so that every hop toward HKEX can be verified.",
+  enforcementLevel: "advisory",
+  reports: (f) => f.level === "advisory" && f.code !== "flow-route-target",
+});
+
+export const sgHkexDescriptions: StackValidationPolicy = {
   name: "ec2-security-group-hkex-rule-descriptions",
   description: "Give every security-group rule toward HKEX a description that names the site and host it serves.",
   enforcementLevel: "advisory",
-  configSchema: { properties: { ...exceptionsSchema } },
-  validateResource: (args, report: ReportWithExceptions) => {
-    const { exceptions } = exceptionsOf(args);
-    for (const e of sgRuleEntries(args.type, args.props)) {
-      if (e.description === UNKNOWN || hkexRangeReached(e.cidr) === undefined) continue;
-      if (typeof e.description === "string" && e.description.trim() !== "") continue;
+  configSchema: { properties: { ...endpointsSchema, ...exceptionsSchema } },
+  validateStack: (args, report: ReportWithExceptions) => {
+    const { endpoints, exceptions } = flowSettingsOf(args);
+    for (const r of undescribedHkexRules(args.resources.map(fromPolicyResource), { endpoints })) {
       reportUnlessExcepted(report, exceptions, {
-        message: `${sgRuleLabel(e)} has no description; name the HKEX site and host it serves.`,
-        subjects: subjectsOf(args),
+        message: `${r.rule} has no description; name the HKEX site and host it serves.`,
+        urn: r.urn,
+        subjects: r.subjects,
       });
     }
   },
 };
 
 // ---------------------------------------------------------------------------
-// Stack policies
+// Mandatory: AWS's own verdict in the live state
 
-interface OwnedSgEntry {
-  readonly entry: SgRuleEntry;
-  readonly resource: PolicyResource;
-  readonly group: string;
-}
-
-/**
- * Every security-group rule of the stack with the group it belongs to. After
- * a refresh the provider reads a group's standalone rules back into its
- * inline egress/ingress; an inline entry that mirrors a rule resource of the
- * same group is that read-back, not a second rule, and is left out.
- */
-export function stackSgEntries(stack: readonly PolicyResource[]): { rules: OwnedSgEntry[]; inline: OwnedSgEntry[] } {
-  const rules: OwnedSgEntry[] = stack
-    .filter((r) => isSecurityGroupRuleType(r.type))
-    .flatMap((r) => {
-      const group = ownerKey(r, "securityGroupId", stack);
-      return sgRuleEntries(r.type, r.props).map((entry) => ({ entry, resource: r, group }));
-    });
-  const inline: OwnedSgEntry[] = stack
-    .filter((r) => r.type === AWS_TYPES.securityGroup)
-    .flatMap((r) =>
-      sgRuleEntries(r.type, r.props)
-        .map((entry) => ({ entry, resource: r, group: r.urn }))
-        .filter((i) => !rules.some((x) => x.group === i.group && sameRule(x.entry, i.entry))),
-    );
-  return { rules, inline };
-}
-
-export const sgNoOpenEgress: StackValidationPolicy = {
-  name: "ec2-security-group-hkex-no-open-egress",
+export const reachabilityPathFound: StackValidationPolicy = {
+  name: "ec2-reachability-analysis-path-found",
   description:
-    "Remove egress to 0.0.0.0/0 and ::/0 from every security group that carries HKEX rules, so the group reaches the HKEX endpoints and nothing else.",
+    "Fix what the Reachability Analyzer's explanation codes name for every endpoint whose analysis found no path, then let the analysis run again.",
   enforcementLevel: "mandatory",
   configSchema: { properties: { ...exceptionsSchema } },
-  validateStack: (args, report: ReportWithExceptions) => {
-    const { exceptions } = exceptionsOf(args);
-    const { rules, inline } = stackSgEntries(args.resources);
-    const egress = [...rules, ...inline].filter((o) => o.entry.direction === "egress");
-    const hkexGroups = new Set(egress.filter((o) => isWithinHkex(o.entry.cidr)).map((o) => o.group));
-    for (const o of egress) {
-      if (!hkexGroups.has(o.group) || !isOpenDestination(o.entry.cidr)) continue;
-      const group = ownerLabel(o.group, args.resources);
+  validateStack: (args, report: ReportViolation & ReportWithExceptions) => {
+    const { exceptions } = settingsOf<ExceptionSettings>(EXCEPTION_DEFAULTS, args.getConfig<Partial<ExceptionSettings>>());
+    for (const a of failedAnalyses(args.resources.map(fromPolicyResource))) {
+      const codes = a.codes.length > 0 ? `explanation codes ${a.codes.join(", ")}` : "no explanation code recorded";
       reportUnlessExcepted(report, exceptions, {
-        message: `Security group ${group} carries HKEX egress rules and also allows egress to ${o.entry.cidr} (${o.entry.origin === "inline" ? `inline in ${o.resource.name}` : o.resource.name}); remove that rule so the group reaches only the HKEX endpoints.`,
-        urn: o.resource.urn,
-        subjects: subjectsOf(o.resource, group),
+        message: `Reachability Analyzer found no path from ${a.source} to ${a.endpoint} (analysis ${a.analysis}, pathFound: false): ${codes}.`,
+        urn: a.urn,
+        subjects: a.subjects,
       });
-    }
-  },
-};
-
-export const sgNoMixedRules: StackValidationPolicy = {
-  name: "ec2-security-group-no-mixed-rules",
-  description:
-    "Manage each security group's rules either inline or as separate rule resources, never both, because the provider overwrites one with the other.",
-  enforcementLevel: "mandatory",
-  configSchema: { properties: { ...exceptionsSchema } },
-  validateStack: (args, report: ReportWithExceptions) => {
-    const { exceptions } = exceptionsOf(args);
-    const { rules, inline } = stackSgEntries(args.resources);
-    for (const sg of args.resources.filter((r) => r.type === AWS_TYPES.securityGroup)) {
-      const own = inline.filter((i) => i.group === sg.urn).length;
-      const separate = new Set(rules.filter((x) => x.group === sg.urn).map((x) => x.resource.urn)).size;
-      if (own === 0 || separate === 0) continue;
-      const group = ownerLabel(sg.urn, args.resources);
-      reportUnlessExcepted(report, exceptions, {
-        message: `Security group ${group} has ${own} inline rule(s) and ${separate} separate rule resource(s); move the inline rules to separate rule resources.`,
-        urn: sg.urn,
-        subjects: subjectsOf(sg, group),
-      });
-    }
-  },
-};
-
-function missingList(missing: readonly Endpoint[], of: number): string {
-  return `${missing.length} of ${of} HKEX endpoints: ${missing.map(endpointLabel).join(", ")}`;
-}
-
-export const hkexBothSitesCovered: StackValidationPolicy = {
-  name: "ec2-hkex-both-sites-covered",
-  description: `Add a TCP ${SFTP_PORT} egress rule for every HKEX endpoint, primary and secondary, and a route to each endpoint in every route table that routes toward HKEX.`,
-  enforcementLevel: "mandatory",
-  configSchema: { properties: { ...endpointsSchema, ...exceptionsSchema } },
-  validateStack: (args, report: ReportWithExceptions) => {
-    const { endpoints, exceptions } = settingsOf(COVERAGE_DEFAULTS, args.getConfig<Partial<CoverageSettings>>());
-    const waived = (e: Endpoint, extra: string[] = []) =>
-      exceptions.find((x) => [e.host, `${e.host}:${e.port}`, ...extra].includes(x.match));
-
-    // Report waived endpoints one by one so each reason shows next to the endpoint it excuses.
-    const check = (missing: Endpoint[], extra: string[], message: (m: Endpoint[]) => string, urn?: string) => {
-      const open = missing.filter((e) => waived(e, extra) === undefined);
-      for (const e of missing.filter((m) => waived(m, extra) !== undefined)) {
-        report.excepted?.(message([e]), waived(e, extra)!.reason, urn);
-      }
-      if (open.length > 0) report(message(open), urn);
-    };
-
-    const { rules, inline } = stackSgEntries(args.resources);
-    const egress = [...rules, ...inline].map((o) => o.entry).filter((e) => e.direction === "egress");
-    const uncovered = endpoints.filter((ep) => !egress.some((e) => cidrContains(e.cidr, `${ep.host}/32`) && allowsTcpPort(e, ep.port)));
-    check(uncovered, [], (m) => `Security-group egress does not cover ${missingList(m, endpoints.length)}; add a TCP egress rule to each.`);
-
-    const tables = new Map<string, { cidrs: string[]; urn: string }>();
-    for (const r of args.resources) {
-      const entries = routeEntries(r.type, r.props);
-      if (!entries.some((x) => hkexRangeReached(x.cidr) !== undefined)) continue;
-      const key = r.type === AWS_TYPES.routeTable ? r.urn : ownerKey(r, "routeTableId", args.resources);
-      const table = tables.get(key) ?? { cidrs: [], urn: r.urn };
-      table.cidrs.push(...entries.map((x) => x.cidr));
-      tables.set(key, table);
-    }
-    for (const [key, table] of tables) {
-      const label = ownerLabel(key, args.resources);
-      const missing = endpoints.filter((ep) => !table.cidrs.some((c) => cidrContains(c, `${ep.host}/32`)));
-      check(
-        missing,
-        [label],
-        (m) => `Route table ${label} has no route to ${missingList(m, endpoints.length)}; add a route to each.`,
-        key.startsWith("urn:") ? key : table.urn,
-      );
-    }
-  },
-};
-
-export const naclHkexSymmetric: StackValidationPolicy = {
-  name: "ec2-network-acl-hkex-symmetric",
-  description: `Pair every network ACL rule toward HKEX with its other direction, egress TCP ${SFTP_PORT} to the range and ingress TCP ${EPHEMERAL_PORTS.from}-${EPHEMERAL_PORTS.to} from it, because network ACLs are stateless.`,
-  enforcementLevel: "mandatory",
-  configSchema: { properties: { ...exceptionsSchema } },
-  validateStack: (args, report: ReportWithExceptions) => {
-    const { exceptions } = exceptionsOf(args);
-    // `urn` is the first resource seen for the ACL; a violation points at it.
-    const byAcl = new Map<string, { entries: NaclEntry[]; resources: PolicyResource[]; urn: string }>();
-    for (const r of args.resources) {
-      const entries = naclEntries(r.type, r.props).filter((e) => e.allow && isKnownTraffic(e));
-      if (entries.length === 0) continue;
-      const key = r.type === AWS_TYPES.networkAcl ? r.urn : ownerKey(r, "networkAclId", args.resources);
-      const acl = byAcl.get(key) ?? { entries: [], resources: [], urn: r.urn };
-      acl.entries.push(...entries);
-      acl.resources.push(r);
-      byAcl.set(key, acl);
-    }
-    for (const [key, acl] of byAcl) {
-      const label = ownerLabel(key, args.resources);
-      for (const range of hkexRanges()) {
-        const toward = (d: "egress" | "ingress") =>
-          acl.entries.filter((e) => e.direction === d && hkexRangeReached(e.cidr, [range]) !== undefined);
-        const egress = toward("egress");
-        const ingress = toward("ingress");
-        const urn = acl.urn;
-        const subjects = [label, range, ...acl.resources.flatMap((r) => [r.name, r.urn])];
-        if (egress.length > 0 && !ingress.some((e) => allowsTcpRange(e, EPHEMERAL_PORTS.from, EPHEMERAL_PORTS.to))) {
-          reportUnlessExcepted(report, exceptions, {
-            message: `Network ACL ${label} allows egress to ${range} but no ingress from it on TCP ${EPHEMERAL_PORTS.from}-${EPHEMERAL_PORTS.to}; add the return rule.`,
-            urn,
-            subjects,
-          });
-        }
-        if (ingress.length > 0 && !egress.some((e) => allowsTcpPort(e, SFTP_PORT))) {
-          reportUnlessExcepted(report, exceptions, {
-            message: `Network ACL ${label} allows ingress from ${range} but no egress to it on TCP ${SFTP_PORT}; add the outbound rule.`,
-            urn,
-            subjects,
-          });
-        }
-      }
     }
   },
 };
 
 /** Every policy of the pack, in the order they are reported. */
 export const hkexPolicies = [
-  sgHkexPortProtocol,
-  sgNoOpenEgress,
-  hkexNarrowPrefixes,
   hkexBothSitesCovered,
-  naclHkexSymmetric,
-  sgNoMixedRules,
+  sgHkexPortProtocol,
+  naclRuleNumbersUnique,
+  vpcNoMixedRules,
+  reachabilityPathFound,
+  hkexRouteTarget,
+  hkexPathVerified,
   sgHkexDescriptions,
+  lambdaProbePlacement,
 ] as const;
 
 export const PACK_NAME = "hkex-sftp-firewall";
-export const PACK_DESCRIPTION = `HKEX derivatives SFTP (TCP ${SFTP_PORT}): egress, NACLs and routes reach all four endpoints and nothing broader.`;
+export const PACK_DESCRIPTION = `HKEX derivatives SFTP (TCP ${SFTP_PORT}): from every client placement, the flows AWS would allow reach all four endpoints and nothing broader.`;

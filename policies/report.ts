@@ -4,6 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { InputError } from "../core/errors";
+import { endpointLabel } from "../catalogue";
+import type { FlowEvaluation, HopStep, PathStatus } from "./flows";
 import type { PackConfig, PackReport } from "./offline";
 import { PACK_NAME } from "./policies";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
@@ -29,6 +31,60 @@ export function packReportJson(head: Record<string, unknown>, report: PackReport
     verdict: report.verdict,
   };
   return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+/** One path trace per client placement and endpoint, as `--json` carries it. */
+export interface PathTraceJson {
+  readonly scope: string;
+  readonly basis: string;
+  readonly endpoint: string;
+  readonly site: string;
+  readonly host: string;
+  readonly port: number;
+  readonly status: PathStatus;
+  /** The step of the hop where the path breaks, when it does. */
+  readonly brokenAt?: HopStep;
+  readonly trace: string;
+  readonly hops: readonly { step: HopStep; status: string; text: string; urn?: string }[];
+}
+
+export function pathTracesJson(evaluation: FlowEvaluation): PathTraceJson[] {
+  return evaluation.scopes.flatMap((s) =>
+    s.paths.map((p) => ({
+      scope: s.label,
+      basis: s.basis,
+      endpoint: endpointLabel(p.endpoint),
+      site: p.endpoint.site,
+      host: p.endpoint.host,
+      port: p.endpoint.port,
+      status: p.status,
+      ...(p.brokenAt === undefined ? {} : { brokenAt: p.hops[p.brokenAt]?.step }),
+      trace: p.trace,
+      hops: p.hops.map((h) => ({ step: h.step, status: h.status, text: h.text, ...(h.urn ? { urn: h.urn } : {}) })),
+    })),
+  );
+}
+
+const BASIS: Readonly<Record<string, string>> = {
+  attachment: "an interface or instance of the stack",
+  declared: "the declared client scope",
+  inferred: "where the stack writes HKEX rules and routes",
+  "group-only": "its group only; nothing says where it sits",
+};
+
+/** The path traces, per client placement and endpoint; a broken one ends at the hop that breaks. */
+export function renderPathTraces(evaluation: FlowEvaluation): string {
+  const out: string[] = ["Paths toward HKEX (TCP from each client placement, hop by hop, as AWS would forward it):\n"];
+  if (evaluation.scopes.length === 0)
+    out.push("  no client placement: no security group carries HKEX rules and no client scope is declared\n");
+  for (const s of evaluation.scopes) {
+    out.push(`\n  From ${s.label} (placed by ${BASIS[s.basis] ?? s.basis}):\n`);
+    for (const p of s.paths) {
+      const at = p.brokenAt === undefined ? "" : ` at the ${p.hops[p.brokenAt]?.step ?? "?"} hop`;
+      out.push(`    ${p.status.toUpperCase()}${at}  ${endpointLabel(p.endpoint)}\n      ${p.trace}\n`);
+    }
+  }
+  return `${out.join("")}\n`;
 }
 
 export function renderPackReport(report: PackReport): string {

@@ -7,6 +7,8 @@
  * (`hkex-ready plan` / `policy`) lists every waived finding with its reason.
  */
 import type { PolicyConfigSchema, ReportViolation } from "@pulumi/policy";
+
+type PolicyConfigJSONSchema = PolicyConfigSchema["properties"][string];
 import { SITE_NAMES, endpointsOf, type Endpoint } from "../catalogue";
 
 export interface PolicyException {
@@ -36,19 +38,46 @@ export const exceptionsSchema: PolicyConfigSchema["properties"] = {
   },
 };
 
-export interface PrefixSettings extends ExceptionSettings {
-  maxPrefixLength: number;
+/** The client scope named in pack config, for a stack whose group is attached to nothing and whose component declares none. */
+export interface ScopeSettings {
+  vpcId?: string;
+  subnetIds?: string[];
+  routeTableIds?: string[];
+  networkAclIds?: string[];
+  securityGroupIds?: string[];
 }
 
-export const PREFIX_DEFAULTS: PrefixSettings = { maxPrefixLength: 24, exceptions: [] };
-
-export interface CoverageSettings extends ExceptionSettings {
+/** Settings of every policy that evaluates the flows toward HKEX. */
+export interface FlowSettings extends ExceptionSettings {
   endpoints: Endpoint[];
+  scope?: ScopeSettings;
 }
 
-export const COVERAGE_DEFAULTS: CoverageSettings = { endpoints: endpointsOf(), exceptions: [] };
+export const FLOW_DEFAULTS: FlowSettings = { endpoints: endpointsOf(), exceptions: [] };
 
 export const EXCEPTION_DEFAULTS: ExceptionSettings = { exceptions: [] };
+
+const awsIds = (prefix: string, what: string): PolicyConfigJSONSchema => ({
+  type: "array",
+  items: { type: "string", pattern: `^${prefix}-[0-9a-f]+$` },
+  description: `The client's ${what}, by AWS id.`,
+});
+
+export const scopeSchema: PolicyConfigSchema["properties"] = {
+  scope: {
+    type: "object",
+    description:
+      "Where the SFTP client sits, when the stack attaches its group to nothing and the component declares no scope: AWS ids of its VPC, subnets, route tables, network ACLs and groups.",
+    properties: {
+      vpcId: { type: "string", pattern: "^vpc-[0-9a-f]+$" },
+      subnetIds: awsIds("subnet", "subnets"),
+      routeTableIds: awsIds("rtb", "route tables"),
+      networkAclIds: awsIds("acl", "network ACLs"),
+      securityGroupIds: awsIds("sg", "security groups"),
+    },
+    additionalProperties: false,
+  },
+};
 
 export const endpointsSchema: PolicyConfigSchema["properties"] = {
   endpoints: {

@@ -5,7 +5,7 @@
  */
 import { InputError, type InputProblem } from "../core/errors";
 import type { StackResource } from "../infra/stackResource";
-import { UNKNOWN_MARKER } from "./model";
+import { UNKNOWN_SENTINEL } from "./flows/values";
 
 /** Pulumi's marker key of a secret value in serialized state. */
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -102,7 +102,7 @@ function plain(v: unknown): unknown {
         return o.plaintext;
       }
     }
-    return UNKNOWN_MARKER;
+    return UNKNOWN_SENTINEL;
   }
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plainValue(x)]));
 }

@@ -11,6 +11,9 @@ npx --no -- biome check .
 # (checks/probe.ts -> checks/probe/) must not leave its old .js behind, which Node would load first.
 rm -rf dist
 npx --no -- tsc -p tsconfig.json
+# The policy pack's own entry, policies/dist/index.js (policies/package.json `main`).
+rm -rf policies/dist
+node scripts/bundle-policy-pack.js
 # The tests are type-checked too (nothing emitted).
 npx --no -- tsc -p tsconfig.test.json
 npx --no -- vitest run "$@"

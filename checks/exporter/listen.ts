@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import { InputError } from "../../core/errors";
 
-export const DEFAULT_LISTEN = "127.0.0.1:9918";
+const DEFAULT_LISTEN = "127.0.0.1:9918";
 
 export interface ListenAddress {
   readonly host: string;

@@ -27,7 +27,7 @@ export function shippedPrometheusConfigPath(): string {
 }
 
 /** The exporter address the shipped config uses. */
-export const SHIPPED_EXPORTER_ADDRESS = "127.0.0.1:9918";
+const SHIPPED_EXPORTER_ADDRESS = "127.0.0.1:9918";
 
 interface ScrapeConfig {
   job_name: string;

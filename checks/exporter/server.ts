@@ -24,7 +24,7 @@ import { buildReport, runSites, type SiteRun } from "../run";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../evidence/prometheus";
 import { hkNow } from "../../core/time";
 import { SITE_NAMES, endpointLabel, hostPort } from "../../catalogue";
-import { escapeHtml } from "../evidence/html/markup";
+import { esc } from "../evidence/html/markup";
 import { parseProbeRequest, probeBudgetMs, type ProbeRequest, type RequestProblem } from "./request";
 import { DEFAULT_SHARING_LIMITS, QueueDeadlineError, SharedProbes, type SharingLimits } from "./sharing";
 import { ExporterMetrics } from "./selfMetrics";
@@ -60,7 +60,7 @@ export interface RunningExporter {
   close(): Promise<void>;
 }
 
-export const DEFAULT_TIMEOUT_MARGIN_MS = 500;
+const DEFAULT_TIMEOUT_MARGIN_MS = 500;
 /** The most sockets the server keeps open; more are refused by the kernel backlog, not queued in memory. */
 const MAX_CONNECTIONS = 256;
 
@@ -85,15 +85,13 @@ function send(res: ServerResponse, status: number, body: string, type = "text/pl
 function landingPage(config: Config): string {
   const links = [...SITE_NAMES, "all"].map((s) => `<li><a href="probe?site=${s}">/probe?site=${s}</a></li>`).join("");
   const endpoints = Object.values(config.sites)
-    .flatMap((s) =>
-      s.targets.map((t) => `<li>${escapeHtml(`${s.name} ${endpointLabel({ site: s.name, host: t.host, port: t.port })}`)}</li>`),
-    )
+    .flatMap((s) => s.targets.map((t) => `<li>${esc(endpointLabel({ site: s.name, host: t.host, port: t.port }))}</li>`))
     .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>hkex-ready exporter</title></head>
 <body>
 <h1>hkex-ready exporter</h1>
-<p>The HKEX Report Retrieval SFTP readiness check, run at scrape time. Config: ${escapeHtml(config.file)}</p>
+<p>The HKEX Report Retrieval SFTP readiness check, run at scrape time. Config: ${esc(config.file)}</p>
 <ul>${links}<li><a href="metrics">/metrics</a> (the exporter's own)</li><li><a href="-/healthy">/-/healthy</a></li></ul>
 <h2>Endpoints in the config</h2>
 <ul>${endpoints}</ul>

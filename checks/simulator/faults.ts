@@ -92,7 +92,7 @@ export const FAULTS: readonly FaultDescription[] = Object.freeze([
 
 export const FAULT_NAMES: readonly Fault[] = Object.freeze(FAULTS.map((f) => f.fault));
 
-export function isFault(value: string): value is Fault {
+function isFault(value: string): value is Fault {
   return (FAULT_NAMES as readonly string[]).includes(value);
 }
 

@@ -30,7 +30,7 @@ export const SAMPLE_FILE_NAMES = ["TP001", "TP002"] as const;
 // Deterministic pseudo-random numbers
 
 /** FNV-1a of a string, as a seed. */
-export function seedOf(text: string): number {
+function seedOf(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

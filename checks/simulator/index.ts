@@ -28,12 +28,8 @@ import { SimulatedFacility, type Endpoint, type SimulatedEndpoint } from "./endp
 import { validateFaults, type Fault } from "./faults";
 import { buildFileSet, validateFileName, type FileSpec } from "./files";
 import { fingerprintOf, generateHostKey, knownHostsLine, parseOneKey } from "./keys";
-import { SERVER_IDENT } from "./ssh";
 
-export { FAULTS, FAULT_NAMES, isFault, parseFaultFlags, type Fault, type FaultDescription } from "./faults";
-export { fingerprintOf, knownHostsLine, publicKeyLine } from "./keys";
-export { SAMPLE_FILE_NAMES, sampleFiles } from "./files";
-export { SERVER_IDENT };
+export { FAULT_NAMES, type Fault } from "./faults";
 export type { SimulatedEndpoint };
 
 export interface SimulatorOptions {

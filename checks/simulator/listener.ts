@@ -8,7 +8,7 @@ import { startBlackhole, type Blackhole } from "./blackhole";
 
 export type ListenerMode = "listening" | "closed" | "blackhole";
 
-export function listen(host: string, port: number, onConnection: (s: Socket) => void): Promise<Server> {
+function listen(host: string, port: number, onConnection: (s: Socket) => void): Promise<Server> {
   return new Promise((resolve, reject) => {
     const srv = createServer(onConnection);
     srv.once("error", reject);

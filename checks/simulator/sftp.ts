@@ -33,7 +33,7 @@ export interface SftpSessionOptions {
 }
 
 /** Where the mid-transfer faults strike: the first byte of the second half. */
-export function midpoint(size: number): number {
+function midpoint(size: number): number {
   return Math.floor(size / 2);
 }
 

@@ -20,7 +20,7 @@ import { RemoteTree } from "./tree";
 export const SERVER_IDENT = "OpenSSH_8.7 hkex-sftp-simulator";
 
 /** The only key exchange offered under no-common-algorithm: removed from OpenSSH 7.0 and ssh2's defaults. */
-export const LEGACY_KEX = "diffie-hellman-group1-sha1";
+const LEGACY_KEX = "diffie-hellman-group1-sha1";
 
 export type HostKeyVariant = "pinned" | "changed" | "legacy-kex";
 

@@ -10,11 +10,11 @@ import type { Fault } from "./faults";
 import { FAKE_PASSWD, SAMPLE_MTIME, bufferFile, type ServedFile } from "./files";
 
 /** Where a session starts, as in a chrooted sftp-server. */
-export const HOME = "/";
+const HOME = "/";
 
-export const S_IFDIR = 0o040000;
-export const S_IFREG = 0o100000;
-export const S_IFLNK = 0o120000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
 
 const UID = 1000;
 const GID = 1000;
@@ -31,8 +31,8 @@ export interface TreeOptions {
   readonly fault: Fault | "none";
 }
 
-export const ESCAPE_LINK = { name: "TP003", target: "/etc/passwd" } as const;
-export const MISSING_FILE = "TP002";
+const ESCAPE_LINK = { name: "TP003", target: "/etc/passwd" } as const;
+const MISSING_FILE = "TP002";
 
 /** Resolves a client path against HOME; ".." never climbs above "/". */
 export function resolvePath(path: string, cwd = HOME): string {

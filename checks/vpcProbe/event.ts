@@ -21,7 +21,7 @@ import { normaliseConfig, type Config } from "../config";
 import { parseKnownHosts, type KnownHostEntry } from "../knownHosts";
 
 /** Where a Lambda function may write. */
-export const LAMBDA_DOWNLOAD_DIR = "/tmp/hkex-vpc-probe";
+const LAMBDA_DOWNLOAD_DIR = "/tmp/hkex-vpc-probe";
 
 /** Config keys that name files or local services: meaningless in a Lambda, refused with the reason. */
 const NOT_IN_EVENT: Record<string, string> = {
@@ -43,7 +43,7 @@ const eventSchema = z.strictObject({
     .string()
     .min(1, "must hold the pinned host keys (OpenSSH known_hosts lines)")
     .max(1024 * 1024, "is larger than 1 MiB"),
-  site: z.enum(["primary", "secondary", "all"]).default("all"),
+  site: z.enum(["all", ...SITE_NAMES]).default("all"),
   download: z.boolean().default(false),
   keySecretId: z.string().min(1).max(2048).optional(),
   probe: probeName.optional(),
@@ -110,7 +110,7 @@ export function parseProbeEvent(event: unknown, env: NodeJS.ProcessEnv = process
   return {
     config,
     knownHosts,
-    sites: e.site === "all" ? SITE_NAMES : [e.site],
+    sites: e.site === "all" ? SITE_NAMES : [e.site as SiteName],
     download: e.download,
     keySecretId: keySecretId!,
     probe,

@@ -28,7 +28,7 @@ export class SecretError extends Error {
 }
 
 /** A secret's value as a key, from its text or bytes. */
-export function secretKeyFrom(value: { text?: string; bytes?: Uint8Array }, secretId: string): SecretKey {
+function secretKeyFrom(value: { text?: string; bytes?: Uint8Array }, secretId: string): SecretKey {
   if (value.text !== undefined) {
     const text = value.text.trim();
     if (text.startsWith("{")) {

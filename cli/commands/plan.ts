@@ -10,8 +10,8 @@ import { parse as parseYaml } from "yaml";
 import { InputError } from "../../core/errors";
 import { PROJECT, parseStackConfig } from "../../infra/config";
 import { planStack } from "../../infra/plan";
-import { runPackOffline } from "../../policies/offline";
-import { loadPackConfig, packReportJson, renderPackReport, table } from "../../policies/report";
+import { evaluateStackFlows, runPackOffline } from "../../policies/offline";
+import { loadPackConfig, packReportJson, pathTracesJson, renderPackReport, renderPathTraces, table } from "../../policies/report";
 import { EXIT } from "../exitCodes";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../../core/inputFile";
 
@@ -76,9 +76,11 @@ export async function run(opts: PlanOptions): Promise<number> {
 
   const plan = await planStack(config, args, stackNameOf(opts.stackConfig));
   const report = await runPackOffline(plan.resources, packConfig);
+  const flows = evaluateStackFlows(plan.resources, packConfig);
 
   if (opts.json) {
-    process.stdout.write(packReportJson({ stack: stackNameOf(opts.stackConfig), resources: plan.rows, outputs: plan.outputs }, report));
+    const head = { stack: stackNameOf(opts.stackConfig), resources: plan.rows, outputs: plan.outputs, paths: pathTracesJson(flows) };
+    process.stdout.write(packReportJson(head, report));
   } else {
     process.stdout.write(
       `Plan of stack "${stackNameOf(opts.stackConfig)}" from ${opts.stackConfig} (Pulumi mock runtime: nothing was sent to AWS)\n\n`,
@@ -90,6 +92,7 @@ export async function run(opts: PlanOptions): Promise<number> {
       ),
     );
     process.stdout.write("\n");
+    process.stdout.write(renderPathTraces(flows));
     process.stdout.write(renderPackReport(report));
   }
   return report.verdict === "pass" ? EXIT.ok : EXIT.failed;

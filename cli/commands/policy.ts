@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { InputError } from "../../core/errors";
-import { runPackOffline } from "../../policies/offline";
-import { loadPackConfig, packReportJson, renderPackReport } from "../../policies/report";
+import { evaluateStackFlows, runPackOffline } from "../../policies/offline";
+import { loadPackConfig, packReportJson, pathTracesJson, renderPackReport, renderPathTraces } from "../../policies/report";
 import { loadStateDocument } from "../../policies/state";
 import { EXIT } from "../exitCodes";
 import { MAX_STATE_BYTES, unreadableInput } from "../../core/inputFile";
@@ -34,15 +34,17 @@ export async function run(opts: PolicyOptions): Promise<number> {
     throw new InputError({ path: "", message: `is not JSON: ${(err as Error).message}` }, opts.state);
   }
   const state = loadStateDocument(doc, opts.state);
-  const report = await runPackOffline(state.resources, loadPackConfig(opts.policyPackConfig));
+  const packConfig = loadPackConfig(opts.policyPackConfig);
+  const report = await runPackOffline(state.resources, packConfig);
+  const flows = evaluateStackFlows(state.resources, packConfig);
 
   if (opts.json) {
-    process.stdout.write(
-      packReportJson({ format: state.format, resources: state.resources.map((r) => ({ type: r.type, urn: r.urn })) }, report),
-    );
+    const resources = state.resources.map((r) => ({ type: r.type, urn: r.urn }));
+    process.stdout.write(packReportJson({ format: state.format, resources, paths: pathTracesJson(flows) }, report));
   } else {
     const what = state.format === "stack-export" ? "stack export" : "preview";
     process.stdout.write(`Read ${state.resources.length} resources from ${opts.state} (${what})\n\n`);
+    process.stdout.write(renderPathTraces(flows));
     process.stdout.write(renderPackReport(report));
   }
   return report.verdict === "pass" ? EXIT.ok : EXIT.failed;

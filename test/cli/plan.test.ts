@@ -58,7 +58,14 @@ describe("plan (command module)", () => {
     expect(lines).toContainEqual(
       expect.stringMatching(/^route +primary +10\.151\.14\.0\/24 +- +rtb-0b1c2d3e4f5a60789 via tgw-0a1b2c3d4e5f60789 /),
     );
-    expect(lines).toContain("Verdict: PASS (0 mandatory, 0 advisory violation(s))");
+    // A separate section: one path trace per client placement and endpoint, from the planned resources.
+    expect(lines).toContain("Paths toward HKEX (TCP from each client placement, hop by hop, as AWS would forward it):");
+    expect(lines.filter((l) => /^ {4}ASSUMED {2}(primary|secondary) /.test(l))).toHaveLength(8);
+    expect(lines).toContain(
+      "      sg-00000000000000001 with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789 → sg-00000000000000001 egress rule hkex-sftp-egress-primary-10-151-14-141 allows tcp/18801 to 10.151.14.141/32 → [assumed] acl-0a1b2c3d4e5f60789 #200 allow → [assumed] rtb-0a1b2c3d4e5f60789 10.151.14.0/24 via tgw-0a1b2c3d4e5f60789 → [assumed] return acl-0a1b2c3d4e5f60789 #200 allow",
+    );
+    // The group attached to nothing, the existing ACL and route tables: advisories, not a silent pass.
+    expect(lines).toContain("Verdict: PASS (0 mandatory, 4 advisory violation(s))");
   });
 
   it("prints one JSON object with the resources, violations and verdict", async () => {
@@ -69,10 +76,20 @@ describe("plan (command module)", () => {
     expect(
       report.resources.filter((r: { kind: string }) => r.kind === "sg egress").map((r: { destination: string }) => r.destination),
     ).toEqual(["10.151.14.141/32", "10.151.14.142/32"]);
-    expect(report.violations.map((v: { enforcementLevel: string; policy: string }) => `${v.enforcementLevel} ${v.policy}`)).toEqual([
-      "mandatory ec2-hkex-both-sites-covered",
-      "mandatory ec2-hkex-both-sites-covered",
+    expect(
+      report.violations
+        .filter((v: { enforcementLevel: string }) => v.enforcementLevel === "mandatory")
+        .map((v: { policy: string }) => v.policy),
+    ).toEqual(["ec2-hkex-both-sites-covered", "ec2-hkex-both-sites-covered"]);
+    // The same traces as the text, the broken ones with the hop where they break.
+    const broken = report.paths.filter((p: { status: string }) => p.status === "broken");
+    expect(broken.map((p: { endpoint: string; brokenAt: string }) => [p.endpoint, p.brokenAt])).toEqual([
+      ["secondary 10.152.14.141:18801", "security-group"],
+      ["secondary 10.152.14.142:18801", "security-group"],
     ]);
+    expect(broken[0].trace).toBe(
+      "sg-00000000000000001 with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789 → [broken] sg-00000000000000001: no egress rule allows tcp/18801 to 10.152.14.141",
+    );
   });
 
   it("throws an InputError listing every config problem before running the program", async () => {
@@ -107,10 +124,11 @@ describe("the compiled CLI, as CI runs it", () => {
   it("plan on a primary-only stack exits 1 and names both secondary hosts", () => {
     const r = cli("plan", "--stack-config", "test/fixtures/stacks/Pulumi.primary-only.yaml");
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain("secondary 10.152.14.141:18801, secondary 10.152.14.142:18801");
-    // Two violations of one policy (egress and routes), its fix said once.
+    expect(r.stdout).toContain("    BROKEN at the security-group hop  secondary 10.152.14.141:18801\n");
+    expect(r.stdout).toContain("    BROKEN at the security-group hop  secondary 10.152.14.142:18801\n");
+    // Two violations of one policy (one per secondary host), its fix said once per policy.
     expect(r.stdout.match(/\[mandatory\] ec2-hkex-both-sites-covered:/g)).toHaveLength(2);
-    expect(r.stdout.match(/^ +fix: /gm)).toHaveLength(1);
+    expect(r.stdout.match(/^ +fix: /gm)).toHaveLength(2);
   });
 
   it("plan on broken config exits 2 with each problem on stderr", () => {
@@ -132,6 +150,8 @@ describe("the compiled CLI, as CI runs it", () => {
     expect(cli("policy", "--state", "test/fixtures/state/export-example.json").status).toBe(0);
     const r = cli("policy", "--state", "test/fixtures/state/export-primary-only.json", "--json");
     expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout).violations[0].message).toContain("secondary 10.152.14.141:18801, secondary 10.152.14.142:18801");
+    expect(JSON.parse(r.stdout).violations[0].message).toContain(
+      "secondary 10.152.14.141:18801 is not reachable: sg-0160a22ead5aa334b: no egress rule allows tcp/18801 to 10.152.14.141",
+    );
   });
 });

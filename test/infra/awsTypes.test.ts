@@ -16,6 +16,12 @@ const READ: Record<AwsTypeName, (name: string) => pulumi.CustomResource> = {
   routeTable: (n) => aws.ec2.RouteTable.get(n, "rtb-0a1b2c3d4e5f60789"),
   networkInsightsPath: (n) => aws.ec2.NetworkInsightsPath.get(n, "nip-0a1b2c3d4e5f60789"),
   networkInsightsAnalysis: (n) => aws.ec2.NetworkInsightsAnalysis.get(n, "nia-0a1b2c3d4e5f60789"),
+  lambdaFunction: (n) => aws.lambda.Function.get(n, "hkex-sftp-probe-1a2b3c4"),
+  iamRole: (n) => aws.iam.Role.get(n, "hkex-sftp-probe-role-1a2b3c4"),
+  iamRolePolicy: (n) => aws.iam.RolePolicy.get(n, "hkex-sftp-probe-role-1a2b3c4:hkex-sftp-probe-secret-policy-1a2b3c4"),
+  logGroup: (n) => aws.cloudwatch.LogGroup.get(n, "/hkex-sftp-readiness/prod/hkex-sftp-probe"),
+  schedule: (n) => aws.scheduler.Schedule.get(n, "default/hkex-sftp-probe-schedule-1a2b3c4"),
+  metricAlarm: (n) => aws.cloudwatch.MetricAlarm.get(n, "hkex-sftp-probe-alarm-primary-1a2b3c4"),
 };
 
 describe("AWS_TYPES", () => {

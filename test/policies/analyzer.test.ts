@@ -1,97 +1,61 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the analyzer protocol classes come from untyped generated protobuf code
 /**
- * The pack as the Pulumi CLI runs it: the compiled policies/index.ts started
- * from policies/, spoken to over the analyzer gRPC protocol the CLI uses.
- * Needs dist/ (scripts/test.sh runs tsc before vitest).
+ * The pack as the Pulumi CLI runs it: policies/ (its package.json `main` is
+ * the bundle policies/dist/index.js) started through @pulumi/pulumi's
+ * run-policy-pack, spoken to over the analyzer gRPC protocol the CLI uses.
+ * Needs the bundle (scripts/test.sh builds it; `npm run build` does too).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AWS_TYPES } from "../../infra/awsTypes";
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const grpc = require("@grpc/grpc-js");
-const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
-const pb = require("@pulumi/pulumi/proto/analyzer_pb");
-const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
-const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
-/* eslint-enable @typescript-eslint/no-require-imports */
+import { LEVEL, PACK_DIR, analyzerResource as resource, pb, startPolicyPack, type RunningPack } from "../support/policyPack";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-/** pulumirpc.EnforcementLevel */
-const LEVEL = ["advisory", "mandatory"];
 
-let pack: ChildProcess;
-let client: { [rpc: string]: (req: unknown, cb: (err: Error | null, res: any) => void) => void; close(): void };
-const rpc = (name: string, req: unknown): Promise<any> =>
-  new Promise((resolve, reject) => {
-    const call = client[name];
-    if (call === undefined) return reject(new Error(`the analyzer client has no ${name} call`));
-    call.call(client, req, (err, res) => (err ? reject(err) : resolve(res)));
-  });
-
-function resource<T>(Ctor: new () => T, type: string, name: string, props: object): T {
-  return (new Ctor() as any)
-    .setType(type)
-    .setName(name)
-    .setUrn(`urn:pulumi:prod::hkex-sftp-readiness::${type}::${name}`)
-    .setProperties(Struct.fromJavaScript(props))
-    .setOptions(new pb.AnalyzerResourceOptions());
-}
+let pack: RunningPack;
+const rpc = (name: string, req: unknown): Promise<any> => pack.rpc(name, req);
 
 beforeAll(async () => {
-  pack = spawn(process.execPath, ["../dist/policies/index.js"], { cwd: "policies", stdio: ["ignore", "pipe", "inherit"] });
-  // Like the CLI, read the port the analyzer prints first.
-  const [chunk] = await once(pack.stdout!, "data");
-  client = new services.AnalyzerClient(`127.0.0.1:${String(chunk).trim()}`, grpc.credentials.createInsecure());
+  pack = await startPolicyPack(PACK_DIR);
 });
 
 afterAll(() => {
-  client?.close();
-  pack?.kill();
+  pack?.close();
 });
 
 describe("the policy pack under the analyzer protocol", () => {
-  it("introduces itself with the name and version of policies/package.json and all seven policies", async () => {
-    const info = await rpc("getAnalyzerInfo", new Empty());
+  it("introduces itself with the name and version of policies/package.json and all nine policies", async () => {
+    const info = await pack.info();
     expect([info.getName(), info.getVersion()]).toEqual(["hkex-sftp-firewall", "0.1.0"]);
     expect(info.getPoliciesList().map((p: any) => p.getName())).toEqual([
-      "ec2-security-group-hkex-tcp-18801-only",
-      "ec2-security-group-hkex-no-open-egress",
-      "ec2-hkex-narrow-prefixes",
       "ec2-hkex-both-sites-covered",
-      "ec2-network-acl-hkex-symmetric",
-      "ec2-security-group-no-mixed-rules",
+      "ec2-security-group-hkex-tcp-18801-only",
+      "ec2-network-acl-rule-numbers-unique",
+      "ec2-vpc-no-mixed-rules",
+      "ec2-reachability-analysis-path-found",
+      "ec2-route-hkex-target",
+      "ec2-hkex-path-verified",
       "ec2-security-group-hkex-rule-descriptions",
+      "lambda-hkex-probe-in-client-subnets",
     ]);
   });
 
-  it("reports an all-protocols rule with an unknown group id, as in a preview", async () => {
+  it("has no resource policies: a single rule says nothing about the flows", async () => {
     const req = resource(pb.AnalyzeRequest, AWS_TYPES.securityGroupEgressRule, "r", {
       cidrIpv4: "10.151.14.141/32",
       ipProtocol: "-1",
       securityGroupId: UNKNOWN,
     });
     const res = await rpc("analyze", req);
-    expect(
-      res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]]),
-    ).toEqual([
-      [
-        "ec2-security-group-hkex-tcp-18801-only",
-        "mandatory",
-        "Security-group egress to 10.151.14.141/32 allows all protocols; egress toward HKEX must allow only TCP port 18801.",
-      ],
-      [
-        "ec2-security-group-hkex-rule-descriptions",
-        "advisory",
-        "Security-group egress to 10.151.14.141/32 has no description; name the HKEX site and host it serves.",
-      ],
-    ]);
+    expect(res.getDiagnosticsList()).toEqual([]);
   });
 
   it("runs the stack policies on the whole stack", async () => {
     const req = new pb.AnalyzeStackRequest().setResourcesList([
-      resource(pb.AnalyzerResource, AWS_TYPES.securityGroup, "sg", { egress: [], ingress: [] }),
+      resource(pb.AnalyzerResource, AWS_TYPES.securityGroup, "sg", {
+        arn: "arn:aws:ec2:ap-east-1:123456789012:security-group/sg-0c4f5e6a7b8d9e0f1",
+        egress: [],
+        ingress: [],
+      }),
       resource(pb.AnalyzerResource, AWS_TYPES.securityGroupEgressRule, "only-primary", {
         cidrIpv4: "10.151.14.0/24",
         ipProtocol: "tcp",
@@ -102,8 +66,49 @@ describe("the policy pack under the analyzer protocol", () => {
       }),
     ]);
     const res = await rpc("analyzeStack", req);
-    expect(res.getDiagnosticsList().map((d: any) => d.getMessage().split("\n")[1])).toEqual([
-      "Security-group egress does not cover 2 of 4 HKEX endpoints: secondary 10.152.14.141:18801, secondary 10.152.14.142:18801; add a TCP egress rule to each.",
+    expect(
+      res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]]),
+    ).toEqual([
+      [
+        "ec2-hkex-both-sites-covered",
+        "mandatory",
+        "From sg-0c4f5e6a7b8d9e0f1, secondary 10.152.14.141:18801 is not reachable: sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.141. Path: sg-0c4f5e6a7b8d9e0f1 → [broken] sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.141",
+      ],
+      [
+        "ec2-hkex-both-sites-covered",
+        "mandatory",
+        "From sg-0c4f5e6a7b8d9e0f1, secondary 10.152.14.142:18801 is not reachable: sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.142. Path: sg-0c4f5e6a7b8d9e0f1 → [broken] sg-0c4f5e6a7b8d9e0f1: no egress rule allows tcp/18801 to 10.152.14.142",
+      ],
+      [
+        "ec2-hkex-path-verified",
+        "advisory",
+        "Security group sg-0c4f5e6a7b8d9e0f1 carries HKEX rules and is attached to no interface or instance in the stack: the subnet, network ACL and route table of its client could not be verified, and only its own rules were evaluated. Attach it to the client's interfaces in the stack (attach.networkInterfaceIds), or declare the client scope (subnetIds) in the component or the pack config.",
+      ],
+    ]);
+  });
+
+  it("reports a probe function outside the HKEX group, as in a preview", async () => {
+    const req = new pb.AnalyzeStackRequest().setResourcesList([
+      resource(pb.AnalyzerResource, AWS_TYPES.securityGroupEgressRule, "egress", {
+        cidrIpv4: "10.151.14.141/32",
+        ipProtocol: "tcp",
+        fromPort: 18801,
+        toPort: 18801,
+        securityGroupId: "sg-0c4f5e6a7b8d9e0f1",
+        description: "HKEX primary",
+      }),
+      resource(pb.AnalyzerResource, AWS_TYPES.lambdaFunction, "hkex-sftp-probe", {
+        environment: { variables: { HKEX_KEY_SECRET_ID: "arn:aws:secretsmanager:ap-east-1:123456789012:secret:hkex/key-AbCdEf" } },
+        vpcConfig: { subnetIds: ["subnet-0a1b2c3d4e5f60789"], securityGroupIds: ["sg-0d5e6f7a8b9c0d1e2"] },
+      }),
+    ]);
+    const res = await rpc("analyzeStack", req);
+    const probe = res.getDiagnosticsList().filter((d: any) => d.getPolicyname() === "lambda-hkex-probe-in-client-subnets");
+    expect(probe.map((d: any) => [LEVEL[d.getEnforcementlevel()], d.getMessage().split("\n")[1]])).toEqual([
+      [
+        "mandatory",
+        "Lambda function hkex-sftp-probe is an HKEX VPC probe but none of its security groups (sg-0d5e6f7a8b9c0d1e2) carries the HKEX egress rules; attach the HKEX group (sg-0c4f5e6a7b8d9e0f1) so the probe tests the clients' rules.",
+      ],
     ]);
   });
 });

@@ -1,294 +1,250 @@
 /**
- * Each policy on the happy-path stack, then with one field changed; every
- * failing case asserts the exact violation text.
+ * The pack's policies on stacks written the way teams write them (the flow
+ * corpus, `pulumi stack export` v3 and `pulumi preview --json`): each test
+ * asserts the verdict and the hop, rule or resource the violation names.
  */
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SITE_NAMES } from "../../catalogue";
-import { AWS_TYPES } from "../../infra/awsTypes";
 import type { StackResource } from "../../infra/stackResource";
-import { runPackOffline, type PackConfig } from "../../policies/offline";
+import { evaluateHkexFlows, fromStateResource } from "../../policies/flows";
+import { runPackOffline, type PackConfig, type PackReport } from "../../policies/offline";
 import {
   hkexBothSitesCovered,
-  hkexNarrowPrefixes,
+  hkexPathVerified,
   hkexPolicies,
-  naclHkexSymmetric,
+  hkexRouteTarget,
+  naclRuleNumbersUnique,
+  reachabilityPathFound,
   sgHkexDescriptions,
   sgHkexPortProtocol,
-  sgNoMixedRules,
-  sgNoOpenEgress,
+  vpcNoMixedRules,
 } from "../../policies/policies";
-import { ACL_ID, RTB_A, RTB_B, SG_ID, changed, egressRule, goodStack, naclRule, resource, route, securityGroup, without } from "./stack";
+import { lambdaProbePlacement } from "../../policies/probePlacement";
+import { loadStateDocument } from "../../policies/state";
 
-type AnyPolicy = (typeof hkexPolicies)[number];
+const CORPUS = "test/fixtures/corpus";
 
-async function messages(policy: AnyPolicy, stack: StackResource[], config: PackConfig = {}): Promise<string[]> {
-  const report = await runPackOffline(stack, config, [policy]);
-  return report.violations.map((v) => v.message);
+function stackOf(file: string): StackResource[] {
+  return loadStateDocument(JSON.parse(readFileSync(file, "utf8")), file).resources;
 }
 
-const P141 = "hkex-sftp-egress-10-151-14-141-32";
-const FIX = "egress toward HKEX must allow only TCP port 18801.";
+const corpus = (name: string) => stackOf(join(CORPUS, name));
+const pack = (name: string, config: PackConfig = {}) => runPackOffline(corpus(name), config);
+const lines = (r: PackReport) => r.violations.map((v) => `${v.enforcementLevel} ${v.policy}: ${v.message}`);
 
 describe("policy metadata", () => {
   it("names every policy in kebab case, service first, with a one-sentence fix", () => {
     for (const p of hkexPolicies) {
-      expect(p.name).toMatch(/^ec2-[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(p.name).toMatch(/^(ec2|lambda)-[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(p.description).toMatch(/^[A-Z][^.]*(\.\d[^.]*)*[^.]*\.$/);
       expect(p.enforcementLevel).toMatch(/^(advisory|mandatory)$/);
       expect(p.configSchema?.properties.exceptions).toBeDefined();
     }
     expect(new Set(hkexPolicies.map((p) => p.name)).size).toBe(hkexPolicies.length);
   });
+});
 
-  it("passes the happy-path stack on every policy", async () => {
-    const report = await runPackOffline(goodStack());
-    expect(report.violations).toEqual([]);
+describe("ordinary VPC stacks pass", () => {
+  it.each([
+    ["web-tier-and-sftp-client.json", "a web tier with tcp/443 to 0.0.0.0/0, a default route via the internet gateway, the default ACL"],
+    ["nacl-100-allow-all.json", "the usual ACL rule #100 allow-all both ways"],
+    ["default-route-igw-plus-tgw.json", "0.0.0.0/0 via the internet gateway next to the HKEX ranges via the transit gateway"],
+    ["other-groups.json", "other groups with open egress on other instances"],
+  ])("%s (%s)", async (file) => {
+    const report = await pack(file);
     expect(report.verdict).toBe("pass");
-  });
-});
-
-describe(sgHkexPortProtocol.name, () => {
-  it("fails an all-protocols rule", async () => {
-    expect(
-      await messages(sgHkexPortProtocol, changed(goodStack(), P141, { ipProtocol: "-1", fromPort: undefined, toPort: undefined })),
-    ).toEqual([`Security-group egress to 10.151.14.141/32 allows all protocols; ${FIX}`]);
-  });
-
-  it("fails a port range", async () => {
-    expect(await messages(sgHkexPortProtocol, changed(goodStack(), P141, { fromPort: 18000, toPort: 19000 }))).toEqual([
-      `Security-group egress to 10.151.14.141/32 allows TCP ports 18000-19000; ${FIX}`,
-    ]);
-  });
-
-  it("fails another port", async () => {
-    expect(await messages(sgHkexPortProtocol, changed(goodStack(), P141, { fromPort: 22, toPort: 22 }))).toEqual([
-      `Security-group egress to 10.151.14.141/32 allows TCP port 22; ${FIX}`,
-    ]);
-  });
-
-  it("fails protocol numbers other than TCP's and accepts TCP's", async () => {
-    expect(await messages(sgHkexPortProtocol, changed(goodStack(), P141, { ipProtocol: "17" }))).toEqual([
-      `Security-group egress to 10.151.14.141/32 allows UDP port 18801; ${FIX}`,
-    ]);
-    expect(await messages(sgHkexPortProtocol, changed(goodStack(), P141, { ipProtocol: "6" }))).toEqual([]);
-  });
-
-  it("fails inline egress blocks and legacy SecurityGroupRule resources alike", async () => {
-    const stack = [
-      ...goodStack(),
-      resource(AWS_TYPES.securityGroup, "legacy-sg", {
-        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.152.14.0/24"], description: "old" }],
-      }),
-      resource(AWS_TYPES.securityGroupRule, "legacy-rule", {
-        type: "egress",
-        securityGroupId: SG_ID,
-        protocol: "tcp",
-        fromPort: 1,
-        toPort: 65535,
-        cidrBlocks: ["10.151.14.142/32"],
-        description: "old",
-      }),
-    ];
-    expect(await messages(sgHkexPortProtocol, stack)).toEqual([
-      `Inline security-group egress to 10.152.14.0/24 allows all protocols; ${FIX}`,
-      `Security-group egress to 10.151.14.142/32 allows TCP ports 1-65535; ${FIX}`,
-    ]);
-  });
-
-  it("fails a broad destination that reaches HKEX, ignores ingress and unrelated egress", async () => {
-    const stack = [
-      ...goodStack(),
-      egressRule("10.0.0.0/8", { fromPort: 443, toPort: 443 }),
-      egressRule("192.168.0.0/16", { fromPort: 443, toPort: 443 }),
-      resource(AWS_TYPES.securityGroupIngressRule, "from-hkex", { securityGroupId: SG_ID, ipProtocol: "-1", cidrIpv4: "10.151.14.0/24" }),
-    ];
-    expect(await messages(sgHkexPortProtocol, stack)).toEqual([`Security-group egress to 10.0.0.0/8 allows TCP port 443; ${FIX}`]);
-  });
-});
-
-describe(sgNoOpenEgress.name, () => {
-  it("fails 0.0.0.0/0 and ::/0 on a group that carries HKEX rules", async () => {
-    const stack = [
-      ...goodStack(),
-      egressRule("0.0.0.0/0", { fromPort: 443, toPort: 443 }, "web-out"),
-      resource(AWS_TYPES.securityGroupEgressRule, "web-out-v6", {
-        securityGroupId: SG_ID,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        cidrIpv6: "::/0",
-      }),
-    ];
-    expect(await messages(sgNoOpenEgress, stack)).toEqual([
-      `Security group ${SG_ID} carries HKEX egress rules and also allows egress to 0.0.0.0/0 (web-out); remove that rule so the group reaches only the HKEX endpoints.`,
-      `Security group ${SG_ID} carries HKEX egress rules and also allows egress to ::/0 (web-out-v6); remove that rule so the group reaches only the HKEX endpoints.`,
-    ]);
-  });
-
-  it("fails an open inline block on an HKEX group, found through the group's id", async () => {
-    const stack = goodStack().map((r) =>
-      r.type === AWS_TYPES.securityGroup
-        ? { ...r, outputs: { ...r.outputs, egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] } }
-        : r,
-    );
-    expect(await messages(sgNoOpenEgress, stack)).toEqual([
-      `Security group ${SG_ID} carries HKEX egress rules and also allows egress to 0.0.0.0/0 (inline in hkex-sftp-sg); remove that rule so the group reaches only the HKEX endpoints.`,
-    ]);
-  });
-
-  it("leaves groups without HKEX rules alone", async () => {
-    const other = egressRule("0.0.0.0/0", { securityGroupId: "sg-0aaaaaaaaaaaaaaaa" }, "other-out");
-    expect(await messages(sgNoOpenEgress, [...goodStack(), other])).toEqual([]);
-  });
-});
-
-describe(hkexNarrowPrefixes.name, () => {
-  it("fails egress, NACL rules and routes broader than /24 toward HKEX", async () => {
-    const stack = [
-      ...changed(goodStack(), "hkex-sftp-acl-0a1b2c3d4e5f60789-ingress-secondary", { cidrBlock: "10.152.0.0/16" }),
-      egressRule("10.151.0.0/16"),
-      route(RTB_A, "10.0.0.0/8"),
-      route(RTB_A, "172.16.0.0/12"),
-    ];
-    expect(await messages(hkexNarrowPrefixes, stack)).toEqual([
-      "Network ACL ingress rule from 10.152.0.0/16 is a /16 toward HKEX, broader than the allowed /24.",
-      "Security-group egress to 10.151.0.0/16 is a /16 toward HKEX, broader than the allowed /24.",
-      "Route to 10.0.0.0/8 is a /8 toward HKEX, broader than the allowed /24.",
-    ]);
-  });
-
-  it("takes the maximum from pack config", async () => {
-    const config = { [hkexNarrowPrefixes.name]: { maxPrefixLength: 32 } };
-    expect(await messages(hkexNarrowPrefixes, without(goodStack(), "acl-"), config)).toEqual([
-      "Route to 10.151.14.0/24 is a /24 toward HKEX, broader than the allowed /32.",
-      "Route to 10.152.14.0/24 is a /24 toward HKEX, broader than the allowed /32.",
-      "Route to 10.151.14.0/24 is a /24 toward HKEX, broader than the allowed /32.",
-      "Route to 10.152.14.0/24 is a /24 toward HKEX, broader than the allowed /32.",
-    ]);
+    expect(report.violations).toEqual([]);
   });
 });
 
 describe(hkexBothSitesCovered.name, () => {
-  const secondaryMissing = "2 of 4 HKEX endpoints: secondary 10.152.14.141:18801, secondary 10.152.14.142:18801";
-
-  it("fails a stack that covers only primary and names the missing endpoints", async () => {
-    const stack = without(without(goodStack(), "10-152-14-14"), "10-152-14-0-24");
-    expect(await messages(hkexBothSitesCovered, stack)).toEqual([
-      `Security-group egress does not cover ${secondaryMissing}; add a TCP egress rule to each.`,
-      `Route table ${RTB_A} has no route to ${secondaryMissing}; add a route to each.`,
-      `Route table ${RTB_B} has no route to ${secondaryMissing}; add a route to each.`,
-    ]);
-  });
-
-  it("fails a route table that misses a route", async () => {
-    const stack = without(goodStack(), `${RTB_B}-10-151-14-0-24`);
-    expect(await messages(hkexBothSitesCovered, stack)).toEqual([
-      `Route table ${RTB_B} has no route to 2 of 4 HKEX endpoints: primary 10.151.14.141:18801, primary 10.151.14.142:18801; add a route to each.`,
-    ]);
-  });
-
-  it("fails a rule on the wrong port for coverage and accepts /32 routes", async () => {
-    const stack = changed(
+  it("fails a deny numbered before the allow, naming the rule", async () => {
+    const report = await pack("nacl-deny-before-allow.json");
+    expect(report.verdict).toBe("fail");
+    expect(report.violations.map((v) => [v.policy, v.message.split(". Path:")[0]])).toEqual([
       [
-        ...without(goodStack(), `${RTB_B}-`),
-        route(RTB_B, "10.151.14.141/32"),
-        route(RTB_B, "10.151.14.142/32"),
-        route(RTB_B, "10.152.14.0/24"),
+        hkexBothSitesCovered.name,
+        "From subnet-044ad91ce03cbc417 (i-0af8844da83147e40), secondary 10.152.14.141:18801 is not reachable: acl-02ca7183df8c5991c #50 deny (sec-private-nacl) tcp/18801 to 10.152.14.141",
       ],
-      "hkex-sftp-egress-10-152-14-142-32",
-      { fromPort: 22, toPort: 22 },
+      [
+        hkexBothSitesCovered.name,
+        "From subnet-044ad91ce03cbc417 (i-0af8844da83147e40), secondary 10.152.14.142:18801 is not reachable: acl-02ca7183df8c5991c #50 deny (sec-private-nacl) tcp/18801 to 10.152.14.142",
+      ],
+    ]);
+    // The trace stops at the hop that breaks.
+    expect(report.violations[0]?.message).toMatch(
+      /→ \[broken\] acl-02ca7183df8c5991c #50 deny \(sec-private-nacl\) tcp\/18801 to 10\.152\.14\.141$/,
     );
-    expect(await messages(hkexBothSitesCovered, stack)).toEqual([
-      "Security-group egress does not cover 1 of 4 HKEX endpoints: secondary 10.152.14.142:18801; add a TCP egress rule to each.",
-    ]);
   });
 
-  it("checks the endpoints given in pack config instead of the catalogue", async () => {
-    const config = { [hkexBothSitesCovered.name]: { endpoints: [{ site: "secondary", host: "10.152.14.143", port: 18801 }] } };
-    expect(await messages(hkexBothSitesCovered, goodStack(), config)).toEqual([
-      "Security-group egress does not cover 1 of 1 HKEX endpoints: secondary 10.152.14.143:18801; add a TCP egress rule to each.",
-    ]);
+  it("fails the HKEX ranges routed to an internet gateway, at the route", async () => {
+    const report = await pack("hkex-via-igw.json");
+    expect(report.verdict).toBe("fail");
+    expect(report.violations.map((v) => v.policy)).toEqual(Array(4).fill(hkexBothSitesCovered.name));
+    expect(report.violations[0]?.message).toContain(
+      "primary 10.151.14.141:18801 is not reachable: rtb-048e66232740614db 10.151.14.0/24 via igw-0d22e7e8a5dbf3382: an internet gateway cannot reach HKEX's private addresses",
+    );
   });
 
-  it("fails a stack with no egress at all", async () => {
-    expect(await messages(hkexBothSitesCovered, [securityGroup()])).toEqual([
-      "Security-group egress does not cover 4 of 4 HKEX endpoints: primary 10.151.14.141:18801, primary 10.151.14.142:18801, secondary 10.152.14.141:18801, secondary 10.152.14.142:18801; add a TCP egress rule to each.",
+  it("judges coverage per client scope: two VPCs covering one site each do not add up", async () => {
+    const report = await pack("two-vpcs-one-site-each.json");
+    expect(report.verdict).toBe("fail");
+    expect(report.violations.map((v) => v.message.split(". Path:")[0])).toEqual([
+      "From subnet-07abb5d794f300b5d (i-09aae137d3cfa26ab), secondary 10.152.14.141:18801 is not reachable: sg-0c668c89f64acf519: no egress rule allows tcp/18801 to 10.152.14.141",
+      "From subnet-07abb5d794f300b5d (i-09aae137d3cfa26ab), secondary 10.152.14.142:18801 is not reachable: sg-0c668c89f64acf519: no egress rule allows tcp/18801 to 10.152.14.142",
+      "From subnet-0be176c316a51b2b9 (i-0f3c0b386dc0f6174), primary 10.151.14.141:18801 is not reachable: sg-07bb116a1acec5bb5: no egress rule allows tcp/18801 to 10.151.14.141",
+      "From subnet-0be176c316a51b2b9 (i-0f3c0b386dc0f6174), primary 10.151.14.142:18801 is not reachable: sg-07bb116a1acec5bb5: no egress rule allows tcp/18801 to 10.151.14.142",
     ]);
-  });
-});
-
-describe(naclHkexSymmetric.name, () => {
-  it("fails egress without its return rule", async () => {
-    expect(await messages(naclHkexSymmetric, without(goodStack(), "ingress-primary"))).toEqual([
-      `Network ACL ${ACL_ID} allows egress to 10.151.14.0/24 but no ingress from it on TCP 1024-65535; add the return rule.`,
-    ]);
+    expect((await pack("two-vpcs-both-sites.json")).violations).toEqual([]);
   });
 
-  it("fails ingress without its outbound rule", async () => {
-    expect(await messages(naclHkexSymmetric, without(goodStack(), "egress-secondary"))).toEqual([
-      `Network ACL ${ACL_ID} allows ingress from 10.152.14.0/24 but no egress to it on TCP 18801; add the outbound rule.`,
-    ]);
+  it("fails a missing return path at the inbound ACL hop", async () => {
+    const report = await pack("missing-return-path.json");
+    expect(report.violations[0]?.message).toContain(
+      "is not reachable: return acl-02622270791d5dcd4 * deny: no inbound rule allows tcp/1024-65535 from 10.151.14.141",
+    );
   });
 
-  it("fails a return rule that misses part of the ephemeral ports", async () => {
-    expect(await messages(naclHkexSymmetric, changed(goodStack(), `hkex-sftp-${ACL_ID}-ingress-secondary`, { fromPort: 32768 }))).toEqual([
-      `Network ACL ${ACL_ID} allows egress to 10.152.14.0/24 but no ingress from it on TCP 1024-65535; add the return rule.`,
-    ]);
-  });
-
-  it("reads inline NACL entries too, and passes a stack without NACL rules", async () => {
-    const acl = resource(AWS_TYPES.networkAcl, "app-acl", {
-      egress: [{ ruleNo: 100, action: "allow", protocol: "tcp", cidrBlock: "10.151.14.0/24", fromPort: 18801, toPort: 18801 }],
-      ingress: [],
+  it("waives one endpoint with a written reason, and reports the reason", async () => {
+    const reason = "Secondary site not contracted until 2025-03 (HKEX e-mail of 2024-10-30).";
+    const report = await pack("primary-only.json", {
+      [hkexBothSitesCovered.name]: { exceptions: [{ match: "10.152.14.141", reason }] },
     });
-    expect(await messages(naclHkexSymmetric, [...without(goodStack(), "acl-"), acl])).toEqual([
-      "Network ACL app-acl allows egress to 10.151.14.0/24 but no ingress from it on TCP 1024-65535; add the return rule.",
+    expect(report.violations.map((v) => v.message.split(". Path:")[0])).toEqual([
+      "From subnet-04e609500e7e9a358 (i-0d82c654a03676e23), secondary 10.152.14.142:18801 is not reachable: sg-0a2d237e68898492c: no egress rule allows tcp/18801 to 10.152.14.142",
     ]);
-    expect(await messages(naclHkexSymmetric, without(goodStack(), "acl-"))).toEqual([]);
-    expect(SITE_NAMES).toHaveLength(2);
-    expect(naclRule("primary", true).inputs.ruleNumber).toBe(200);
+    expect(report.exceptions.map((e) => [e.policy, e.message.split(". Path:")[0], e.reason])).toEqual([
+      [
+        hkexBothSitesCovered.name,
+        "From subnet-04e609500e7e9a358 (i-0d82c654a03676e23), secondary 10.152.14.141:18801 is not reachable: sg-0a2d237e68898492c: no egress rule allows tcp/18801 to 10.152.14.141",
+        reason,
+      ],
+    ]);
   });
 });
 
-describe(sgNoMixedRules.name, () => {
-  it("fails a group with both inline rules and rule resources", async () => {
-    const ingress = [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/16"] }];
-    const stack = goodStack().map((r) =>
-      r.type === AWS_TYPES.securityGroup ? { ...r, inputs: { ...r.inputs, ingress }, outputs: { ...r.outputs, ingress } } : r,
-    );
-    expect(await messages(sgNoMixedRules, stack)).toEqual([
-      `Security group ${SG_ID} has 1 inline rule(s) and 4 separate rule resource(s); move the inline rules to separate rule resources.`,
+describe(sgHkexPortProtocol.name, () => {
+  it("fails a client that can open anything but TCP 18801 toward HKEX, naming the rule that lets it through", async () => {
+    const report = await pack("all-ports-to-hkex.json");
+    expect(lines(report)).toEqual([
+      `mandatory ${sgHkexPortProtocol.name}: From subnet-091ed0356ae1b3b4d (i-0a5044c1f45277fce), sg-0582877dc5d783ff1 inline egress[0] (all traffic to 10.151.14.0/24) lets icmp, tcp/0-18800, tcp/18802-65535, udp/all ports, other protocols through to 10.151.14.0/24 (acl-0742433d8e78b5f1f #100 allow; rtb-0e1b0e18e2c97358c 10.151.14.0/24 via tgw-0f1e2d3c4b5a69788); only TCP 18801 may reach HKEX. Narrow the rule, or deny the rest toward 10.151.14.0/24 in the network ACL.`,
+      `mandatory ${sgHkexPortProtocol.name}: From subnet-091ed0356ae1b3b4d (i-0a5044c1f45277fce), sg-0582877dc5d783ff1 inline egress[0] (all traffic to 10.152.14.0/24) lets icmp, tcp/0-18800, tcp/18802-65535, udp/all ports, other protocols through to 10.152.14.0/24 (acl-0742433d8e78b5f1f #100 allow; rtb-0e1b0e18e2c97358c 10.152.14.0/24 via tgw-0f1e2d3c4b5a69788); only TCP 18801 may reach HKEX. Narrow the rule, or deny the rest toward 10.152.14.0/24 in the network ACL.`,
     ]);
   });
 
-  it("takes the provider's read-back of standalone rules for what it is", async () => {
-    const stack = goodStack().map((r) =>
-      r.type === AWS_TYPES.securityGroup
-        ? {
-            ...r,
-            outputs: {
-              ...r.outputs,
-              egress: [{ protocol: "tcp", fromPort: 18801, toPort: 18801, cidrBlocks: ["10.151.14.141/32"], description: "x" }],
-            },
-          }
+  it("passes a broad baseline group when the ACL denies the rest toward HKEX before its allow-all", async () => {
+    expect((await pack("baseline-443-fenced-by-nacl.json")).violations).toEqual([]);
+  });
+});
+
+describe(naclRuleNumbersUnique.name, () => {
+  it("fails two component instances writing the same numbers into one ACL", async () => {
+    const report = await pack("nacl-number-clash-two-components.json");
+    expect(report.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`)[0]).toBe(
+      `${naclRuleNumbersUnique.name}: Network ACL acl-0c5e3d27d36a1bee5 egress rule #200 is claimed 2 times (hkex-sftp-nacl-egress-primary, hkex-sftp-uat-nacl-egress-primary); AWS keeps one rule per number and direction, so the update fails or one rule replaces the other.`,
+    );
+  });
+
+  it("fails a preview whose new rule takes a number an existing rule holds", async () => {
+    const report = await pack("nacl-number-clash-existing.preview.json");
+    expect(lines(report)).toEqual([
+      `mandatory ${naclRuleNumbersUnique.name}: Network ACL acl-0d4d45891d5fb39fd egress rule #200 is claimed 2 times (edge-sftp-primary-out, an existing rule read back from AWS); AWS keeps one rule per number and direction, so the update fails or one rule replaces the other.`,
+    ]);
+  });
+});
+
+describe(vpcNoMixedRules.name, () => {
+  it("fails inline egress mixed with rule resources on the client's group", async () => {
+    const report = await pack("inline-and-standalone-mix.json");
+    expect(lines(report)).toEqual([
+      `mandatory ${vpcNoMixedRules.name}: mx-sftp manages its egress rules inline (2 inline block(s)) and mx-sftp-egress-secondary-10-152-14-141, mx-sftp-egress-secondary-10-152-14-142 add egress rules to it as separate resources; the provider overwrites one with the other; the HKEX client's flows depend on it.`,
+    ]);
+  });
+});
+
+describe("advisory findings", () => {
+  it(`${hkexRouteTarget.name}: a NAT gateway target passes with an advisory naming it`, async () => {
+    const report = await pack("nat-gateway-target.json");
+    expect(report.verdict).toBe("pass");
+    expect(report.violations.map((v) => [v.enforcementLevel, v.policy])).toEqual([
+      ["advisory", hkexRouteTarget.name],
+      ["advisory", hkexRouteTarget.name],
+    ]);
+    expect(report.violations[0]?.message).toContain("rtb-08b3cc766b7bd50c3 10.151.14.0/24 via nat-0735653f59f2f3784: a NAT gateway");
+  });
+
+  it(`${hkexPathVerified.name}: a group attached to nothing, and an ACL and tables outside the stack, are named, never passed silently`, async () => {
+    const report = await pack("kit-component.json");
+    expect(report.verdict).toBe("pass");
+    expect(lines(report)).toEqual([
+      `advisory ${hkexPathVerified.name}: Security group sg-0715aa90238933560 carries HKEX rules and is attached to no interface or instance in the stack: the subnet, network ACL and route table of its client could not be verified, and it was evaluated with the network ACLs and route tables the stack writes HKEX entries into. Attach it to the client's interfaces in the stack (attach.networkInterfaceIds), or declare the client scope (subnetIds) in the component or the pack config.`,
+      `advisory ${hkexPathVerified.name}: Network ACL acl-0e2d4c6b8a9f13570 is not in the stack: only the 4 rule(s) this stack adds to it were evaluated; a lower-numbered rule already in it could deny the flow or its reply.`,
+      `advisory ${hkexPathVerified.name}: Route table rtb-0b7d9f1e3c5a24680 is not in the stack: only the 2 route(s) this stack adds to it were evaluated; a more specific route already in it could send HKEX traffic another way.`,
+      `advisory ${hkexPathVerified.name}: Route table rtb-0c8e0a2f4d6b35791 is not in the stack: only the 2 route(s) this stack adds to it were evaluated; a more specific route already in it could send HKEX traffic another way.`,
+    ]);
+  });
+
+  it("a client scope in pack config places the unattached group in its subnet", async () => {
+    const scope = { subnetIds: ["subnet-0a2b4c6d8e0f13579"] };
+    const config = Object.fromEntries(
+      hkexPolicies
+        .filter((p) => p !== sgHkexDescriptions && p !== reachabilityPathFound && p !== lambdaProbePlacement)
+        .map((p) => [p.name, { scope }]),
+    );
+    const report = await pack("kit-component.json", config);
+    expect(report.verdict).toBe("pass");
+    expect(report.violations.map((v) => v.message)).toContainEqual(
+      expect.stringContaining("and it was evaluated in the declared client scope"),
+    );
+    // The subnet is outside the stack and nothing names its ACL or table: the hops are unverified, said once each.
+    expect(report.violations.some((v) => v.message.includes("subnet subnet-0a2b4c6d8e0f13579 is not in the stack"))).toBe(true);
+  });
+
+  it(`${sgHkexDescriptions.name}: an HKEX rule without a description, not a web tier's`, async () => {
+    const stack = corpus("web-tier-and-sftp-client.json").map((r) =>
+      r.type.endsWith(":SecurityGroupEgressRule")
+        ? { ...r, inputs: { ...r.inputs, description: undefined }, outputs: { ...r.outputs, description: "" } }
         : r,
     );
-    expect(await messages(sgNoMixedRules, stack)).toEqual([]);
+    const report = await runPackOffline(stack, {}, [sgHkexDescriptions]);
+    expect(report.verdict).toBe("pass");
+    const messages = report.violations.map((v) => v.message);
+    expect(messages).toHaveLength(4);
+    expect(
+      messages.every((m) =>
+        / \(tcp\/18801 to 10\.15[12]\.14\.14[12]\/32\) has no description; name the HKEX site and host it serves\.$/.test(m),
+      ),
+    ).toBe(true);
   });
 });
 
-describe(sgHkexDescriptions.name, () => {
-  it("flags rules toward HKEX without a description, as advisory", async () => {
-    const stack = [
-      ...changed(goodStack(), P141, { description: undefined }),
-      egressRule("10.152.14.0/24", { description: "   " }, "blank"),
-      egressRule("192.168.1.0/24", { description: undefined, fromPort: 443, toPort: 443 }, "unrelated"),
-    ];
-    const report = await runPackOffline(stack, {}, [sgHkexDescriptions]);
-    expect(report.violations.map((v) => [v.enforcementLevel, v.message])).toEqual([
-      ["advisory", "Security-group egress to 10.151.14.141/32 has no description; name the HKEX site and host it serves."],
-      ["advisory", "Security-group egress to 10.152.14.0/24 has no description; name the HKEX site and host it serves."],
+describe(reachabilityPathFound.name, () => {
+  it("fails each endpoint whose analysis in the live state found no path, with its explanation codes", async () => {
+    const report = await runPackOffline(stackOf("test/fixtures/state/export-reachability-no-path.json"));
+    expect(report.verdict).toBe("fail");
+    expect(lines(report)).toEqual([
+      `mandatory ${reachabilityPathFound.name}: Reachability Analyzer found no path from eni-0d8566807b75b2668 to secondary 10.152.14.141:18801 (analysis nia-0d4c6b8a0f2e35794, pathFound: false): explanation codes CANNOT_ROUTE.`,
+      `mandatory ${reachabilityPathFound.name}: Reachability Analyzer found no path from eni-0d8566807b75b2668 to secondary 10.152.14.142:18801 (analysis nia-0c5b7a9f1e3d46805, pathFound: false): explanation codes CANNOT_ROUTE.`,
     ]);
-    expect(report.verdict).toBe("pass");
+  });
+});
+
+describe("every flow finding is reported once, by one policy at its level", () => {
+  const files = readdirSync(CORPUS).filter((f) => f.endsWith(".json"));
+  it.each(files)("%s", async (file) => {
+    const evaluation = evaluateHkexFlows(corpus(file).map(fromStateResource));
+    const report = await runPackOffline(corpus(file), {}, [
+      hkexBothSitesCovered,
+      sgHkexPortProtocol,
+      naclRuleNumbersUnique,
+      vpcNoMixedRules,
+      hkexRouteTarget,
+      hkexPathVerified,
+    ]);
+    expect(report.verdict).toBe(evaluation.verdict);
+    expect(report.violations.map((v) => [v.enforcementLevel, v.message]).sort()).toEqual(
+      evaluation.findings.map((f) => [f.level, f.message]).sort(),
+    );
   });
 });

@@ -8,16 +8,16 @@ import { AWS_TYPES } from "../../infra/awsTypes";
 import type { StackResource } from "../../infra/stackResource";
 
 export const SG_ID = "sg-0c4f5e6a7b8d9e0f1";
-export const ACL_ID = "acl-0a1b2c3d4e5f60789";
-export const RTB_A = "rtb-0a1b2c3d4e5f60789";
-export const RTB_B = "rtb-0b1c2d3e4f5a60789";
-export const TGW = "tgw-0a1b2c3d4e5f60789";
+const ACL_ID = "acl-0a1b2c3d4e5f60789";
+const RTB_A = "rtb-0a1b2c3d4e5f60789";
+const RTB_B = "rtb-0b1c2d3e4f5a60789";
+const TGW = "tgw-0a1b2c3d4e5f60789";
 
 export function urnOf(type: string, name: string): string {
   return `urn:pulumi:prod::hkex-sftp-readiness::hkex:network:SftpAccess$${type}::${name}`;
 }
 
-export function resource(
+function resource(
   type: string,
   name: string,
   inputs: Record<string, unknown>,
@@ -44,7 +44,7 @@ export function egressRule(
   });
 }
 
-export function naclRule(site: (typeof SITE_NAMES)[number], egress: boolean, overrides: Record<string, unknown> = {}): StackResource {
+function naclRule(site: (typeof SITE_NAMES)[number], egress: boolean, overrides: Record<string, unknown> = {}): StackResource {
   return resource(AWS_TYPES.networkAclRule, `hkex-sftp-${ACL_ID}-${egress ? "egress" : "ingress"}-${site}`, {
     networkAclId: ACL_ID,
     ruleNumber: 200 + SITE_NAMES.indexOf(site),
@@ -58,7 +58,7 @@ export function naclRule(site: (typeof SITE_NAMES)[number], egress: boolean, ove
   });
 }
 
-export function route(table: string, cidr: string, overrides: Record<string, unknown> = {}): StackResource {
+function route(table: string, cidr: string, overrides: Record<string, unknown> = {}): StackResource {
   return resource(AWS_TYPES.route, `hkex-sftp-${table}-${dashed(cidr)}`, {
     routeTableId: table,
     destinationCidrBlock: cidr,
@@ -84,11 +84,6 @@ export function goodStack(): StackResource[] {
     ...SITE_NAMES.flatMap((s) => [naclRule(s, true), naclRule(s, false)]),
     ...[RTB_A, RTB_B].flatMap((t) => SITE_NAMES.map((s) => route(t, HKEX_SITES[s].range))),
   ];
-}
-
-/** The stack without the resources whose name contains `fragment`. */
-export function without(stack: StackResource[], fragment: string): StackResource[] {
-  return stack.filter((r) => !r.name.includes(fragment));
 }
 
 /** The stack with one resource's inputs changed. */

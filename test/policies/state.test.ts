@@ -92,16 +92,24 @@ describe("policy --state", () => {
     const out = captureStdout();
     expect(await run({ state: fixture("export-example.json") })).toBe(0);
     expect(out.text()).toContain(`Read 24 resources from ${fixture("export-example.json")} (stack export)`);
-    expect(out.text()).toContain("Verdict: PASS (0 mandatory, 0 advisory violation(s))");
+    // The group is attached to nothing in the stack and the ACL and tables are existing ones: said, never passed silently.
+    expect(out.text()).toContain("Verdict: PASS (0 mandatory, 4 advisory violation(s))");
+    expect(out.text()).toContain(
+      "    ASSUMED  secondary 10.152.14.142:18801\n      sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0b1c2d3e4f5a60789 → sg-0160a22ead5aa334b egress rule hkex-sftp-egress-secondary-10-152-14-142 allows tcp/18801 to 10.152.14.142/32 → [assumed] acl-0a1b2c3d4e5f60789 #201 allow → [assumed] rtb-0b1c2d3e4f5a60789 10.152.14.0/24 via tgw-0a1b2c3d4e5f60789 → [assumed] return acl-0a1b2c3d4e5f60789 #201 allow\n",
+    );
   });
 
   it("fails an exported primary-only stack and names the secondary hosts", async () => {
     const out = captureStdout();
     expect(await run({ state: fixture("export-primary-only.json") })).toBe(1);
     expect(out.text()).toContain(
-      "[mandatory] ec2-hkex-both-sites-covered: Security-group egress does not cover 2 of 4 HKEX endpoints: secondary 10.152.14.141:18801, secondary 10.152.14.142:18801; add a TCP egress rule to each.",
+      "[mandatory] ec2-hkex-both-sites-covered: From sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789, secondary 10.152.14.141:18801 is not reachable: sg-0160a22ead5aa334b: no egress rule allows tcp/18801 to 10.152.14.141.",
     );
-    expect(out.text()).toContain("Verdict: FAIL (2 mandatory, 0 advisory violation(s))");
+    // The trace shows the hop where the path breaks.
+    expect(out.text()).toContain(
+      "    BROKEN at the security-group hop  secondary 10.152.14.142:18801\n      sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789 → [broken] sg-0160a22ead5aa334b: no egress rule allows tcp/18801 to 10.152.14.142\n",
+    );
+    expect(out.text()).toContain("Verdict: FAIL (2 mandatory, 3 advisory violation(s))");
   });
 
   it("catches drift: egress opened to everything on the live group", async () => {
@@ -110,9 +118,26 @@ describe("policy --state", () => {
     const report = JSON.parse(out.text());
     expect(report.format).toBe("stack-export");
     expect(report.verdict).toBe("fail");
-    expect(report.violations.map((v: { policy: string; message: string }) => `${v.policy}: ${v.message}`)).toEqual([
-      "ec2-security-group-hkex-no-open-egress: Security group sg-0160a22ead5aa334b carries HKEX egress rules and also allows egress to 0.0.0.0/0 (inline in hkex-sftp-sg); remove that rule so the group reaches only the HKEX endpoints.",
-      "ec2-security-group-no-mixed-rules: Security group sg-0160a22ead5aa334b has 1 inline rule(s) and 4 separate rule resource(s); move the inline rules to separate rule resources.",
+    const mandatory = report.violations.filter((v: { enforcementLevel: string }) => v.enforcementLevel === "mandatory");
+    expect(mandatory.map((v: { policy: string }) => v.policy)).toEqual(Array(4).fill("ec2-security-group-hkex-tcp-18801-only"));
+    expect(mandatory[0].message).toBe(
+      "From sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789, sg-0160a22ead5aa334b egress rule read back from AWS (all traffic to 0.0.0.0/0) lets icmp, tcp/0-18800, tcp/18802-65535, udp/all ports, other protocols through to 10.151.14.0/24 (acl-0a1b2c3d4e5f60789: no visible rule decides; rtb-0a1b2c3d4e5f60789 10.151.14.0/24 via tgw-0a1b2c3d4e5f60789); only TCP 18801 may reach HKEX. Narrow the rule, or deny the rest toward 10.151.14.0/24 in the network ACL.",
+    );
+    // --json carries the same path traces as the text.
+    expect(report.paths).toHaveLength(8);
+    expect(report.paths[0]).toMatchObject({
+      scope: "sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789",
+      endpoint: "primary 10.151.14.141:18801",
+      status: "assumed",
+      trace:
+        "sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789 → sg-0160a22ead5aa334b egress rule hkex-sftp-egress-primary-10-151-14-141 allows tcp/18801 to 10.151.14.141/32 → [assumed] acl-0a1b2c3d4e5f60789 #200 allow → [assumed] rtb-0a1b2c3d4e5f60789 10.151.14.0/24 via tgw-0a1b2c3d4e5f60789 → [assumed] return acl-0a1b2c3d4e5f60789 #200 allow",
+    });
+    expect(report.paths[0].hops.map((h: { step: string }) => h.step)).toEqual([
+      "source",
+      "security-group",
+      "nacl-egress",
+      "route",
+      "nacl-return",
     ]);
   });
 
@@ -139,8 +164,28 @@ describe("policy --state", () => {
     expect(await run({ state: fixture("export-primary-only.json"), policyPackConfig: config })).toBe(0);
     expect(out.text()).toContain("Waived by pack config:\n");
     expect(out.text()).toContain(
-      "  ec2-hkex-both-sites-covered: Route table rtb-0a1b2c3d4e5f60789 has no route to 1 of 4 HKEX endpoints: secondary 10.152.14.142:18801; add a route to each.\n      reason: Secondary not contracted until Q1 (ticket NET-42).\n",
+      "  ec2-hkex-both-sites-covered: From sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789, secondary 10.152.14.142:18801 is not reachable: sg-0160a22ead5aa334b: no egress rule allows tcp/18801 to 10.152.14.142. Path: sg-0160a22ead5aa334b with acl-0a1b2c3d4e5f60789 + rtb-0a1b2c3d4e5f60789 → [broken] sg-0160a22ead5aa334b: no egress rule allows tcp/18801 to 10.152.14.142\n      reason: Secondary not contracted until Q1 (ticket NET-42).\n",
     );
+  });
+
+  it("fails an endpoint whose Reachability Analyzer analysis in the live state found no path, and prints its explanation codes", async () => {
+    const out = captureStdout();
+    expect(await run({ state: fixture("export-reachability-no-path.json") })).toBe(1);
+    expect(out.text()).toContain(
+      "  [mandatory] ec2-reachability-analysis-path-found: Reachability Analyzer found no path from eni-0d8566807b75b2668 to secondary 10.152.14.141:18801 (analysis nia-0d4c6b8a0f2e35794, pathFound: false): explanation codes CANNOT_ROUTE.\n",
+    );
+    expect(out.text()).toContain("Verdict: FAIL (2 mandatory, 0 advisory violation(s))");
+  });
+
+  it("fails a preview whose new NACL rule takes a number an existing rule holds, in text and --json", async () => {
+    const file = "test/fixtures/corpus/nacl-number-clash-existing.preview.json";
+    const out = captureStdout();
+    expect(await run({ state: file, json: true })).toBe(1);
+    const report = JSON.parse(out.text());
+    expect(report.format).toBe("preview-json");
+    expect(report.violations.map((v: { policy: string; message: string }) => `${v.policy}: ${v.message}`)).toEqual([
+      "ec2-network-acl-rule-numbers-unique: Network ACL acl-0d4d45891d5fb39fd egress rule #200 is claimed 2 times (edge-sftp-primary-out, an existing rule read back from AWS); AWS keeps one rule per number and direction, so the update fails or one rule replaces the other.",
+    ]);
   });
 
   it("turns unreadable input into an InputError (exit code 2 at the CLI entry)", async () => {

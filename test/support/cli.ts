@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import type { PhaseResult } from "../../checks/report";
 
-export const BIN = join(__dirname, "..", "..", "bin", "hkex-ready.js");
+const BIN = join(__dirname, "..", "..", "bin", "hkex-ready.js");
 
 export interface CliResult {
   readonly code: number | null;

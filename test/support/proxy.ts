@@ -12,7 +12,7 @@ import { assertLoopbackHost } from "./loopback";
 
 export type ProxyMode = "forward" | "blackhole" | "never-forward" | "drop-after-bytes";
 
-export const PROXY_MODES: readonly ProxyMode[] = ["forward", "blackhole", "never-forward", "drop-after-bytes"];
+const PROXY_MODES: readonly ProxyMode[] = ["forward", "blackhole", "never-forward", "drop-after-bytes"];
 
 export interface ProxyOptions {
   /** Default 127.0.0.1; must be loopback. */

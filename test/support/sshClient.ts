@@ -11,7 +11,7 @@ export const userKey = generateEd25519KeyPair("test-user");
 export const otherKey = generateEd25519KeyPair("someone-else");
 
 /** One endpoint of the catalogue's secondary site only: enough for most tests. */
-export const ONE_SITE: SiteTable = Object.freeze({
+const ONE_SITE: SiteTable = Object.freeze({
   primary: { ...HKEX_SITES.primary, hosts: [] },
   secondary: { ...HKEX_SITES.secondary, hosts: [HKEX_SITES.secondary.hosts[1]!] },
 });

@@ -15,7 +15,7 @@ import { assertLoopbackHost, bracketIfIpv6 } from "./loopback";
  */
 
 /** sshd re-executes itself, so it must be started by absolute path. */
-export const SSHD_PATH = "/usr/sbin/sshd";
+const SSHD_PATH = "/usr/sbin/sshd";
 /** Debian's privilege separation dir; sshd refuses to start without it. */
 const PRIVSEP_DIR = "/run/sshd";
 const READY_TIMEOUT_MS = 10_000;

@@ -19,8 +19,6 @@ import { switchoverSection } from "./switchover";
 import { timelineSection } from "./timeline";
 import { warningsSection } from "./warnings";
 
-export { escapeHtml } from "./markup";
-
 /** The sections in page order: header, day and part timelines, endpoint matrix, downloads and their cross-site hashes, keys, switchover, e-mail, warnings. */
 export const HTML_SECTIONS: readonly { readonly id: string; readonly render: (report: Report) => string }[] = [
   { id: "header", render: header },

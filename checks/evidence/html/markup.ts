@@ -3,10 +3,10 @@ import { DateTime } from "luxon";
 import { HKEX_TIME_ZONE } from "../../../catalogue";
 import type { PhaseResult } from "../../report";
 
-export function escapeHtml(text: string): string {
+/** Text as HTML: the five characters that could start markup or end an attribute, as entities. */
+export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
-export const esc = escapeHtml;
 
 export function hk(iso: string): DateTime {
   return DateTime.fromISO(iso, { zone: HKEX_TIME_ZONE });
