@@ -78,6 +78,8 @@ export interface SessionDay {
   readonly date: string;
   readonly registrationDeadline: string;
   readonly parts: readonly PartWindow[];
+  /** The reference of the HKEX circular that announced the day. */
+  readonly circular: string;
 }
 
 export const SESSION_PARTS: readonly PartWindow[] = Object.freeze([
@@ -85,9 +87,14 @@ export const SESSION_PARTS: readonly PartWindow[] = Object.freeze([
   Object.freeze({ part: 2, site: "primary", start: "15:00", end: "17:00", title: "Part 2 - Primary Data Centre" }),
 ] as const);
 
+/**
+ * The days of circular PT/OEC/SEOCH/293/2024. HKEX runs such sessions again
+ * with new circulars: the config's `sessionDays` gives the next ones, and these
+ * are its default.
+ */
 export const SESSION_DAYS: readonly SessionDay[] = Object.freeze([
-  Object.freeze({ date: "2024-11-16", registrationDeadline: "2024-11-06", parts: SESSION_PARTS }),
-  Object.freeze({ date: "2024-11-30", registrationDeadline: "2024-11-20", parts: SESSION_PARTS }),
+  Object.freeze({ date: "2024-11-16", registrationDeadline: "2024-11-06", parts: SESSION_PARTS, circular: "PT/OEC/SEOCH/293/2024" }),
+  Object.freeze({ date: "2024-11-30", registrationDeadline: "2024-11-20", parts: SESSION_PARTS, circular: "PT/OEC/SEOCH/293/2024" }),
 ]);
 
 /** The site the CP's client must point at when the day is over. */

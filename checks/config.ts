@@ -7,11 +7,21 @@ import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { HKEX_SITES, SITE_NAMES, perSite, type SiteName } from "../catalogue";
+import {
+  HKEX_SITES,
+  SESSION_DAYS,
+  SESSION_PARTS,
+  SITE_NAMES,
+  perSite,
+  type PartWindow,
+  type SessionDay,
+  type SiteName,
+} from "../catalogue";
 import { InputError, type InputProblem } from "../core/errors";
 import { expandTilde, OS_HOMES, type HomeDirectories } from "../core/home";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { printable } from "../core/text";
+import { calendarDateProblem, minutesOfDay, timeOfDayProblem } from "../core/time";
 
 export interface Timeouts {
   /** TCP connect, per endpoint. */
@@ -87,6 +97,8 @@ export interface Config {
     readonly user?: string;
     readonly passwordEnv?: string;
   };
+  /** The session calendar: the config's `sessionDays`, else the catalogue's days. */
+  readonly sessionDays: readonly SessionDay[];
   readonly monitoring: MonitoringSettings;
 }
 
@@ -110,6 +122,33 @@ const siteSchema = z.strictObject({
       });
     }),
   port: port.optional(),
+});
+
+/** A string checked by one of core/time's problem functions. */
+const checkedString = (problem: (value: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const why = problem(value);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+  });
+
+const partWindowSchema = z.strictObject({
+  /** Optional: the parts are listed in the circular's order, Part 1 first. */
+  part: z.number().int("must be a whole number").optional(),
+  start: checkedString(timeOfDayProblem),
+  end: checkedString(timeOfDayProblem),
+});
+
+/** One session day as a new circular announces it: the date, each part's window, the registration deadline, the circular. */
+const sessionDaySchema = z.strictObject({
+  date: checkedString(calendarDateProblem),
+  registrationDeadline: checkedString(calendarDateProblem),
+  circular: nonEmpty,
+  parts: z
+    .array(partWindowSchema)
+    .length(
+      SESSION_PARTS.length,
+      `must give the windows of the ${SESSION_PARTS.length} parts, in order: ${SESSION_PARTS.map((p) => `Part ${p.part}`).join(", ")}`,
+    ),
 });
 
 export const configSchema = z.strictObject({
@@ -149,6 +188,10 @@ export const configSchema = z.strictObject({
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
         .optional(),
     })
+    .optional(),
+  sessionDays: z
+    .array(sessionDaySchema)
+    .min(1, "must list at least one session day (leave the key out to use the catalogue's days)")
     .optional(),
   monitoring: z
     .strictObject({
@@ -299,6 +342,8 @@ export function normaliseConfig(raw: unknown, file: string, homes: HomeDirectori
     sites[name] = { name, targets };
   }
 
+  const sessionDays = c.sessionDays ? normaliseSessionDays(c.sessionDays, problems) : SESSION_DAYS;
+
   if (problems.length > 0) throw new ConfigError(problems, file, fileFields(raw, file, homes));
   return {
     file: resolve(file),
@@ -315,8 +360,47 @@ export function normaliseConfig(raw: unknown, file: string, homes: HomeDirectori
     sshConfig: c.sshConfig && sshConfigFile ? { file: sshConfigFile, alias: c.sshConfig.alias } : undefined,
     email: c.email,
     smtp: c.smtp,
+    sessionDays,
     monitoring: { ...DEFAULT_MONITORING, ...c.monitoring },
   };
+}
+
+/**
+ * The config's session days as the catalogue holds them (each part with its
+ * site and title from the circular's rundown), after the checks one field
+ * cannot make alone: the part numbers in order, each window ending after it
+ * starts, the parts not overlapping, the deadline not after the day, no day twice.
+ */
+function normaliseSessionDays(days: NonNullable<RawConfig["sessionDays"]>, problems: InputProblem[]): SessionDay[] {
+  return days.map((day, i) => {
+    const at = `sessionDays[${i}]`;
+    if (days.findIndex((d) => d.date === day.date) !== i) problems.push({ path: `${at}.date`, message: `${day.date} is listed twice` });
+    if (day.registrationDeadline > day.date) {
+      problems.push({ path: `${at}.registrationDeadline`, message: `${day.registrationDeadline} is after the session day ${day.date}` });
+    }
+    const parts = day.parts.map((w, j): PartWindow => {
+      const rundown = SESSION_PARTS[j]!;
+      const path = `${at}.parts[${j}]`;
+      if (w.part !== undefined && w.part !== rundown.part) {
+        problems.push({
+          path: `${path}.part`,
+          message: `must be ${rundown.part}: the parts are listed in order, Part ${SESSION_PARTS[0]!.part} first`,
+        });
+      }
+      if (minutesOfDay(w.end) <= minutesOfDay(w.start)) {
+        problems.push({ path: `${path}.end`, message: `${w.end} is not after the start ${w.start}` });
+      }
+      const before = day.parts[j - 1];
+      if (before && minutesOfDay(w.start) < minutesOfDay(before.end)) {
+        problems.push({
+          path: `${path}.start`,
+          message: `${w.start} is before Part ${SESSION_PARTS[j - 1]!.part} ends (${before.end}): the client cannot point at both sites at once`,
+        });
+      }
+      return { part: rundown.part, site: rundown.site, title: rundown.title, start: w.start, end: w.end };
+    });
+    return { date: day.date, registrationDeadline: day.registrationDeadline, circular: day.circular, parts };
+  });
 }
 
 export function parseConfigText(text: string, file: string): Config {

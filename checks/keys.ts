@@ -23,6 +23,7 @@ import type { Config } from "./config";
 import { InputError } from "../core/errors";
 import { MAX_KEY_BYTES, unreadableInput } from "../core/inputFile";
 import { fingerprint } from "./knownHosts";
+import type { KeyDecryptionRecord } from "./report";
 
 export const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 
@@ -62,7 +63,7 @@ export interface UserKey {
   readonly format?: KeyFormat;
   /** The key, decrypted once when loaded; absent for the agent and when it cannot be decrypted (see `problem`). */
   readonly decrypted?: DecryptedKey;
-  /** How long decrypting took, in ms, when the key was encrypted (a KDF with many rounds takes seconds). */
+  /** How long decrypting took, in ms, when the key was encrypted (a KDF with many rounds takes seconds), also when the passphrase was wrong. */
   readonly decryptMs?: number;
   readonly agentSocket?: string;
   readonly type?: string;
@@ -272,27 +273,29 @@ function parsePrivateKey(data: Buffer, passphrase: string | undefined, how: KeyS
   const source = path ? ("file" as const) : ("secret" as const);
   const text = data.toString("latin1");
   const { format, encrypted } = describeKeyFile(text);
-  const undecrypted = (problem: KeyProblem): UserKey => ({
+  const undecrypted = (problem: KeyProblem, decryptMs?: number): UserKey => ({
     source,
     path,
     format,
     ...(path ? publicFingerprint(path) : {}),
     problem,
+    ...(decryptMs !== undefined ? { decryptMs } : {}),
     warnings,
   });
   const missingPassphrase = () => undecrypted({ code: "passphrase-missing", message: how.missing });
-  const wrongPassphrase = () => undecrypted({ code: "passphrase-wrong", message: how.wrong });
+  // A wrong passphrase costs the KDF's time too: it is reported with the decryption's duration.
+  const wrongPassphrase = (ms?: number) => undecrypted({ code: "passphrase-wrong", message: how.wrong }, ms);
   if (encrypted && passphrase === undefined) return missingPassphrase();
   const started = performance.now();
   const usedPassphrase = encrypted ? passphrase : undefined;
   const parsed = format === "pkcs8" ? parsePkcs8(text, usedPassphrase) : firstKey(utils.parseKey(data, usedPassphrase));
   const decryptMs = encrypted ? Math.round(performance.now() - started) : undefined;
-  if (parsed === "bad-passphrase") return wrongPassphrase();
+  if (parsed === "bad-passphrase") return wrongPassphrase(decryptMs);
   if (parsed instanceof Error) {
     const msg = parsed.message;
     if (msg === "dsa") throw dsaRefusal(field, where);
     if (/no passphrase given/i.test(msg)) return missingPassphrase();
-    if (encrypted && /bad passphrase|decrypt/i.test(msg)) return wrongPassphrase();
+    if (encrypted && /bad passphrase|decrypt/i.test(msg)) return wrongPassphrase(decryptMs);
     throw new InputError({
       path: field,
       message: `${where} is not a supported private key (${msg}); use an ed25519, ecdsa or rsa key in the OpenSSH, PEM or PKCS#8 format`,
@@ -316,4 +319,10 @@ function parsePrivateKey(data: Buffer, passphrase: string | undefined, how: KeyS
     fingerprint: fingerprint(parsed.getPublicSSH() as Buffer),
     warnings,
   };
+}
+
+/** The key's one decryption as the report records it; undefined for a key that was not encrypted (or not tried). */
+export function keyDecryptionOf(key: UserKey): KeyDecryptionRecord | undefined {
+  if (key.decryptMs === undefined) return undefined;
+  return { ms: key.decryptMs, status: key.decrypted ? "decrypted" : "wrong-passphrase" };
 }

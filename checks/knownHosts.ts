@@ -5,7 +5,8 @@
  * this small parser follows sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT".
  */
 import { createHash, createHmac } from "node:crypto";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { InputError, type InputProblem } from "../core/errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
 import { printable } from "../core/text";
@@ -136,6 +137,34 @@ export function loadKnownHosts(file: string): KnownHostEntry[] {
 }
 
 /** Appends pinned keys (only `hkex-ready trust` calls this). */
+/**
+ * Makes sure `trust` can write `file`, before any host is contacted: its folder
+ * is created when missing, with mode 0700 as ssh creates ~/.ssh (ssh.c,
+ * "Could not create directory ... ssh"), or the config's knownHostsFile is
+ * named with why it cannot be written. Returns the folder created, if any.
+ */
+export function prepareKnownHostsFolder(file: string): string | undefined {
+  const folder = dirname(file);
+  const problem = (message: string) => new InputError({ path: "knownHostsFile", message });
+  const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  let created: string | undefined;
+  if (!existsSync(folder)) {
+    try {
+      created = mkdirSync(folder, { recursive: true, mode: 0o700 }) ?? folder;
+    } catch (err) {
+      throw problem(`cannot create the folder ${folder} for ${file}: ${code(err)}`);
+    }
+  } else if (!statSync(folder).isDirectory()) {
+    throw problem(`${folder} (the folder of ${file}) is a file, not a folder`);
+  }
+  try {
+    accessSync(existsSync(file) ? file : folder, constants.W_OK);
+  } catch (err) {
+    throw problem(`${existsSync(file) ? file : `the folder ${folder}`} is not writable: ${code(err)}`);
+  }
+  return created;
+}
+
 export function appendKnownHosts(file: string, lines: readonly string[]): void {
   if (lines.length === 0) return;
   const existing = existsSync(file) ? readFileSync(file, "utf8") : "";

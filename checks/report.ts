@@ -8,6 +8,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writ
 import { basename, dirname, join } from "node:path";
 import type { PartNumber, SiteName } from "../catalogue";
 
+/** Additive fields keep the version (docs/report-schema.md): session.rehearsal, rehearsalReason, windows, windowsOf, portAtEnd; keyDecryption; switchover ports. */
 export const REPORT_SCHEMA_VERSION = 1;
 
 /** The phases and cause codes come from the probe's table of phases (checks/probe/table.ts). */
@@ -85,6 +86,9 @@ export interface SwitchoverRecord {
   readonly alias: string;
   readonly before: string | undefined;
   readonly after: string;
+  /** The alias's Port before and after, when the kit points it at a site's port (the HostName alone cannot tell two ports of one address apart). */
+  readonly portBefore?: number;
+  readonly portAfter?: number;
   /** What OpenSSH's ssh resolves the alias to after the switch (checks/switchover.ts). */
   readonly effective?: EffectiveHostNameRecord;
   readonly backup?: string;
@@ -98,6 +102,9 @@ export interface EffectiveHostNameRecord {
   readonly line: string;
   /** What `ssh -G -F file alias` printed as hostname; absent when no OpenSSH client is installed. */
   readonly sshG?: string;
+  /** The alias's effective Port (22 when none applies) and what `ssh -G` printed as port. */
+  readonly port?: number;
+  readonly sshGPort?: number;
 }
 
 export interface PartReport {
@@ -113,8 +120,27 @@ export interface PartReport {
   readonly note?: string;
 }
 
+/** A published window of a part, as the run followed it. */
+export interface WindowRecord {
+  readonly part: PartNumber;
+  readonly site: SiteName;
+  readonly start: string;
+  readonly end: string;
+}
+
 export interface SessionSummary {
   readonly date: string;
+  /**
+   * Not the real session: the date is not a configured session day, or
+   * --rehearsal was given. Its e-mail is a draft not to send.
+   */
+  readonly rehearsal: boolean;
+  /** Why it is a rehearsal, in words; present when it is one. */
+  readonly rehearsalReason?: string;
+  /** The published windows the parts followed: those of `windowsOf`, or the circular's rundown when no session day is configured. */
+  readonly windows: readonly WindowRecord[];
+  /** The configured session day whose windows apply: the date itself, or the day a rehearsal on another date rehearses. */
+  readonly windowsOf?: { readonly date: string; readonly circular: string; readonly registrationDeadline: string };
   /** Every part ran and each site completed a login, download and logout, same key, primary restored. */
   readonly completed: boolean;
   readonly parts: readonly PartReport[];
@@ -123,10 +149,19 @@ export interface SessionSummary {
   readonly keyFingerprints: readonly string[];
   readonly sameKeyThroughout: boolean;
   readonly hostNameAtEnd?: string;
+  /** The alias's effective Port at the end. */
+  readonly portAtEnd?: number;
   readonly primaryRestored?: boolean;
   readonly reasons: readonly string[];
   readonly weather?: { readonly warning: string; readonly issuedAt: string; readonly effect: string; readonly stopAt?: string };
   readonly email: { readonly to: string; readonly subject: string; readonly body: string };
+}
+
+/** The login key's decryption: once, when it is loaded, before any endpoint is contacted, never inside a phase's timeout. */
+export interface KeyDecryptionRecord {
+  readonly ms: number;
+  /** decrypted, or the passphrase did not decrypt it (auth then fails with passphrase-wrong). */
+  readonly status: "decrypted" | "wrong-passphrase";
 }
 
 export interface Report {
@@ -143,6 +178,8 @@ export interface Report {
   readonly endpoints: readonly EndpointReport[];
   readonly downloads: readonly DownloadRecord[];
   readonly warnings: readonly string[];
+  /** Present when the login key is encrypted: how long its one decryption took. */
+  readonly keyDecryption?: KeyDecryptionRecord;
   readonly session?: SessionSummary;
 }
 

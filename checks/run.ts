@@ -10,7 +10,15 @@ import type { Config } from "./config";
 import type { UserKey } from "./keys";
 import type { KnownHostEntry } from "./knownHosts";
 import { probeEndpoint, type PhaseEvent, type ProbeOptions, type ProbeResult } from "./probe";
-import { REPORT_SCHEMA_VERSION, summariseSites, type DownloadRecord, type EndpointReport, type PartReport, type Report } from "./report";
+import {
+  REPORT_SCHEMA_VERSION,
+  summariseSites,
+  type DownloadRecord,
+  type EndpointReport,
+  type KeyDecryptionRecord,
+  type PartReport,
+  type Report,
+} from "./report";
 import { hkNow } from "../core/time";
 import { toolVersion } from "../core/version";
 
@@ -77,6 +85,7 @@ export function buildReport(args: {
   interrupted?: string;
   session?: Report["session"];
   verdictOverride?: Report["verdict"];
+  keyDecryption?: KeyDecryptionRecord;
 }): Report {
   const allPassed = args.endpoints.length > 0 && args.endpoints.every((e) => e.verdict === "pass");
   const verdict = args.verdictOverride ?? (allPassed && !args.interrupted ? "pass" : "fail");
@@ -94,6 +103,7 @@ export function buildReport(args: {
     endpoints: args.endpoints,
     downloads: args.downloads,
     warnings: args.warnings,
+    ...(args.keyDecryption ? { keyDecryption: args.keyDecryption } : {}),
     ...(args.session ? { session: args.session } : {}),
   };
 }

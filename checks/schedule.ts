@@ -5,7 +5,6 @@
  */
 import { DateTime } from "luxon";
 import {
-  CIRCULAR,
   EMAIL_TEMPLATE,
   HKEX_SITES,
   HKEX_TIME_ZONE,
@@ -17,7 +16,7 @@ import {
   type SiteTable,
 } from "../catalogue";
 import { InputError } from "../core/errors";
-import { hkDateTime, hkInstant } from "../core/time";
+import { calendarDateProblem, hkDateTime, hkInstant } from "../core/time";
 
 export interface SchedulePart {
   readonly part: PartNumber;
@@ -37,12 +36,15 @@ export interface ScheduleDay {
   readonly registrationDeadline: string;
   readonly registration: "open" | "closed";
   readonly parts: readonly SchedulePart[];
+  /** The circular that announced the day. */
+  readonly circular: string;
 }
 
 export interface ScheduleStatus {
   /** The instant looked at, ISO 8601 in Hong Kong time. */
   readonly now: string;
   readonly timeZone: string;
+  /** The circulars of the days listed, comma-separated. */
   readonly circular: string;
   readonly days: readonly ScheduleDay[];
   /** What is due now, most pressing first. */
@@ -74,8 +76,11 @@ function hostsText(p: SchedulePart): string {
   return `${p.hosts.join(", ")} port ${p.port}`;
 }
 
-/** Parses --now: ISO 8601; without an offset it is Hong Kong time. */
+/** Parses --now: ISO 8601; without an offset it is Hong Kong time. A date that is not on the calendar is named as such. */
 export function parseNow(value: string): Date {
+  const datePart = /^(\d{4}-\d{2}-\d{2})(T|$)/.exec(value)?.[1];
+  const badDate = datePart !== undefined ? calendarDateProblem(datePart) : undefined;
+  if (badDate) throw new InputError({ path: "--now", message: badDate });
   const t = DateTime.fromISO(value, { zone: HKEX_TIME_ZONE });
   if (!t.isValid) {
     throw new InputError({
@@ -127,6 +132,7 @@ export function scheduleAt(now: Date, days: readonly SessionDay[] = SESSION_DAYS
       status: d.date < today ? "past" : d.date === today ? "today" : "upcoming",
       registrationDeadline: d.registrationDeadline,
       registration: today <= d.registrationDeadline ? "open" : "closed",
+      circular: d.circular,
       parts: d.parts.map((p) => ({
         part: p.part,
         title: p.title,
@@ -160,20 +166,23 @@ export function scheduleAt(now: Date, days: readonly SessionDay[] = SESSION_DAYS
     );
   } else if (!current) {
     const last = view.at(-1);
-    due.push(`all sessions in the catalogue are past${last ? ` (the last was ${last.label})` : ""}`);
+    due.push(
+      `all configured sessions are past${last ? ` (the last was ${last.label})` : ""}: when HKEX announces new ones, add their days under sessionDays in the config and run schedule --config`,
+    );
   }
-  return { now: t.toISO({ suppressMilliseconds: true })!, timeZone: HKEX_TIME_ZONE, circular: CIRCULAR.reference, days: view, due };
+  const circulars = [...new Set(view.map((d) => d.circular))].join(", ");
+  return { now: t.toISO({ suppressMilliseconds: true })!, timeZone: HKEX_TIME_ZONE, circular: circulars, days: view, due };
 }
 
 export function renderSchedule(s: ScheduleStatus): string {
   const lines = [
-    `HKEX secondary data centre connectivity sessions (circular ${s.circular}), Hong Kong time`,
+    `HKEX secondary data centre connectivity sessions (${s.circular.includes(",") ? "circulars" : "circular"} ${s.circular}), Hong Kong time`,
     `now: ${DateTime.fromISO(s.now, { zone: HKEX_TIME_ZONE }).setLocale("en-GB").toFormat("cccc d MMMM yyyy HH:mm")}`,
     "",
   ];
   for (const d of s.days) {
     const reg = d.registration === "open" ? "open" : "closed";
-    lines.push(`  ${d.label}${d.status === "past" ? "  (past)" : d.status === "today" ? "  (TODAY)" : ""}`);
+    lines.push(`  ${d.label}${d.status === "past" ? "  (past)" : d.status === "today" ? "  (TODAY)" : ""}  circular ${d.circular}`);
     lines.push(`    registration on or before ${dayLabel(d.registrationDeadline)} (${reg})`);
     for (const p of d.parts) lines.push(`    ${p.start}-${p.end}  ${p.title}: ${hostsText(p)}`);
   }

@@ -9,16 +9,16 @@ import { join } from "node:path";
 import {
   HKEX_SITES,
   NEXT_BUSINESS_DAY_SITE,
-  SESSION_DAYS,
   SESSION_PARTS,
   type PartNumber,
   type PartWindow,
+  type SessionDay,
   type SiteName,
 } from "../catalogue";
 import type { Config } from "./config";
 import { confirmationEmail } from "./email";
 import { InputError } from "../core/errors";
-import type { UserKey } from "./keys";
+import { keyDecryptionOf, type UserKey } from "./keys";
 import type { KnownHostEntry } from "./knownHosts";
 import type { PhaseEvent } from "./probe";
 import {
@@ -32,8 +32,9 @@ import {
   type SessionSummary,
 } from "./report";
 import { buildReport, runSites, type SiteRun } from "./run";
-import { readHostName, switchHostName } from "./switchover";
-import { hkDateTime, hkInstant, hkNow } from "../core/time";
+import { insideWindow, rehearsalReason, rehearsedDay, sessionDayOn, windowsOn } from "./sessionDays";
+import { readHostAndPort, switchHostName, type SwitchTarget } from "./switchover";
+import { hkDate, hkDateTime, hkNow } from "../core/time";
 
 export const STATE_FILE = "session-state.json";
 
@@ -62,6 +63,11 @@ export interface SessionOptions {
   readonly tuning?: { chunkSize?: number; concurrency?: number };
   /** `--part 2` normally needs Part 1's state in reportDir; this records Part 2 on its own. */
   readonly allowMissingPart1?: boolean;
+  /**
+   * --rehearsal: a rehearsal even on a configured session day (a date that is
+   * not one is a rehearsal anyway); a string is the reason (the demo).
+   */
+  readonly rehearsal?: boolean | string;
 }
 
 interface SessionState {
@@ -74,6 +80,8 @@ interface SessionState {
   readonly warnings: string[];
   /** Earlier attempts of a part that was run again; kept, but no longer judged. */
   readonly superseded?: { readonly parts: PartReport[]; readonly endpoints: EndpointReport[]; readonly downloads: DownloadRecord[] }[];
+  /** Whether the parts in this state were a rehearsal; absent in states of a real session written before it was recorded. */
+  readonly rehearsal?: boolean;
 }
 
 type Step = { readonly part: PartReport["part"]; readonly site: SiteName; readonly download: boolean; readonly window?: PartWindow };
@@ -82,16 +90,20 @@ const FIRST_PART = SESSION_PARTS[0]!.part;
 /** The part that ends the day: the client must point at NEXT_BUSINESS_DAY_SITE once it is over. */
 const LAST_PART = SESSION_PARTS.at(-1)!.part;
 
-/** The pre-check, on the site the client uses before the switch, then the parts in the circular's order. */
-export function sessionSteps(part?: PartNumber): Step[] {
+/**
+ * The pre-check, on the site the client uses before the switch, then the parts
+ * in the circular's order, each with its window on the day being run.
+ */
+export function sessionSteps(part?: PartNumber, windows: readonly PartWindow[] = SESSION_PARTS): Step[] {
   const pre: Step = { part: "precheck", site: NEXT_BUSINESS_DAY_SITE, download: false };
-  const parts = SESSION_PARTS.filter((w) => part === undefined || w.part === part).map(
-    (w): Step => ({ part: w.part, site: w.site, download: true, window: w }),
-  );
+  const parts = windows
+    .filter((w) => part === undefined || w.part === part)
+    .map((w): Step => ({ part: w.part, site: w.site, download: true, window: w }));
   return part === undefined || part === FIRST_PART ? [pre, ...parts] : parts;
 }
 
-function loadState(reportDir: string, date: string): SessionState | undefined {
+/** The state in the report folder, read and checked; undefined when there is none. */
+function readState(reportDir: string): SessionState | undefined {
   const file = join(reportDir, STATE_FILE);
   if (!existsSync(file)) return undefined;
   let state: SessionState;
@@ -106,22 +118,24 @@ function loadState(reportDir: string, date: string): SessionState | undefined {
   if (state.version !== 1 || !Array.isArray(state.parts)) {
     throw new InputError({ path: "--report-dir", message: `${file} is not a session state written by this kit` });
   }
-  if (state.date !== date) {
-    throw new InputError({
-      path: "--report-dir",
-      message: `${file} holds the session of ${state.date}, not ${date}; use another --report-dir for a new session day`,
-    });
-  }
   return state;
 }
 
-function isSessionDay(date: string): boolean {
-  return SESSION_DAYS.some((d) => d.date === date);
+/** Whether the state in the folder belongs to this run's session: same date, and a rehearsal only if this run is one. */
+function sameSession(state: SessionState, file: string, date: string, rehearsal: boolean): string | undefined {
+  if (state.date !== date) return `${file} holds the session of ${state.date}, not ${date}; use another --report-dir for a new session day`;
+  if (Boolean(state.rehearsal) !== rehearsal) {
+    return state.rehearsal
+      ? `${file} holds a rehearsal of ${state.date}; the real session cannot continue it: use another --report-dir`
+      : `${file} holds the real session of ${state.date}; a rehearsal cannot continue it: use another --report-dir`;
+  }
+  return undefined;
 }
 
-/** The site's first configured host: what the CP's client is switched to. */
-function switchTarget(config: Config, site: SiteName): string {
-  return config.sites[site].targets[0]!.host;
+/** The site's first configured endpoint: what the CP's client is switched to. */
+export function switchTarget(config: Config, site: SiteName): SwitchTarget {
+  const first = config.sites[site].targets[0]!;
+  return { host: first.host, port: first.port };
 }
 
 /** "10.151.14.141/142": the production addresses of a site, as the circular writes them. */
@@ -129,9 +143,30 @@ function productionAddresses(site: SiteName): string {
   return HKEX_SITES[site].hosts.map((h, i) => (i === 0 ? h : h.split(".").at(-1))).join("/");
 }
 
+/** What a run knows about its day: whether it is a rehearsal, and the windows its parts follow. */
+interface DayPlan {
+  readonly rehearsal?: string;
+  readonly windows: readonly PartWindow[];
+  /** The configured session day on the run's date; window checks apply only then. */
+  readonly sessionDay?: SessionDay;
+  /** The configured day whose windows apply (the date itself, or the day a rehearsal rehearses). */
+  readonly windowsDay?: SessionDay;
+}
+
+function dayPlan(opts: SessionOptions): DayPlan {
+  const days = opts.config.sessionDays;
+  return {
+    rehearsal: rehearsalReason(days, opts.date, typeof opts.rehearsal === "string" ? opts.rehearsal : Boolean(opts.rehearsal)),
+    windows: windowsOn(days, opts.date),
+    sessionDay: sessionDayOn(days, opts.date),
+    windowsDay: rehearsedDay(days, opts.date),
+  };
+}
+
 export async function runSession(opts: SessionOptions): Promise<Report> {
   const now = opts.now ?? (() => new Date());
-  const state = openState(opts, now);
+  const plan = dayPlan(opts);
+  const state = openState(opts, now, plan.rehearsal !== undefined);
   const warnings = new Set<string>([...state.warnings, ...opts.warnings]);
   if (!opts.config.sshConfig) {
     warnings.add(
@@ -139,8 +174,7 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
     );
   }
   let interrupted: string | undefined;
-  for (const step of sessionSteps(opts.part)) {
-    supersede(state, step.part);
+  for (const step of sessionSteps(opts.part, plan.windows)) {
     if (opts.signal?.aborted) {
       interrupted ??= `interrupted by ${String(opts.signal.reason)} before ${stepName(step.part)}`;
       break;
@@ -149,37 +183,69 @@ export async function runSession(opts: SessionOptions): Promise<Report> {
       state.parts.push(notRunForWeather(step, opts, now));
       continue;
     }
-    const cutShort = await runStep(step, state, warnings, opts, now);
+    const cutShort = await runStep(step, state, warnings, opts, now, plan);
     interrupted ??= cutShort;
   }
   state.warnings.splice(0, state.warnings.length, ...warnings);
   // After Part 1 alone the session is not over yet: it is judged once the last part has run.
   const final = opts.part === undefined || opts.part === LAST_PART;
-  return saveState(state, opts, assemble(state, opts, final, interrupted));
+  return saveState(state, opts, assemble(state, opts, final, interrupted, plan));
 }
 
 /**
- * The state this run adds to: Part 1's for a later part, else a new one. A
- * state left by an earlier attempt at the whole day is kept beside the new one.
+ * The state this run adds to. A later part continues Part 1's state (of the
+ * same date, and a rehearsal only if this run is one). Part 1 or the whole day
+ * run again continues the state of the same session too: what ran before moves
+ * to the earlier attempts, kept as evidence (report: session.earlierAttempts).
+ * A state of another session day or kind is kept beside the new one.
  */
-function openState(opts: SessionOptions, now: () => Date): SessionState {
+function openState(opts: SessionOptions, now: () => Date, rehearsal: boolean): SessionState {
   const continues = opts.part !== undefined && opts.part !== FIRST_PART;
-  const previous = continues ? loadState(opts.reportDir, opts.date) : undefined;
-  if (continues && !previous && !opts.allowMissingPart1) {
-    // A mistyped folder on the day would otherwise produce a "did NOT complete" e-mail.
-    throw new InputError({
-      path: "--report-dir",
-      message: `${join(opts.reportDir, STATE_FILE)} does not exist: run --part ${opts.part} with the --report-dir of Part ${FIRST_PART}, or add --allow-missing-part1 to record Part ${opts.part} on its own`,
-    });
+  const file = join(opts.reportDir, STATE_FILE);
+  const found = existsSync(file) ? readStateForRun(opts.reportDir, continues) : undefined;
+  const mismatch = found && sameSession(found, file, opts.date, rehearsal);
+  if (continues) {
+    if (mismatch) throw new InputError({ path: "--report-dir", message: mismatch });
+    if (!found && !opts.allowMissingPart1) {
+      // A mistyped folder on the day would otherwise produce a "did NOT complete" e-mail.
+      throw new InputError({
+        path: "--report-dir",
+        message: `${file} does not exist: run --part ${opts.part} with the --report-dir of Part ${FIRST_PART}, or add --allow-missing-part1 to record Part ${opts.part} on its own`,
+      });
+    }
   }
-  if (!continues && existsSync(join(opts.reportDir, STATE_FILE))) {
-    // Starting the day over: the earlier attempt is kept beside the new one, not lost.
+  if (found && !mismatch) {
+    const state: SessionState = { ...found, warnings: [...found.warnings], superseded: [...(found.superseded ?? [])], rehearsal };
+    // Part 2 again replaces Part 2; Part 1 or the whole day again starts the day over, so every part before moves aside.
+    supersede(state, continues ? [opts.part!] : state.parts.map((p) => p.part));
+    return continues ? state : { ...state, startedAt: hkNow(now()), warnings: [] };
+  }
+  if (existsSync(file)) {
+    // Another session day (or a rehearsal beside a real session): kept beside the new state, not lost.
     const stamp = hkNow(now()).replace(/[:.]/g, "").replace(/\+.*$/, "");
-    renameSync(join(opts.reportDir, STATE_FILE), join(opts.reportDir, `session-state.before-${stamp}.json`));
+    renameSync(file, join(opts.reportDir, `session-state.before-${stamp}.json`));
   }
-  return previous
-    ? { ...previous, warnings: [...previous.warnings], superseded: [...(previous.superseded ?? [])] }
-    : { version: 1, date: opts.date, startedAt: hkNow(now()), parts: [], endpoints: [], downloads: [], warnings: [], superseded: [] };
+  return {
+    version: 1,
+    date: opts.date,
+    startedAt: hkNow(now()),
+    parts: [],
+    endpoints: [],
+    downloads: [],
+    warnings: [],
+    superseded: [],
+    rehearsal,
+  };
+}
+
+/** A later part needs a readable state; Part 1 or the whole day moves an unreadable one aside. */
+function readStateForRun(reportDir: string, continues: boolean): SessionState | undefined {
+  try {
+    return readState(reportDir);
+  } catch (err) {
+    if (continues || !(err instanceof InputError)) throw err;
+    return undefined;
+  }
 }
 
 /** Whether a weather signal keeps new steps from starting (WEATHER_RULES). */
@@ -198,6 +264,7 @@ function notRunForWeather(step: Step, opts: SessionOptions, now: () => Date): Pa
   return {
     part: step.part,
     site: step.site,
+    ...(step.window ? { window: { start: step.window.start, end: step.window.end } } : {}),
     startedAt: hkNow(now()),
     finishedAt: hkNow(now()),
     status: "not-run",
@@ -213,6 +280,7 @@ async function runStep(
   warnings: Set<string>,
   opts: SessionOptions,
   now: () => Date,
+  plan: DayPlan,
 ): Promise<string | undefined> {
   const { config } = opts;
   const startedAt = hkNow(now());
@@ -220,7 +288,7 @@ async function runStep(
     config.sshConfig && step.part !== "precheck"
       ? switchHostName(config.sshConfig.file, config.sshConfig.alias, switchTarget(config, step.site), step.part, now())
       : undefined;
-  const withinWindow = checkWindow(step, opts.date, now, warnings);
+  const withinWindow = checkWindow(step, opts.date, plan.sessionDay, now, warnings);
   const run = await probeStep(step, opts, now);
   state.endpoints.push(...run.endpoints);
   state.downloads.push(...run.downloads);
@@ -239,14 +307,23 @@ async function runStep(
   return opts.signal?.aborted && cutShort ? `interrupted by ${String(opts.signal.reason)} during ${stepName(step.part)}` : undefined;
 }
 
-/** On a session day, whether the part runs inside its published window (a warning when not); undefined otherwise. */
-function checkWindow(step: Step, date: string, now: () => Date, warnings: Set<string>): boolean | undefined {
-  if (!step.window || !isSessionDay(date)) return undefined;
-  const t = hkDateTime(now());
-  const within = t >= hkInstant(date, step.window.start) && t < hkInstant(date, step.window.end);
+/**
+ * On a session day, whether the part runs inside its published window (a
+ * warning when not); undefined on any other day. The clock's time of day is
+ * compared with the windows of the day being run, so a rehearsal of that day
+ * on another date is judged by its timing, not by its date.
+ */
+function checkWindow(step: Step, date: string, day: SessionDay | undefined, now: () => Date, warnings: Set<string>): boolean | undefined {
+  if (!step.window || !day) return undefined;
+  const at = now();
+  const within = insideWindow(step.window, at);
   if (!within) {
+    const t = hkDateTime(at);
+    const ranOn = hkDate(at);
     warnings.add(
-      `Part ${step.part} ran at ${t.toFormat("HH:mm")} Hong Kong time, outside its published window ${step.window.start}-${step.window.end}`,
+      ranOn === date
+        ? `Part ${step.part} ran at ${t.toFormat("HH:mm")} Hong Kong time, outside its published window ${step.window.start}-${step.window.end}`
+        : `Part ${step.part} ran at ${t.toFormat("HH:mm")} Hong Kong time on ${ranOn}, outside the window ${step.window.start}-${step.window.end} it has on the session day ${date}`,
     );
   }
   return within;
@@ -280,12 +357,13 @@ function saveState(state: SessionState, opts: SessionOptions, report: Report): R
   return report;
 }
 
-/** A part run again is judged on its new attempt; the earlier one moves aside, kept in the state. */
-function supersede(state: SessionState, part: PartReport["part"]): void {
-  if (!state.parts.some((p) => p.part === part)) return;
+/** Parts run again are judged on their new attempt; the earlier one moves aside, kept in the state. */
+function supersede(state: SessionState, parts: readonly PartReport["part"][]): void {
+  if (!state.parts.some((p) => parts.includes(p.part))) return;
   const take = <T extends { part?: unknown }>(list: T[]): T[] => {
-    const out = list.filter((x) => x.part === part);
-    list.splice(0, list.length, ...list.filter((x) => x.part !== part));
+    const again = (x: T) => parts.includes(x.part as PartReport["part"]);
+    const out = list.filter(again);
+    list.splice(0, list.length, ...list.filter((x) => !again(x)));
     return out;
   };
   state.superseded!.push({ parts: take(state.parts), endpoints: take(state.endpoints), downloads: take(state.downloads) });
@@ -317,7 +395,7 @@ function partName(p: PartReport["part"]): string {
   return p === "precheck" ? "Pre-check" : `Part ${p}`;
 }
 
-function assemble(state: SessionState, opts: SessionOptions, final: boolean, interrupted: string | undefined): Report {
+function assemble(state: SessionState, opts: SessionOptions, final: boolean, interrupted: string | undefined, plan: DayPlan): Report {
   const { config } = opts;
   const reasons = partReasons(state, final);
   const keys = keyContinuity(state);
@@ -340,20 +418,34 @@ function assemble(state: SessionState, opts: SessionOptions, final: boolean, int
     config: config.file,
     interrupted,
     verdictOverride: judged && !interrupted ? "pass" : "fail",
+    keyDecryption: keyDecryptionOf(opts.key),
     session: {
       date: state.date,
+      rehearsal: plan.rehearsal !== undefined,
+      ...(plan.rehearsal ? { rehearsalReason: plan.rehearsal } : {}),
+      windows: plan.windows.map((w) => ({ part: w.part, site: w.site, start: w.start, end: w.end })),
+      ...(plan.windowsDay
+        ? {
+            windowsOf: {
+              date: plan.windowsDay.date,
+              circular: plan.windowsDay.circular,
+              registrationDeadline: plan.windowsDay.registrationDeadline,
+            },
+          }
+        : {}),
       completed,
       parts: state.parts,
       ...(state.superseded && state.superseded.length > 0 ? { earlierAttempts: state.superseded.flatMap((a) => a.parts) } : {}),
       keyFingerprints: keys.fingerprints,
       sameKeyThroughout: keys.same,
       ...(restored?.hostNameAtEnd !== undefined ? { hostNameAtEnd: restored.hostNameAtEnd } : {}),
+      ...(restored ? { portAtEnd: restored.portAtEnd } : {}),
       ...(restored ? { primaryRestored: restored.primaryRestored } : {}),
       reasons: final
         ? reasons
         : [...reasons, `Part ${LAST_PART} has not run yet: run hkex-ready session --part ${LAST_PART} in its window`],
       ...(opts.weather ? { weather: weatherSummary(opts.weather) } : {}),
-      email: confirmationEmail({ date: state.date, completed, reasons, participant: config.email?.participant }),
+      email: confirmationEmail({ date: state.date, completed, reasons, participant: config.email?.participant, rehearsal: plan.rehearsal }),
     },
   });
 }
@@ -392,14 +484,17 @@ function keyContinuity(state: SessionState): { fingerprints: string[]; same: boo
 function restoredForNextBusinessDay(
   config: Config,
   sshConfig: NonNullable<Config["sshConfig"]>,
-): { hostNameAtEnd: string | undefined; primaryRestored: boolean; reason?: string } {
-  const hostNameAtEnd = readHostName(sshConfig.file, sshConfig.alias);
-  const primaryRestored = config.sites[NEXT_BUSINESS_DAY_SITE].targets.some((t) => t.host === hostNameAtEnd);
-  if (primaryRestored) return { hostNameAtEnd, primaryRestored };
+): { hostNameAtEnd: string | undefined; portAtEnd: number; primaryRestored: boolean; reason?: string } {
+  const { host: hostNameAtEnd, port: portAtEnd } = readHostAndPort(sshConfig.file, sshConfig.alias);
+  const primaryRestored = config.sites[NEXT_BUSINESS_DAY_SITE].targets.some((t) => t.host === hostNameAtEnd && t.port === portAtEnd);
+  if (primaryRestored) return { hostNameAtEnd, portAtEnd, primaryRestored };
+  const sameHost = config.sites[NEXT_BUSINESS_DAY_SITE].targets.some((t) => t.host === hostNameAtEnd);
+  const pointsAt = sameHost ? `${hostNameAtEnd} port ${portAtEnd}` : (hostNameAtEnd ?? "(no HostName)");
   return {
     hostNameAtEnd,
+    portAtEnd,
     primaryRestored,
-    reason: `${sshConfig.alias} in ${sshConfig.file} points at ${hostNameAtEnd ?? "(no HostName)"}, not a ${NEXT_BUSINESS_DAY_SITE} address: restore ${NEXT_BUSINESS_DAY_SITE} for the next business day`,
+    reason: `${sshConfig.alias} in ${sshConfig.file} points at ${pointsAt}, not a ${NEXT_BUSINESS_DAY_SITE} address: restore ${NEXT_BUSINESS_DAY_SITE} for the next business day`,
   };
 }
 

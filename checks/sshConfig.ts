@@ -50,7 +50,16 @@ export interface EffectiveHostName {
   readonly from?: ConfigLine;
   /** The alias's own block (the first `Host` line of the top file naming it), when there is one. */
   readonly ownBlock?: ConfigLine & { readonly endLine: number };
+  /** The alias's effective Port, as ssh -G prints it (22 when no Port line applies). */
+  readonly port: number;
+  /** The Port line that won, when one applies. */
+  readonly portFrom?: ConfigLine;
+  /** A Port under a condition the kit cannot evaluate that may win: the effective Port is then unknown. */
+  readonly portUnknown?: ConfigLine;
 }
+
+/** ssh's default port (ssh_config(5) Port). */
+export const SSH_DEFAULT_PORT = 22;
 
 /** Why the kit cannot say which HostName ssh would use. */
 export class UnknownEffectiveValue extends Error {
@@ -169,6 +178,8 @@ interface State {
   userUnknown?: ConfigLine;
   tag?: string;
   tagUnknown?: ConfigLine;
+  port?: { raw: string; at: ConfigLine };
+  portUnknown?: ConfigLine;
   ownBlock?: ConfigLine & { endLine: number };
 }
 
@@ -249,6 +260,9 @@ class Evaluator {
         case "tag":
           this.obtain(active, at, args[0]!, "tag");
           break;
+        case "port":
+          this.obtain(active, at, args[0]!, "port");
+          break;
         default:
           break;
       }
@@ -261,11 +275,11 @@ class Evaluator {
    * First obtained value wins (ssh_config(5)). A value under a condition the
    * kit cannot evaluate, before any certain one, leaves the option unknown.
    */
-  private obtain(active: Tri, at: ConfigLine, value: string, key: "hostName" | "user" | "tag"): void {
+  private obtain(active: Tri, at: ConfigLine, value: string, key: "hostName" | "user" | "tag" | "port"): void {
     const unknownKey = `${key}Unknown` as const;
     if (active === false || this.state[key] !== undefined || this.state[unknownKey] !== undefined) return;
     if (active === "unknown") this.state[unknownKey] = at;
-    else if (key === "hostName") this.state.hostName = { raw: value, at };
+    else if (key === "hostName" || key === "port") this.state[key] = { raw: value, at };
     else this.state[key] = value;
   }
 
@@ -473,10 +487,19 @@ export function effectiveHostName(file: string, alias: string, ctx: EvaluationCo
       hostNameUnknown,
     );
   }
-  const block = ownBlock ? { ownBlock: { ...ownBlock } } : {};
+  const block = { ...(ownBlock ? { ownBlock: { ...ownBlock } } : {}), ...effectivePort(evaluator.state) };
   if (!hostName) return { value: IP_LIKE.test(alias) ? alias : alias.toLowerCase(), ...block };
   const expanded = expandHostName(hostName.raw, alias, hostName.at);
   // ssh.c lowercases a host name that is not an address.
   const value = IP_LIKE.test(expanded) ? expanded : expanded.toLowerCase();
   return { value, from: hostName.at, ...block };
+}
+
+/** The Port the evaluation obtained (readconf.c oPort: a number 1-65535), or ssh's default. */
+function effectivePort(state: State): Pick<EffectiveHostName, "port" | "portFrom" | "portUnknown"> {
+  if (state.portUnknown) return { port: SSH_DEFAULT_PORT, portUnknown: state.portUnknown };
+  if (!state.port) return { port: SSH_DEFAULT_PORT };
+  const port = /^\d+$/.test(state.port.raw) ? Number(state.port.raw) : Number.NaN;
+  if (!(port >= 1 && port <= 65535)) throw new BadClientConfig(`Port "${state.port.raw}" is not a port number (1-65535)`, state.port.at);
+  return { port, portFrom: state.port.at };
 }

@@ -12,6 +12,11 @@
  * effective value is computed again, and `ssh -G -F file alias` is asked when
  * an OpenSSH client is installed; if either disagrees the original file is
  * put back and the switch refused.
+ *
+ * A site can be on another port (a test facility; the simulator's fallback to
+ * 127.0.0.1 with a port per endpoint): the switch then rewrites the alias's
+ * Port too, under the same rules, so that ssh reaches the site's endpoint and
+ * not another port of the same address.
  */
 import { copyFileSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -21,7 +26,16 @@ import { printable } from "../core/text";
 import { hkNow } from "../core/time";
 import type { PartNumber } from "../catalogue";
 import { writeFileAtomic, type EffectiveHostNameRecord, type SwitchoverRecord } from "./report";
-import { BadClientConfig, effectiveHostName, UnknownEffectiveValue, where, type EffectiveHostName } from "./sshConfig";
+import { BadClientConfig, effectiveHostName, UnknownEffectiveValue, where, type ConfigLine, type EffectiveHostName } from "./sshConfig";
+
+/** The alias as the kit and ssh -G see it. */
+type Effective = EffectiveHostName & { readonly sshG?: string; readonly sshGPort?: number };
+
+/** Where the switch points the alias: a host, and the port when the kit manages it. */
+export interface SwitchTarget {
+  readonly host: string;
+  readonly port?: number;
+}
 
 function readConfig(file: string): { text: string; parsed: ReturnType<typeof SSHConfig.parse> } {
   let text: string;
@@ -49,24 +63,46 @@ function aliasSection(parsed: ReturnType<typeof SSHConfig.parse>, file: string, 
   return section;
 }
 
-function hostNameLine(section: Section): Directive | undefined {
-  return section.config.find((l) => l.type === LineType.DIRECTIVE && l.param.toLowerCase() === "hostname") as Directive | undefined;
+function directive(section: Section, keyword: string): Directive | undefined {
+  return section.config.find((l) => l.type === LineType.DIRECTIVE && l.param.toLowerCase() === keyword) as Directive | undefined;
 }
 
-/** `ssh -G -F file alias`'s hostname; undefined when no OpenSSH client is installed. */
-export function sshGHostName(file: string, alias: string): string | undefined {
+/** Sets `keyword value` in the alias's block: the line it has, or a new one first in the block. */
+function setDirective(section: Section, keyword: string, param: string, value: string): void {
+  const line = directive(section, keyword);
+  if (line) {
+    line.value = value;
+    return;
+  }
+  const indent = (section.config[0] as Directive | undefined)?.before ?? "  ";
+  section.config.unshift({ type: LineType.DIRECTIVE, param, separator: " ", value, before: indent, after: "\n" } as Directive);
+}
+
+/** `ssh -G -F file alias`'s hostname and port; undefined when no OpenSSH client is installed. */
+export function sshG(file: string, alias: string): { hostName?: string; port?: number } | undefined {
   const r = spawnSync("ssh", ["-G", "-F", file, alias], { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "pipe"] });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") return undefined;
   if (r.status !== 0) {
     const why = printable((r.stderr || r.error?.message || `exit ${r.status}`).trim().split("\n")[0]!.slice(0, 300));
     throw new InputError({ path: "sshConfig.file", message: `OpenSSH refuses ${file}: ssh -G -F ${file} ${alias} says "${why}"` });
   }
-  const line = r.stdout.split("\n").find((l) => l.startsWith("hostname "));
-  return line?.slice("hostname ".length).trim();
+  const value = (key: string) =>
+    r.stdout
+      .split("\n")
+      .find((l) => l.startsWith(`${key} `))
+      ?.slice(key.length + 1)
+      .trim();
+  const port = value("port");
+  return { hostName: value("hostname"), ...(port !== undefined ? { port: Number(port) } : {}) };
+}
+
+/** `ssh -G -F file alias`'s hostname; undefined when no OpenSSH client is installed. */
+export function sshGHostName(file: string, alias: string): string | undefined {
+  return sshG(file, alias)?.hostName;
 }
 
 /** The alias's effective HostName, as ssh would use it; refuses a config where the alias's own Host block does not decide it. */
-export function switchableHostName(file: string, alias: string): EffectiveHostName & { readonly sshG?: string } {
+export function switchableHostName(file: string, alias: string): Effective {
   const { parsed } = readConfig(file);
   aliasSection(parsed, file, alias);
   let effective: EffectiveHostName;
@@ -87,14 +123,55 @@ export function switchableHostName(file: string, alias: string): EffectiveHostNa
       message: `${where(from)} sets the HostName of ${alias} (${printable(effective.value)}) before its own Host block at ${where(own)} does; ssh uses the first value it obtains (ssh_config(5)), so switching that block would change nothing: move the alias's block above ${where(from)}, or exclude the alias there`,
     });
   }
-  const sshG = sshGHostName(file, alias);
-  if (sshG !== undefined && sshG !== effective.value) {
+  const asked = sshG(file, alias);
+  if (asked?.hostName !== undefined && asked.hostName !== effective.value) {
     throw new InputError({
       path: "sshConfig.file",
-      message: `ssh -G resolves ${alias} to ${printable(sshG)}, but the kit's reading of ${file} gives ${printable(effective.value)}${from ? ` (${where(from)})` : ""}; the kit cannot tell which line ssh follows, so it will not switch`,
+      message: `ssh -G resolves ${alias} to ${printable(asked.hostName)}, but the kit's reading of ${file} gives ${printable(effective.value)}${from ? ` (${where(from)})` : ""}; the kit cannot tell which line ssh follows, so it will not switch`,
     });
   }
-  return { ...effective, ...(sshG !== undefined ? { sshG } : {}) };
+  return {
+    ...effective,
+    ...(asked?.hostName !== undefined ? { sshG: asked.hostName } : {}),
+    ...(asked?.port !== undefined ? { sshGPort: asked.port } : {}),
+  };
+}
+
+function insideOwnBlock(at: ConfigLine, own: NonNullable<EffectiveHostName["ownBlock"]>): boolean {
+  return at.file === own.file && at.line > own.line && at.line <= own.endLine;
+}
+
+/**
+ * Why the alias's Port cannot be switched to `port`, or undefined when it can
+ * (it is that port already, or the Port line that wins is the alias's own, or
+ * none applies and one can be added to its block).
+ */
+function portSwitchProblem(effective: Effective, file: string, alias: string, port: number): string | undefined {
+  const own = effective.ownBlock!;
+  if (effective.portUnknown) {
+    return `the Port at ${where(effective.portUnknown)} is under a condition the kit cannot evaluate (Match exec, localnetwork, version, command or sessiontype), so the kit cannot tell which Port ssh uses for ${alias}, and switching it to ${port} might change nothing`;
+  }
+  if (effective.sshGPort !== undefined && effective.sshGPort !== effective.port) {
+    return `ssh -G gives ${alias} port ${effective.sshGPort}, but the kit's reading of ${file} gives ${effective.port}; the kit cannot tell which line ssh follows, so it will not switch the port`;
+  }
+  if (effective.port === port) return undefined;
+  const from = effective.portFrom;
+  if (from && !insideOwnBlock(from, own)) {
+    return `${where(from)} sets the Port of ${alias} (${effective.port}) before its own Host block at ${where(own)} does; the site is on port ${port}, and ssh uses the first value it obtains (ssh_config(5)), so switching that block would change nothing: move the alias's block above ${where(from)}, or exclude the alias there`;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses, before anything is contacted, a client config the session could
+ * not switch to every one of `targets` (the first host of each site).
+ */
+export function checkSwitchable(file: string, alias: string, targets: readonly SwitchTarget[]): void {
+  const effective = switchableHostName(file, alias);
+  for (const port of new Set(targets.map((t) => t.port).filter((p): p is number => p !== undefined))) {
+    const problem = portSwitchProblem(effective, file, alias, port);
+    if (problem) throw new InputError({ path: "sshConfig.file", message: problem });
+  }
 }
 
 /** The alias's current effective HostName (undefined when no HostName line applies to it). */
@@ -103,35 +180,48 @@ export function readHostName(file: string, alias: string): string | undefined {
   return effective.from ? effective.value : undefined;
 }
 
-function record(effective: EffectiveHostName & { readonly sshG?: string }): EffectiveHostNameRecord {
+/** The alias's current effective HostName (undefined without a HostName line) and Port, as ssh uses them. */
+export function readHostAndPort(file: string, alias: string): { host: string | undefined; port: number } {
+  const effective = switchableHostName(file, alias);
+  return { host: effective.from ? effective.value : undefined, port: effective.port };
+}
+
+function record(effective: Effective): EffectiveHostNameRecord {
   return {
     hostName: effective.value,
     line: effective.from ? where(effective.from) : "(no HostName line)",
     ...(effective.sshG !== undefined ? { sshG: effective.sshG } : {}),
+    port: effective.port,
+    ...(effective.sshGPort !== undefined ? { sshGPort: effective.sshGPort } : {}),
   };
 }
 
-export function switchHostName(file: string, alias: string, hostName: string, part: PartNumber, at = new Date()): SwitchoverRecord {
+/**
+ * Points the alias at `target`: its HostName, and its Port when the target
+ * gives one that differs. `to` may be a bare host name (HostName only).
+ */
+export function switchHostName(
+  file: string,
+  alias: string,
+  to: string | SwitchTarget,
+  part: PartNumber,
+  at = new Date(),
+): SwitchoverRecord {
+  const { host: hostName, port } = typeof to === "string" ? { host: to, port: undefined } : to;
   const current = switchableHostName(file, alias);
   const before = current.from ? current.value : undefined;
-  if (before === hostName) {
-    return { part, file, alias, before, after: hostName, effective: record(current), at: hkNow(at) };
+  const ports = port !== undefined ? { portBefore: current.port, portAfter: port } : {};
+  if (port !== undefined) {
+    const problem = portSwitchProblem(current, file, alias, port);
+    if (problem) throw new InputError({ path: "sshConfig.file", message: problem });
+  }
+  if (before === hostName && (port === undefined || current.port === port)) {
+    return { part, file, alias, before, after: hostName, ...ports, effective: record(current), at: hkNow(at) };
   }
   const { text, parsed } = readConfig(file);
   const section = aliasSection(parsed, file, alias);
-  const line = hostNameLine(section);
-  if (line) line.value = hostName;
-  else {
-    const indent = (section.config[0] as Directive | undefined)?.before ?? "  ";
-    section.config.unshift({
-      type: LineType.DIRECTIVE,
-      param: "HostName",
-      separator: " ",
-      value: hostName,
-      before: indent,
-      after: "\n",
-    } as Directive);
-  }
+  if (port !== undefined && current.port !== port) setDirective(section, "port", "Port", String(port));
+  if (before !== hostName) setDirective(section, "hostname", "HostName", hostName);
   const backup = `${file}.bak-${hkNow(at).replace(/[:.]/g, "").replace(/\+.*$/, "")}`;
   copyFileSync(file, backup);
   // Through a symlink to the file it names: the temporary file and the rename stay in the target's folder.
@@ -139,13 +229,20 @@ export function switchHostName(file: string, alias: string, hostName: string, pa
   const mode = statSync(target).mode & 0o777;
   const out = SSHConfig.stringify(parsed);
   writeFileAtomic(target, out.endsWith("\n") || !text.endsWith("\n") ? out : `${out}\n`, mode);
-  let after: EffectiveHostName & { readonly sshG?: string };
+  let after: Effective;
   try {
     after = switchableHostName(file, alias);
     if (after.value !== hostName) {
       throw new InputError({
         path: "sshConfig.file",
         message: `after rewriting ${file}, ${alias} resolves to ${printable(after.value)}${after.from ? ` (${where(after.from)})` : ""}, not ${hostName}`,
+      });
+    }
+    const sshPort = after.sshGPort ?? after.port;
+    if (port !== undefined && (after.port !== port || sshPort !== port)) {
+      throw new InputError({
+        path: "sshConfig.file",
+        message: `after rewriting ${file}, ${alias} connects to port ${after.port !== port ? after.port : sshPort}${after.portFrom ? ` (${where(after.portFrom)})` : ""}, not ${port}`,
       });
     }
   } catch (err) {
@@ -156,5 +253,5 @@ export function switchHostName(file: string, alias: string, hostName: string, pa
     }
     throw err;
   }
-  return { part, file, alias, before, after: hostName, effective: record(after), backup, at: hkNow(at) };
+  return { part, file, alias, before, after: hostName, ...ports, effective: record(after), backup, at: hkNow(at) };
 }

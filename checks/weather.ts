@@ -14,10 +14,11 @@
  * an issue time before 09:00 is read as "still in force at 09:00": cancelled.
  * A warning lowered before 09:00 does not affect the day; leave --weather off.
  */
-import { SESSION_DAYS, SESSION_PARTS, WEATHER_RULES } from "../catalogue";
+import { SESSION_DAYS, WEATHER_RULES, type SessionDay } from "../catalogue";
 import { InputError } from "../core/errors";
 import type { WeatherDecision } from "./session";
-import { hkDateTime, hkInstant } from "../core/time";
+import { calendarDateProblem, hkDateTime, hkInstant, longDate } from "../core/time";
+import { windowsOn } from "./sessionDays";
 
 export const WEATHER_WARNINGS = ["signal8", "black-rainstorm", "extreme"] as const;
 export type WeatherWarning = (typeof WEATHER_WARNINGS)[number];
@@ -43,9 +44,9 @@ export function parseIssuedAt(value: string, flag = "--issued-at"): string {
   return value;
 }
 
-/** Session start and end on that day: the first part's start, the last part's end. */
-export function sessionHours(date: string): { start: string; end: string } {
-  const parts = SESSION_DAYS.find((d) => d.date === date)?.parts ?? SESSION_PARTS;
+/** Session start and end on that day (its windows in `days`, else the circular's): the first part's start, the last part's end. */
+export function sessionHours(date: string, days: readonly SessionDay[] = SESSION_DAYS): { start: string; end: string } {
+  const parts = windowsOn(days, date);
   const start = parts.map((p) => p.start).sort()[0]!;
   const end = parts
     .map((p) => p.end)
@@ -54,22 +55,25 @@ export function sessionHours(date: string): { start: string; end: string } {
   return { start, end };
 }
 
-function longDate(date: string): string {
-  return hkInstant(date, "00:00").setLocale("en-GB").toFormat("d MMMM yyyy");
-}
-
 /**
  * What the weather does to the session of `date` (yyyy-mm-dd, Hong Kong).
  * `issuedAt` is "HH:MM" Hong Kong time on that day. `now` only guards against
  * an issue time later than the present on the session day itself.
  */
-export function decideWeather(warning: WeatherWarning, issuedAt: string, date: string, now: Date): WeatherDecision {
+export function decideWeather(
+  warning: WeatherWarning,
+  issuedAt: string,
+  date: string,
+  now: Date,
+  days: readonly SessionDay[] = SESSION_DAYS,
+): WeatherDecision {
   if (!isWeatherWarning(warning)) {
     throw new InputError({ path: "--weather", message: `"${String(warning)}" is not one of ${WEATHER_WARNINGS.join(", ")}` });
   }
   parseIssuedAt(issuedAt);
+  const badDate = calendarDateProblem(date);
+  if (badDate) throw new InputError({ path: "--date", message: badDate });
   const issued = hkInstant(date, issuedAt);
-  if (!issued.isValid) throw new InputError({ path: "--date", message: `"${date}" is not a date in yyyy-mm-dd form` });
   const nowHk = hkDateTime(now);
   if (nowHk.toISODate() === date && issued > nowHk) {
     throw new InputError({
@@ -78,7 +82,7 @@ export function decideWeather(warning: WeatherWarning, issuedAt: string, date: s
     });
   }
   const name = WEATHER_NAMES[warning];
-  const { start, end } = sessionHours(date);
+  const { start, end } = sessionHours(date, days);
   const day = longDate(date);
   const base = { warning: name, issuedAt };
 

@@ -3,9 +3,12 @@ import { resolve } from "node:path";
 import { ConfigError, loadConfig, type Config, type FileFields } from "../checks/config";
 import { InputError } from "../core/errors";
 import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
-import { loadUserKey, type UserKey } from "../checks/keys";
+import { decryptionText } from "../checks/evidence/text";
+import { keyDecryptionOf, loadUserKey, type UserKey } from "../checks/keys";
 import { loadKnownHosts, nothingPinnedWarning, type KnownHostEntry } from "../checks/knownHosts";
-import { readHostName } from "../checks/switchover";
+import { switchTarget } from "../checks/session";
+import { checkSwitchable } from "../checks/switchover";
+import { SITE_NAMES } from "../catalogue";
 
 export interface Loaded {
   readonly config: Config;
@@ -50,7 +53,9 @@ export function loadAll(configFile: string): Loaded {
     try {
       const refused = unreadableInput(fields.sshConfig.file, MAX_TEXT_INPUT_BYTES);
       if (refused) throw new InputError({ path: "sshConfig.file", message: refused });
-      readHostName(fields.sshConfig.file, fields.sshConfig.alias);
+      // Whatever the session will point the alias at (each site's first endpoint) must be possible now.
+      const targets = config ? SITE_NAMES.map((site) => switchTarget(config!, site)) : [];
+      checkSwitchable(fields.sshConfig.file, fields.sshConfig.alias, targets);
     } catch (err) {
       if (err instanceof InputError) problems.push(err);
       else throw err;
@@ -64,6 +69,12 @@ export function loadAll(configFile: string): Loaded {
   const warnings = [...key!.warnings];
   if (knownHosts.length === 0) warnings.push(nothingPinnedWarning(config.knownHostsFile));
   return { config, key: key!, knownHosts, warnings };
+}
+
+/** What happened before any endpoint was contacted, shown first by the progress display: the key's one decryption. */
+export function preludeOf(key: UserKey): string[] {
+  const record = keyDecryptionOf(key);
+  return record ? [`user ${decryptionText(record)}`] : [];
 }
 
 /** Aborts on SIGINT/SIGTERM so downloads clean up and the report says "interrupted". */

@@ -46,10 +46,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: () => [
       configOption(),
       new Option("--part <n>", "run only this part (state is kept in --report-dir)").choices(PART_CHOICES),
-      new Option("--date <yyyy-mm-dd>", "session date for the e-mail (default: today in Hong Kong)"),
+      new Option("--date <yyyy-mm-dd>", "session date (default: today in Hong Kong; another day needs --rehearsal)"),
       new Option("--weather <warning>", "weather warning in force").choices(WEATHER_WARNINGS),
       new Option("--issued-at <HH:MM>", "when the weather warning was issued (Hong Kong time)"),
       new Option("--allow-missing-part1", "with --part 2: record Part 2 even though --report-dir holds no Part 1 state"),
+      new Option("--rehearsal", "a rehearsal, not the real session: allows a --date other than today; the e-mail is a draft not to send"),
     ],
     load: () => import("./commands/session.js"),
   },
@@ -87,7 +88,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "schedule",
     description: "show the session dates, windows and registration deadlines, and what is due now (Hong Kong time)",
-    options: () => [new Option("--now <iso>", "pretend it is this instant (ISO 8601)"), printJsonOption()],
+    options: () => [
+      new Option("-c, --config <file>", "YAML config whose sessionDays give the session calendar (default: the catalogue's days)"),
+      new Option("--now <iso>", "pretend it is this instant (ISO 8601)"),
+      printJsonOption(),
+    ],
     load: () => import("./commands/schedule.js"),
   },
   {

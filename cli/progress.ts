@@ -17,6 +17,8 @@ import type { Config } from "../checks/config";
 import type { PhaseEvent, ProbeTarget } from "../checks/probe";
 import { PHASES, type PhaseName, type PhaseResult } from "../checks/report";
 import { sessionSteps } from "../checks/session";
+import { windowsOn } from "../checks/sessionDays";
+import { hkDate } from "../core/time";
 
 export interface ProgressGroup {
   readonly title: string;
@@ -32,9 +34,9 @@ export function checkPlan(config: Config, sites: readonly SiteName[]): ProgressG
   return [{ title: `Readiness check: ${sites.join(" + ")}`, targets: targetsOf(config, sites) }];
 }
 
-/** `session` and `demo`: the steps in the order runSession takes them. */
-export function sessionPlan(config: Config, part?: PartNumber): ProgressGroup[] {
-  return sessionSteps(part).map((s) => ({
+/** `session` and `demo`: the steps in the order runSession takes them, with the windows of the day being run. */
+export function sessionPlan(config: Config, part?: PartNumber, date: string = hkDate()): ProgressGroup[] {
+  return sessionSteps(part, windowsOn(config.sessionDays ?? [], date)).map((s) => ({
     title: `${partTitle(s.part)}: ${s.site}${s.window ? ` (window ${s.window.start}-${s.window.end})` : ""}`,
     targets: targetsOf(config, [s.site]),
   }));
@@ -294,15 +296,24 @@ function holdSignals(): () => void {
   };
 }
 
+/** A step that was over before any endpoint was contacted (the key's decryption): a task that is already done. */
+function doneTask(title: string) {
+  return { title, task: async () => undefined };
+}
+
 /** The live task list. `output` is where it draws (stderr); the other stream is held back while it draws. */
 export function liveProgress(
   plan: readonly ProgressGroup[],
   output: NodeJS.WriteStream = process.stderr,
   held: NodeJS.WriteStream = process.stdout,
+  prelude: readonly string[] = [],
 ): Progress {
   const { Listr } = require("listr2") as typeof import("listr2");
   const tracker = new ProgressTracker(plan);
-  const list = new Listr<unknown, "default", "simple">(tracker.groups.map(groupTask), listOptions(output, held));
+  const list = new Listr<unknown, "default", "simple">(
+    [...prelude.map(doneTask), ...tracker.groups.map(groupTask)],
+    listOptions(output, held),
+  );
   const release = holdSignals();
   const running = list.run().catch(() => undefined);
   return {
@@ -318,16 +329,20 @@ export function liveProgress(
 /**
  * The progress display for a run. `plain` makes the one-line-per-phase
  * printer (plainProgress); `plan` lists the groups and endpoints in
- * the order they will run.
+ * the order they will run; `prelude` the steps already done before any
+ * endpoint was contacted (the key's decryption), shown first.
  */
 export function createProgress(
   opts: { readonly json?: boolean; readonly progress?: boolean },
   plain: (enabled: boolean) => ((e: PhaseEvent) => void) | undefined,
   plan: readonly ProgressGroup[] | undefined,
   env = processProgressEnv(),
+  prelude: readonly string[] = [],
+  stderr: (line: string) => void = (line) => process.stderr.write(line),
 ): Progress {
   const mode = progressMode(opts, env);
-  if (mode === "live" && plan && plan.length > 0) return liveProgress(plan);
+  if (mode === "live" && plan && plan.length > 0) return liveProgress(plan, process.stderr, process.stdout, prelude);
+  if (mode === "plain") for (const line of prelude) stderr(`  ${line}\n`);
   const onEvent = plain(mode !== "silent");
   return { ...(onEvent ? { onEvent } : {}), done: async () => undefined };
 }

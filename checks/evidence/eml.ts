@@ -23,6 +23,12 @@ export interface EmlOptions {
   readonly participant?: string;
   readonly attachments?: readonly EmlAttachment[];
   readonly date?: Date;
+  /**
+   * A rehearsal's e-mail: marked as a draft not to send. `X-Unsent: 1` makes
+   * Outlook and other clients open it as an unsent draft rather than as mail
+   * that was sent; the subject and the first line of the body say it too.
+   */
+  readonly draft?: boolean;
 }
 
 export async function composeConfirmation(email: ConfirmationEmail, opts: EmlOptions): Promise<Buffer> {
@@ -34,6 +40,7 @@ export async function composeConfirmation(email: ConfirmationEmail, opts: EmlOpt
     subject: email.subject,
     text: email.body,
     date: opts.date ?? new Date(),
+    ...(opts.draft ? { headers: { "X-Unsent": "1" } } : {}),
     attachments: (opts.attachments ?? []).map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })),
   });
   return composer.compile().build();

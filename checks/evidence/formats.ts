@@ -55,6 +55,8 @@ export interface OutputContext {
   readonly smtp?: Config["smtp"];
   /** The config's `files` entries: the textfile's download series are keyed by them, never by remote names. */
   readonly files?: readonly string[];
+  /** The config's session calendar: the textfile's next-session series come from it. */
+  readonly sessionDays?: Config["sessionDays"];
   readonly env?: NodeJS.ProcessEnv;
   /** Warnings and notices, one line each (stderr by default; never stdout). */
   readonly notice?: (line: string) => void;
@@ -182,7 +184,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze([
       advise: (path) => (path.endsWith(".prom") ? undefined : "node_exporter's textfile collector reads only files ending in .prom"),
     },
     commands: ["check"],
-    render: async (report, run) => (await prometheus()).renderPrometheus(report, { files: run.files }),
+    render: async (report, run) => (await prometheus()).renderPrometheus(report, { files: run.files, sessionDays: run.sessionDays }),
   },
   {
     name: EVIDENCE_FILES.confirmationEml,
@@ -211,6 +213,7 @@ async function composeEml(report: Report, run: FormatRun): Promise<Buffer> {
     from: run.email!.from!,
     participant: run.email!.participant,
     attachments,
+    draft: report.session!.rehearsal,
   });
 }
 
@@ -220,6 +223,10 @@ async function sendConfirmation(path: string, raw: string | Buffer, report: Repo
   if (!smtp) return;
   const { to } = report.session!.email;
   const file = EVIDENCE_FILES.confirmationEml;
+  if (report.session!.rehearsal) {
+    run.notice(`${file} was not sent: this run was a rehearsal, and its e-mail is a draft marked not to send`);
+    return;
+  }
   const { sendEml, SmtpSettingsError, smtpLabel } = await eml();
   try {
     const sent = await sendEml(Buffer.from(raw), { from: run.email!.from!, to }, smtp, run.env);

@@ -203,7 +203,7 @@ class Exporter {
     });
     const success = report.verdict === "pass";
     this.metrics.countProbe(req.site, success ? "success" : "failure", (performance.now() - started) / 1000);
-    return { body: renderPrometheus(report, { files: base.files }), success };
+    return { body: renderPrometheus(report, { files: base.files, sessionDays: base.sessionDays }), success };
   }
 
   private refuse(res: ServerResponse, p: RequestProblem): void {

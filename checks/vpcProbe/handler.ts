@@ -96,7 +96,7 @@ export function createHandler(deps: HandlerDeps = {}): (event: unknown, context?
       await rm(setup.config.downloadDir, { recursive: true, force: true });
     }
 
-    const lines = renderEmf(reportSamples(report, { files: setup.config.files }), {
+    const lines = renderEmf(reportSamples(report, { files: setup.config.files, sessionDays: setup.config.sessionDays }), {
       namespace: env.HKEX_METRICS_NAMESPACE || DEFAULT_NAMESPACE,
       probe: setup.probe,
       timestamp: Date.parse(report.finishedAt) || Date.now(),

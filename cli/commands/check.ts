@@ -4,7 +4,8 @@ import type { OutputRequest } from "../../checks/evidence/formats";
 import { buildReport, runSites } from "../../checks/run";
 import { hkNow } from "../../core/time";
 import { exitCodeForSignal } from "../exitCodes";
-import { interruptSignal, loadAll, printWarnings } from "../common";
+import { keyDecryptionOf } from "../../checks/keys";
+import { interruptSignal, loadAll, preludeOf, printWarnings } from "../common";
 import { checkPlan, createProgress, plainProgress } from "../progress";
 import { writeOutputs } from "../outputs";
 
@@ -21,7 +22,7 @@ export async function run(opts: CheckOptions): Promise<number> {
   const sites = opts.site === "all" ? SITE_NAMES : [opts.site];
   const stop = interruptSignal();
   const startedAt = hkNow();
-  const progress = createProgress(opts, plainProgress, checkPlan(loaded.config, sites));
+  const progress = createProgress(opts, plainProgress, checkPlan(loaded.config, sites), undefined, preludeOf(loaded.key));
   try {
     const result = await runSites(
       { config: loaded.config, key: loaded.key, knownHosts: loaded.knownHosts, signal: stop.signal, onEvent: progress.onEvent },
@@ -38,8 +39,9 @@ export async function run(opts: CheckOptions): Promise<number> {
       warnings: loaded.warnings,
       config: loaded.config.file,
       interrupted: sig ? `interrupted by ${sig}` : undefined,
+      keyDecryption: keyDecryptionOf(loaded.key),
     });
-    await writeOutputs(report, "check", opts, { files: loaded.config.files });
+    await writeOutputs(report, "check", opts, { files: loaded.config.files, sessionDays: loaded.config.sessionDays });
     return exitCodeForSignal(sig, report.verdict);
   } finally {
     stop.dispose();

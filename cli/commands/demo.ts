@@ -14,7 +14,7 @@ import { runSession } from "../../checks/session";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { parseFaultFlags } from "../../checks/simulator/faults";
 import { hkDate } from "../../core/time";
-import { interruptSignal, loadAll, printWarnings, type Loaded } from "../common";
+import { interruptSignal, loadAll, preludeOf, printWarnings, type Loaded } from "../common";
 import { exitCodeForSignal } from "../exitCodes";
 import { writeOutputs } from "../outputs";
 import { createProgress, plainProgress, sessionPlan } from "../progress";
@@ -71,15 +71,17 @@ function announceSimulator(sim: RunningSimulator): void {
   if (sim.fallback) process.stderr.write(`simulator: ${sim.fallbackReason}\n`);
 }
 
-/** The whole session, as `hkex-ready session` runs it, against the simulator. */
+/** The whole session, as `hkex-ready session --rehearsal` runs it, against the simulator: never the real session. */
 async function rehearse(loaded: Loaded, sim: RunningSimulator, reportDir: string, opts: DemoOptions, signal: AbortSignal): Promise<Report> {
-  const progress = createProgress(opts, plainProgress, sessionPlan(loaded.config));
+  const date = hkDate();
+  const progress = createProgress(opts, plainProgress, sessionPlan(loaded.config, undefined, date), undefined, preludeOf(loaded.key));
   const report = await runSession({
     config: loaded.config,
     key: loaded.key,
     knownHosts: loaded.knownHosts,
     reportDir,
-    date: hkDate(),
+    date,
+    rehearsal: "the demo runs against the built-in simulator on this machine, not against HKEX",
     warnings: [...loaded.warnings, ...(sim.fallback ? [`simulator: ${sim.fallbackReason}`] : [])],
     signal,
     onEvent: progress.onEvent,

@@ -1,11 +1,14 @@
 /** `hkex-ready session`: the connectivity session, whole or one part at a time. */
-import { join } from "node:path";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { SessionDay } from "../../catalogue";
 import { EVIDENCE_FILES, type OutputRequest } from "../../checks/evidence/formats";
 import { runSession, type WeatherDecision } from "../../checks/session";
+import { rehearsalReason } from "../../checks/sessionDays";
 import { decideWeather, isWeatherWarning, parseIssuedAt, WEATHER_WARNINGS } from "../../checks/weather";
 import { InputError } from "../../core/errors";
-import { hkDate } from "../../core/time";
-import { interruptSignal, loadAll, printWarnings } from "../common";
+import { calendarDateProblem, hkDate } from "../../core/time";
+import { interruptSignal, loadAll, localWriteReason, preludeOf, printWarnings } from "../common";
 import { exitCodeForSignal } from "../exitCodes";
 import { writeOutputs } from "../outputs";
 import { createProgress, plainProgress, sessionPlan } from "../progress";
@@ -19,15 +22,30 @@ export interface SessionCommandOptions extends OutputRequest {
   readonly weather?: string;
   readonly issuedAt?: string;
   readonly allowMissingPart1?: boolean;
+  readonly rehearsal?: boolean;
 }
 
-/** The weather decision for `session --weather W --issued-at HH:MM`, or undefined when no warning is given. */
-export function weatherFor(
-  opts: { weather?: string; issuedAt?: string },
-  date: string,
-  now: Date = new Date(),
-): WeatherDecision | undefined {
-  if (opts.weather === undefined && opts.issuedAt === undefined) return undefined;
+/**
+ * The session date: a calendar date, and today's in Hong Kong unless
+ * --rehearsal says this is not the real session (a real session's evidence
+ * and e-mail carry the day it ran).
+ */
+export function sessionDate(opts: { date?: string; rehearsal?: boolean }, today: string): string {
+  if (opts.date === undefined) return today;
+  const problem = calendarDateProblem(opts.date);
+  if (problem) throw new InputError({ path: "--date", message: problem });
+  if (opts.date !== today && !opts.rehearsal) {
+    throw new InputError({
+      path: "--date",
+      message: `${opts.date} is not today (${today} in Hong Kong): the session runs on its day; to rehearse another day's session, add --rehearsal`,
+    });
+  }
+  return opts.date;
+}
+
+/** The weather flags on their own: which go together, and their forms. */
+export function checkWeatherFlags(opts: { weather?: string; issuedAt?: string }): void {
+  if (opts.weather === undefined && opts.issuedAt === undefined) return;
   if (opts.weather === undefined) {
     throw new InputError({
       path: "--issued-at",
@@ -43,22 +61,71 @@ export function weatherFor(
       message: "needs --issued-at HH:MM, the Hong Kong time the warning was issued (before 09:00 means it was in force at 09:00)",
     });
   }
-  return decideWeather(opts.weather, parseIssuedAt(opts.issuedAt), date, now);
+  parseIssuedAt(opts.issuedAt);
+}
+
+/** The weather decision for `session --weather W --issued-at HH:MM`, or undefined when no warning is given. */
+export function weatherFor(
+  opts: { weather?: string; issuedAt?: string },
+  date: string,
+  now: Date = new Date(),
+  days?: readonly SessionDay[],
+): WeatherDecision | undefined {
+  checkWeatherFlags(opts);
+  if (opts.weather === undefined || opts.issuedAt === undefined || !isWeatherWarning(opts.weather)) return undefined;
+  return decideWeather(opts.weather, parseIssuedAt(opts.issuedAt), date, now, days);
+}
+
+/**
+ * The report folder can take the evidence: an existing folder this user may
+ * write in, or one that can be created (its nearest existing parent is such a
+ * folder). Checked, not created, so that bad input leaves nothing behind.
+ */
+export function checkReportDir(dir: string): void {
+  const full = resolve(dir);
+  let existing = full;
+  while (!existsSync(existing)) {
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const problem = (message: string) => new InputError({ path: "--report-dir", message });
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(existing).isDirectory();
+  } catch (err) {
+    throw problem(`${full}: ${localWriteReason(err)}`);
+  }
+  if (!isFolder) {
+    throw problem(existing === full ? `${full} is a file, not a folder` : `${full} cannot be created: ${existing} is a file, not a folder`);
+  }
+  try {
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw problem(
+      existing === full
+        ? `${full} is not writable: ${localWriteReason(err)}`
+        : `${full} cannot be created in ${existing}: ${localWriteReason(err)}`,
+    );
+  }
 }
 
 export async function run(opts: SessionCommandOptions): Promise<number> {
-  if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) {
-    throw new InputError({ path: "--date", message: `"${opts.date}" is not a date in yyyy-mm-dd form` });
-  }
-  const date = opts.date ?? hkDate();
-  // Flags first: a bad --weather/--issued-at is a usage error before anything is loaded or contacted.
-  const weather = weatherFor(opts, date);
+  // Every input is checked before anything is switched, downloaded or written: flags, then the config and
+  // the files it names, then the weather decision on the configured day, the report folder and (in
+  // runSession, before its first step) the state of Part 1.
+  const date = sessionDate(opts, hkDate());
+  checkWeatherFlags(opts);
   const loaded = loadAll(opts.config);
+  const weather = weatherFor(opts, date, new Date(), loaded.config.sessionDays);
+  checkReportDir(opts.reportDir);
   printWarnings(loaded.warnings, false);
   if (weather && !opts.json) process.stderr.write(`hkex-ready: weather: ${weather.reason}\n`);
+  const rehearsal = rehearsalReason(loaded.config.sessionDays, date, Boolean(opts.rehearsal));
+  if (rehearsal && !opts.json) process.stderr.write(`hkex-ready: rehearsal: ${rehearsal}; its e-mail is a draft not to send\n`);
   const stop = interruptSignal();
   const part = opts.part ? (Number(opts.part) as 1 | 2) : undefined;
-  const progress = createProgress(opts, plainProgress, sessionPlan(loaded.config, part));
+  const progress = createProgress(opts, plainProgress, sessionPlan(loaded.config, part, date), undefined, preludeOf(loaded.key));
   try {
     const report = await runSession({
       config: loaded.config,
@@ -67,6 +134,7 @@ export async function run(opts: SessionCommandOptions): Promise<number> {
       reportDir: opts.reportDir,
       part,
       date,
+      rehearsal: opts.rehearsal,
       warnings: loaded.warnings,
       signal: stop.signal,
       onEvent: progress.onEvent,
@@ -81,7 +149,11 @@ export async function run(opts: SessionCommandOptions): Promise<number> {
       out.write(`evidence: ${written.join(", ")}\n`);
       const emailText = join(opts.reportDir, EVIDENCE_FILES.confirmationText);
       if (written.includes(emailText)) {
-        out.write(`send ${emailText} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`);
+        out.write(
+          report.session?.rehearsal
+            ? `rehearsal: do NOT send ${emailText} to HKEX; it is a draft of what the e-mail will say after the real session\n`
+            : `send ${emailText} to HKEX today (${report.session?.completed ? "successfully completed" : "did NOT complete"})\n`,
+        );
       }
     }
     return exitCodeForSignal(stop.interrupted(), report.verdict);

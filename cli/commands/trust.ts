@@ -4,7 +4,7 @@
  * replaced automatically.
  */
 import { endpointLabel, SITE_NAMES, type SiteName } from "../../catalogue";
-import { appendKnownHosts, knownHostsLine, verifyHostKey } from "../../checks/knownHosts";
+import { appendKnownHosts, knownHostsLine, prepareKnownHostsFolder, verifyHostKey } from "../../checks/knownHosts";
 import { runSites } from "../../checks/run";
 import { interruptSignal, loadAll, printWarnings } from "../common";
 import { EXIT } from "../exitCodes";
@@ -16,6 +16,9 @@ export interface TrustOptions {
 
 export async function run(opts: TrustOptions): Promise<number> {
   const loaded = loadAll(opts.config);
+  // Where the keys go is settled before any host is contacted: a missing folder is made (0700), an unusable one is exit 2.
+  const created = prepareKnownHostsFolder(loaded.config.knownHostsFile);
+  if (created) process.stderr.write(`hkex-ready: created ${created} (mode 0700) for ${loaded.config.knownHostsFile}\n`);
   printWarnings(
     loaded.warnings.filter((w) => !w.startsWith("knownHostsFile:")),
     false,

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SESSION_DAYS } from "../../catalogue";
 import { DEFAULT_TIMEOUTS, loadConfig, normaliseConfig, parseConfigText, parseHostEntry } from "../../checks/config";
 import type { HomeDirectories } from "../../core/home";
 import { InputError } from "../../core/errors";
@@ -186,6 +187,80 @@ timeouts: { connectMs: -5, transferMs: fast }
     ]);
     expect(problemsOf(`${base}monitoring: { maxFileBytes: 2147483648 }\n`)).toEqual([
       "monitoring.maxFileBytes: must be at most 1073741824 bytes (1 GiB)",
+    ]);
+  });
+});
+
+describe("sessionDays: the session calendar in the config", () => {
+  const day = (over: string) => `sessionDays:
+  - date: "2025-03-15"
+    registrationDeadline: "2025-03-05"
+    circular: PT/OEC/SEOCH/999/2025
+    parts:
+      - { start: "12:00", end: "14:00" }
+      - { start: "15:00", end: "17:00" }
+${over}`;
+
+  it("defaults to the catalogue's days, and takes a new circular's days with each part's site and title from the rundown", () => {
+    expect(parseConfigText(base, "/etc/hkex/hkex.yaml").sessionDays).toBe(SESSION_DAYS);
+    const c = parseConfigText(`${base}${day("")}`, "/etc/hkex/hkex.yaml");
+    expect(c.sessionDays).toEqual([
+      {
+        date: "2025-03-15",
+        registrationDeadline: "2025-03-05",
+        circular: "PT/OEC/SEOCH/999/2025",
+        parts: [
+          { part: 1, site: "secondary", title: "Part 1 - Secondary Data Centre", start: "12:00", end: "14:00" },
+          { part: 2, site: "primary", title: "Part 2 - Primary Data Centre", start: "15:00", end: "17:00" },
+        ],
+      },
+    ]);
+  });
+
+  it("names the key of every problem: dates, times, windows, deadline, a day twice, the parts", () => {
+    const bad = `${base}sessionDays:
+  - date: "2025-03-15"
+    registrationDeadline: "2025-03-16"
+    circular: PT/OEC/SEOCH/999/2025
+    parts:
+      - { start: "12:00", end: "14:00" }
+      - { start: "13:30", end: "13:00" }
+  - date: "2025-03-15"
+    registrationDeadline: "2025-02-30"
+    circular: " "
+    parts:
+      - { part: 2, start: "12:00", end: "14:00" }
+      - { start: "24:00", end: "17:00" }
+  - date: "2025-04-31"
+    registrationDeadline: "2025-04-01"
+    circular: X
+    parts:
+      - { start: "12:00", end: "14:00" }
+`;
+    expect(problemsOf(bad)).toEqual(
+      expect.arrayContaining([
+        'sessionDays[1].registrationDeadline: "2025-02-30" is not a calendar date (February 2025 has 28 days)',
+        "sessionDays[1].circular: must not be empty",
+        'sessionDays[1].parts[1].start: "24:00" is not a Hong Kong time in HH:MM form (00:00-23:59)',
+        'sessionDays[2].date: "2025-04-31" is not a calendar date (April 2025 has 30 days)',
+        expect.stringMatching(/^sessionDays\[2\]\.parts: must give the windows of the 2 parts, in order: Part 1, Part 2/),
+      ]),
+    );
+    const firstDay = bad.slice(0, bad.indexOf('  - date: "2025-03-15"', bad.indexOf("parts:")));
+    expect(problemsOf(firstDay).sort()).toEqual([
+      "sessionDays[0].parts[1].end: 13:00 is not after the start 13:30",
+      "sessionDays[0].parts[1].start: 13:30 is before Part 1 ends (14:00): the client cannot point at both sites at once",
+      "sessionDays[0].registrationDeadline: 2025-03-16 is after the session day 2025-03-15",
+    ]);
+    const twice = `${base}${day("")}${day("").replace("sessionDays:\n", "")}`;
+    expect(problemsOf(twice)).toContain("sessionDays[1].date: 2025-03-15 is listed twice");
+    expect(
+      problemsOf(
+        `${base}${day("").replace('      - { start: "12:00", end: "14:00" }', '      - { part: 2, start: "12:00", end: "14:00" }')}`,
+      ),
+    ).toContain("sessionDays[0].parts[0].part: must be 1: the parts are listed in order, Part 1 first");
+    expect(problemsOf(`${base}sessionDays: []\n`)).toEqual([
+      "sessionDays: must list at least one session day (leave the key out to use the catalogue's days)",
     ]);
   });
 });

@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
 import { HOST_KEY_ALGORITHMS, knownHostsKeyType, orderHostKeyAlgorithms, pinnedKeyTypes } from "../../checks/hostKeyAlgorithms";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 import { nothingPinnedWarning, parseKnownHosts } from "../../checks/knownHosts";
 
-const ed25519 = utils.generateKeyPairSync("ed25519").public.split(" ").slice(0, 2).join(" ");
+const ed25519 = generateEd25519KeyPair().public.split(" ").slice(0, 2).join(" ");
 const ecdsa384 = utils.generateKeyPairSync("ecdsa", { bits: 384 }).public.split(" ").slice(0, 2).join(" ");
 const rsa = utils.generateKeyPairSync("rsa", { bits: 1024 }).public.split(" ").slice(0, 2).join(" ");
 const HOST = "10.152.14.141";

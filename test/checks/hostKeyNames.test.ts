@@ -2,10 +2,11 @@
 import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
 import { blobKeyType, hostKeyName, knownHostsLine } from "../../checks/hostKeyNames";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 import { parseKnownHosts, verifyHostKey } from "../../checks/knownHosts";
 import { knownHostsLine as simulatorLine } from "../../checks/simulator/keys";
 
-const pair = utils.generateKeyPairSync("ed25519");
+const pair = generateEd25519KeyPair();
 const blob = (utils.parseKey(pair.public) as { getPublicSSH(): Buffer }).getPublicSSH();
 
 describe("known_hosts names", () => {

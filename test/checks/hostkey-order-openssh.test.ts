@@ -6,7 +6,7 @@
  * same known_hosts file each time, and must agree.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orderHostKeyAlgorithms } from "../../checks/hostKeyAlgorithms";
@@ -237,5 +237,45 @@ describe("host key negotiation against an sshd with three host key types", () =>
     expect(fresh.stdout).toContain(`recorded ssh-ed25519 ${ed25519.fingerprint}`);
     expect(fresh.code).toBe(0);
     expect(readFileSync(file, "utf8")).toBe(`${ed25519.knownHostsLine}\n`);
+  });
+
+  it("trust creates a missing known_hosts folder with mode 0700, and refuses an unusable one before contacting any host", async () => {
+    const trustConfig = (knownHostsFile: string) =>
+      writeConfig(dir, {
+        user: server.user,
+        identityFile: user.privatePath,
+        knownHostsFile,
+        files: ["TP001"],
+        sites: { primary: { hosts: [`${server.host}:${server.port}`] }, secondary: { hosts: ["127.0.152.141:1"] } },
+      });
+    const file = join(dir, "fresh-home", ".ssh", "known_hosts");
+    const made = await cli(["trust", "--config", trustConfig(file), "--site", "primary"]);
+    expect(made.code).toBe(0);
+    expect(made.stderr).toContain(`created ${join(dir, "fresh-home")} (mode 0700)`);
+    expect(statSync(join(dir, "fresh-home", ".ssh")).mode & 0o777).toBe(0o700);
+    expect(readFileSync(file, "utf8")).toContain(
+      server.hostKeys
+        .find((k) => k.type === "ed25519")!
+        .knownHostsLine.split(" ")
+        .slice(1)
+        .join(" "),
+    );
+
+    const connections = () => server.logs().match(/Connection from/g)?.length ?? 0;
+    const before = connections();
+    expect(before).toBeGreaterThan(0);
+    writeFileSync(join(dir, "a-file"), "not a folder\n");
+    const blocked = join(dir, "a-file", "known_hosts");
+    const refused = await cli(["trust", "--config", trustConfig(blocked), "--site", "primary"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`knownHostsFile: ${join(dir, "a-file")} (the folder of ${blocked}) is a file, not a folder`);
+    expect(refused.stdout).not.toContain("recorded");
+    expect(refused.stderr).not.toMatch(/internal error/);
+    const underFile = join(dir, "a-file", "deeper", "known_hosts");
+    const cannot = await cli(["trust", "--config", trustConfig(underFile), "--site", "primary"]);
+    expect(cannot.code).toBe(2);
+    expect(cannot.stderr).toMatch(/knownHostsFile: cannot create the folder .*deeper for .*: ENOTDIR/);
+    expect(existsSync(underFile)).toBe(false);
+    expect(connections()).toBe(before);
   });
 });

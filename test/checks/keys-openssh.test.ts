@@ -291,6 +291,16 @@ describe("an encrypted key with many KDF rounds is decrypted once per run", () =
       }
       expect(report.endpoints).toHaveLength(4);
       expect(readFileSync(countFile, "utf8")).toBe("1");
+      // The decryption is its own step in the report, outside every phase's time.
+      expect(report.keyDecryption).toMatchObject({ status: "decrypted" });
+      expect(report.keyDecryption!.ms).toBeGreaterThan(0);
+
+      const text = await cli(["check", "--config", config, "--site", "primary", "--no-progress"], { HKEX_KEY_PASSPHRASE: PASS });
+      expect(text.code).toBe(0);
+      const said = /^ {2}user key decrypted in (\d+(?:\.\d s| ms)), once, before any endpoint was contacted \(outside the phase timers\)$/m;
+      expect(text.stdout).toMatch(said);
+      // Shown first, before the first phase line of the progress.
+      expect(text.stderr.trimStart()).toMatch(/^user key decrypted in /);
     },
     SLOW_MS,
   );

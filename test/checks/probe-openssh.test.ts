@@ -1,6 +1,6 @@
 /** The checks against the real OpenSSH sshd (internal-sftp) on loopback aliases. */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSites } from "../../checks/run";
@@ -135,5 +135,31 @@ describe("checks against real OpenSSH", () => {
       download: false,
     });
     expect(missingDir.endpoints[0]!.phases.find((p) => p.name === "list")).toMatchObject({ status: "fail", code: "folder-missing" });
+  });
+
+  it("follows an absolute symlink that points inside the remote folder, and refuses one that leads out of it", async () => {
+    const folder = realpathSync(primary.remoteDir);
+    symlinkSync(join(folder, "TP001"), join(primary.remoteDir, "TP101"));
+    symlinkSync(join(dir, "outside"), join(primary.remoteDir, "TP102"));
+    const inside = await runSites(contextFor(config({ downloadDir: "./dl-abs-link", files: ["TP101"] }), pinned()), ["primary"], {
+      download: true,
+    });
+    expect(inside.endpoints[0]!.phases.find((p) => p.name === "list")).toMatchObject({ status: "pass" });
+    expect(inside.downloads.map((d) => [d.file, d.sha256])).toEqual([["TP101", sha(files.TP001)]]);
+    const outside = await runSites(contextFor(config({ downloadDir: "./dl-abs-out", files: ["TP102"] }), pinned()), ["primary"], {
+      download: true,
+    });
+    const list = outside.endpoints[0]!.phases.find((p) => p.name === "list")!;
+    expect(list).toMatchObject({ status: "fail", code: "symlink-escape" });
+    expect(list.cause).toContain(`"TP102" is a symlink leading out of the remote folder (to ${join(dir, "outside")})`);
+  });
+
+  it("says a remoteDir that is a file is a file, not that it does not exist", async () => {
+    const remoteDir = join(primary.remoteDir, "TP002");
+    const run = await runSites(contextFor(config({ remoteDir }), pinned()), ["primary"], { download: false });
+    const list = run.endpoints[0]!.phases.find((p) => p.name === "list")!;
+    expect(list).toMatchObject({ status: "fail", code: "folder-missing" });
+    expect(list.cause).toBe(`remote path "${remoteDir}" is a file, not a folder`);
+    expect(run.endpoints[0]!.phases.find((p) => p.name === "logout")?.status).toBe("pass");
   });
 });

@@ -80,7 +80,9 @@ describe("schedule", () => {
   it("says when every session is past", () => {
     const s = at("2024-12-01T09:00");
     expect(s.days.every((d) => d.status === "past")).toBe(true);
-    expect(s.due).toEqual(["all sessions in the catalogue are past (the last was Saturday 30 November 2024)"]);
+    expect(s.due).toEqual([
+      "all configured sessions are past (the last was Saturday 30 November 2024): when HKEX announces new ones, add their days under sessionDays in the config and run schedule --config",
+    ]);
     expect(at("2024-11-30T18:00").due).toEqual([
       "today's session is over: keep the primary IP addresses for the next business day, and send the confirmation e-mail to clearingpsd@hkex.com.hk today",
     ]);
@@ -90,13 +92,16 @@ describe("schedule", () => {
     const text = renderSchedule(at("2024-11-16T12:30"));
     expect(text).toContain("now: Saturday 16 November 2024 12:30");
     expect(text).toContain(
-      "  Saturday 16 November 2024  (TODAY)\n    registration on or before Wednesday 6 November 2024 (closed)\n    12:00-14:00  Part 1 - Secondary Data Centre: 10.152.14.141, 10.152.14.142 port 18801\n",
+      "  Saturday 16 November 2024  (TODAY)  circular PT/OEC/SEOCH/293/2024\n    registration on or before Wednesday 6 November 2024 (closed)\n    12:00-14:00  Part 1 - Secondary Data Centre: 10.152.14.141, 10.152.14.142 port 18801\n",
     );
     expect(text).toContain("due now:\n  - Part 1 - Secondary Data Centre window open until 14:00");
   });
 
   it("rejects a --now that is not ISO 8601, naming the flag", () => {
     expect(() => parseNow("next tuesday")).toThrow(InputError);
-    expect(() => parseNow("2024-13-01")).toThrow(/--now: "2024-13-01" is not an ISO 8601 date-time/);
+    expect(() => parseNow("2024-13-01")).toThrow(/--now: "2024-13-01" is not a calendar date \(there is no month 13\)/);
+    expect(() => parseNow("2024-11-31T12:00")).toThrow(/--now: "2024-11-31" is not a calendar date \(November 2024 has 30 days\)/);
+    expect(() => parseNow("2024-02-30")).toThrow(/February 2024 has 29 days/);
+    expect(() => parseNow("2024-11-30T25:00")).toThrow(/--now: "2024-11-30T25:00" is not an ISO 8601 date-time/);
   });
 });

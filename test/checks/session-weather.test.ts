@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMAIL_TEMPLATE } from "../../catalogue";
 import { fillDate } from "../../checks/email";
+import { renderReport } from "../../checks/evidence/text";
 import { runSession } from "../../checks/session";
 import { readHostName } from "../../checks/switchover";
 import { decideWeather } from "../../checks/weather";
@@ -45,6 +46,10 @@ describe("session under the weather rules", () => {
     // Primary stays in place for the next business day.
     expect(readHostName(site.sshConfig, "hkex-rr")).toBe(site.config.sites.primary.targets[0]!.host);
     expect(s.primaryRestored).toBe(true);
+    // The summary line says why nothing ran, not "FAIL  ()".
+    const first = renderReport(report).split("\n")[0]!;
+    expect(first).toBe(`hkex-ready session: FAIL  (no endpoint was contacted: ${weather.reason})`);
+    expect(first).not.toContain("()");
   });
 
   it("after a terminate whose stop time has passed, skips the remaining part and restores primary", async () => {

@@ -2,13 +2,15 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMAIL_TEMPLATE } from "../../catalogue";
+import { EMAIL_TEMPLATE, type SessionDay } from "../../catalogue";
 import type { Config } from "../../checks/config";
 import { fillDate } from "../../checks/email";
 import { loadUserKey } from "../../checks/keys";
 import { parseKnownHosts } from "../../checks/knownHosts";
 import { readHostName } from "../../checks/switchover";
 import { runSession, STATE_FILE } from "../../checks/session";
+import { renderReport } from "../../checks/evidence/text";
+import { renderHtml } from "../../checks/evidence/html";
 import { startOpenSsh, type OpenSshServer } from "../support/sshd";
 import { makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
 
@@ -110,6 +112,85 @@ describe("session against real OpenSSH", () => {
     expect(second.sites.map((x) => `${x.part}:${x.status}:${x.passed}/${x.endpoints}`)).toContain("2:pass:1/1");
     const state = JSON.parse(readFileSync(join(reportDir, STATE_FILE), "utf8")) as { superseded: { endpoints: unknown[] }[] };
     expect(state.superseded[0]!.endpoints).toHaveLength(1);
+  });
+
+  it("re-running Part 1 keeps the earlier pre-check and Part 1 as earlier attempts, as a Part 2 re-run does", async () => {
+    const { config, reportDir } = setup("retry-part1");
+    const failing = { ...config, files: ["TP404"] };
+    const first = await runSession({ ...context(failing), reportDir, date: "2024-11-30", part: 1 });
+    expect(first.session!.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:fail", "1:fail"]);
+    expect(first.session!.earlierAttempts).toBeUndefined();
+    const second = await runSession({ ...context(config), reportDir, date: "2024-11-30", part: 1 });
+    expect(second.session!.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:pass", "1:pass"]);
+    expect(second.session!.earlierAttempts?.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:fail", "1:fail"]);
+    const two = await runSession({ ...context(config), reportDir, date: "2024-11-30", part: 2 });
+    expect(two.session!.completed).toBe(true);
+    expect(two.session!.earlierAttempts?.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:fail", "1:fail"]);
+  });
+
+  const nextCircular: SessionDay = {
+    date: "2025-03-15",
+    registrationDeadline: "2025-03-05",
+    circular: "PT/OEC/SEOCH/999/2025",
+    parts: [
+      { part: 1, site: "secondary", title: "Part 1 - Secondary Data Centre", start: "09:00", end: "10:00" },
+      { part: 2, site: "primary", title: "Part 2 - Primary Data Centre", start: "10:30", end: "11:30" },
+    ],
+  };
+
+  it("on a configured session day: the real session, judged against that day's windows from sessionDays", async () => {
+    const { config, reportDir } = setup("configured-day");
+    // 10:45 Hong Kong time on the day: after Part 1's window, inside Part 2's.
+    const now = () => new Date("2025-03-15T02:45:00Z");
+    const report = await runSession({ ...context({ ...config, sessionDays: [nextCircular] }), reportDir, date: "2025-03-15", now });
+    const s = report.session!;
+    expect(s.rehearsal).toBe(false);
+    expect(s.rehearsalReason).toBeUndefined();
+    expect(s.windows).toEqual([
+      { part: 1, site: "secondary", start: "09:00", end: "10:00" },
+      { part: 2, site: "primary", start: "10:30", end: "11:30" },
+    ]);
+    expect(s.windowsOf).toEqual({ date: "2025-03-15", circular: "PT/OEC/SEOCH/999/2025", registrationDeadline: "2025-03-05" });
+    expect(s.parts.map((p) => `${p.part}:${p.withinWindow}`)).toEqual(["precheck:undefined", "1:false", "2:true"]);
+    expect(report.warnings).toContain("Part 1 ran at 10:45 Hong Kong time, outside its published window 09:00-10:00");
+    expect(s.email.subject).toBe(EMAIL_TEMPLATE.subject);
+    expect(s.email.body).toBe(`${fillDate(EMAIL_TEMPLATE.completed, "2025-03-15")}\n`);
+    expect(renderReport(report)).not.toMatch(/REHEARSAL/);
+    const html = renderHtml(report);
+    expect(html).toContain('data-part="part1" data-start="09:00" data-end="10:00"');
+    expect(html).toContain('data-part="part2" data-start="10:30" data-end="11:30"');
+  });
+
+  it("on a day that is not a session day: a rehearsal, and no window warning; with --rehearsal of the day on another date, the warning says the dates differ", async () => {
+    const { config, reportDir } = setup("not-a-day");
+    const withDays = { ...config, sessionDays: [nextCircular] };
+    const now = () => new Date("2025-03-10T07:00:00Z");
+    const other = await runSession({ ...context(withDays), reportDir, date: "2025-03-10", now });
+    const s = other.session!;
+    expect(s.rehearsal).toBe(true);
+    expect(s.rehearsalReason).toBe(
+      "10 March 2025 is not a configured session day (the session day is 2025-03-15; add the next ones under sessionDays in the config)",
+    );
+    expect(s.windowsOf?.date).toBe("2025-03-15");
+    expect(other.warnings.filter((w) => /window/.test(w))).toEqual([]);
+    expect(s.email.subject).toBe(`[REHEARSAL - DO NOT SEND] ${EMAIL_TEMPLATE.subject}`);
+    expect(s.email.body.split("\n")[0]).toMatch(/^REHEARSAL - DO NOT SEND\. This is not a confirmation/);
+    expect(renderReport(other)).toContain(`REHEARSAL: ${s.rehearsalReason}; its e-mail is a draft: do NOT send it to HKEX`);
+
+    const rehearsed = await runSession({
+      ...context(withDays),
+      reportDir: join(dir, "rehearsed-evidence"),
+      date: "2025-03-15",
+      rehearsal: true,
+      now,
+    });
+    expect(rehearsed.session!.rehearsalReason).toBe("run with --rehearsal on the session day 15 March 2025");
+    const windowWarnings = rehearsed.warnings.filter((w) => /window/.test(w));
+    expect(windowWarnings).toEqual([
+      "Part 1 ran at 15:00 Hong Kong time on 2025-03-10, outside the window 09:00-10:00 it has on the session day 2025-03-15",
+      "Part 2 ran at 15:00 Hong Kong time on 2025-03-10, outside the window 10:30-11:30 it has on the session day 2025-03-15",
+    ]);
+    expect(windowWarnings.join("\n")).not.toContain("its published window");
   });
 
   it("warns when the login key's fingerprint is unknown, rather than claiming the same key", async () => {

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../core/errors";
 import { effectiveHostName, UnknownEffectiveValue } from "../../checks/sshConfig";
+import { switchText } from "../../checks/evidence/text";
 import { readHostName, switchHostName } from "../../checks/switchover";
 
 const sample = `# CP's SFTP client config
@@ -249,7 +250,7 @@ describe("switchover as OpenSSH sees it", () => {
       [1, "10.152.14.142"],
     ] as const) {
       const rec = switchHostName(file, "hkex-rr", target, part);
-      expect(rec.effective).toEqual({ hostName: target, line: `${file}:4`, sshG: target });
+      expect(rec.effective).toEqual({ hostName: target, line: `${file}:4`, sshG: target, port: 18801, sshGPort: 18801 });
       expect(sshG(file, "hkex-rr")).toBe(target);
     }
   });
@@ -278,5 +279,41 @@ describe("switchover as OpenSSH sees it", () => {
     expect(readdirSync(join(real, "dotfiles"))).toEqual(["ssh_config"]);
     expect(rec.effective?.sshG).toBe("10.152.14.141");
     expect(readFileSync(rec.backup!, "utf8")).toBe(sample);
+  });
+});
+
+describe("two sites on one address, told apart by port (the demo's fallback to 127.0.0.1)", () => {
+  const portOf = (file: string) =>
+    Number(
+      execFileSync("ssh", ["-G", "-F", file, "hkex-rr"], { encoding: "utf8" })
+        .split("\n")
+        .find((l) => l.startsWith("port "))!
+        .slice("port ".length),
+    );
+
+  it("switches the Port with the HostName, records both, and the switchover reads host and port", () => {
+    const dir = folder({ config: "Host hkex-rr\n  HostName 127.0.0.1\n  Port 40001\n  User CP0001\n" });
+    const file = join(dir, "config");
+    const rec = switchHostName(file, "hkex-rr", { host: "127.0.0.1", port: 40002 }, 1);
+    expect(rec).toMatchObject({ before: "127.0.0.1", after: "127.0.0.1", portBefore: 40001, portAfter: 40002 });
+    expect(rec.effective).toMatchObject({ hostName: "127.0.0.1", port: 40002, sshGPort: 40002 });
+    expect(portOf(file)).toBe(40002);
+    expect(switchText(rec)).toBe("HostName 127.0.0.1 Port 40001 → HostName 127.0.0.1 Port 40002");
+    const back = switchHostName(file, "hkex-rr", { host: "127.0.0.1", port: 40001 }, 2);
+    expect(switchText(back)).toBe("HostName 127.0.0.1 Port 40002 → HostName 127.0.0.1 Port 40001");
+    expect(readFileSync(file, "utf8")).toBe("Host hkex-rr\n  HostName 127.0.0.1\n  Port 40001\n  User CP0001\n");
+  });
+
+  it("adds a Port line to the alias's block when none applies, and refuses one that an earlier block decides", () => {
+    const dir = folder({ config: "Host hkex-rr\n  HostName 127.0.0.1\n" });
+    const file = join(dir, "config");
+    switchHostName(file, "hkex-rr", { host: "127.0.0.1", port: 40002 }, 1);
+    expect(portOf(file)).toBe(40002);
+    const earlier = folder({ config: "Host *\n  Port 40001\n\nHost hkex-rr\n  HostName 127.0.0.1\n" });
+    const earlierFile = join(earlier, "config");
+    expect(inputProblem(() => switchHostName(earlierFile, "hkex-rr", { host: "127.0.0.1", port: 40002 }, 1))).toContain(
+      `${earlierFile}:2 sets the Port of hkex-rr (40001) before its own Host block at ${earlierFile}:4 does`,
+    );
+    expect(readFileSync(earlierFile, "utf8")).toBe("Host *\n  Port 40001\n\nHost hkex-rr\n  HostName 127.0.0.1\n");
   });
 });

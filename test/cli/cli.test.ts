@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMAIL_TEMPLATE } from "../../catalogue";
-import { fillDate } from "../../checks/email";
+import { fillDate, REHEARSAL_SUBJECT_PREFIX } from "../../checks/email";
 import type { Report } from "../../checks/report";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { hkDate } from "../../core/time";
@@ -134,7 +134,7 @@ describe("hkex-ready", () => {
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
-  it("runs the demo: four simulated endpoints, both parts passed, the success e-mail", async () => {
+  it("runs the demo: four simulated endpoints, both parts passed, the success e-mail as a rehearsal's draft not to send", async () => {
     const out = tempDir("demo");
     const r = await cli(["demo", "--report-dir", out, "--json"]);
     expect(r.code).toBe(0);
@@ -142,8 +142,11 @@ describe("hkex-ready", () => {
     expect(new Set(report.endpoints.map((e) => `${e.host}:${e.port}`)).size).toBe(4);
     expect(report.session!.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:pass", "1:pass", "2:pass"]);
     const email = readFileSync(join(out, "confirmation-email.txt"), "utf8");
-    expect(email).toContain(`Subject: ${EMAIL_TEMPLATE.subject}`);
+    expect(email).toContain(`Subject: ${REHEARSAL_SUBJECT_PREFIX}${EMAIL_TEMPLATE.subject}`);
     expect(email).toContain(fillDate(EMAIL_TEMPLATE.completed, hkDate()));
+    expect(report.session!.rehearsal).toBe(true);
+    expect(report.session!.rehearsalReason).toMatch(/simulator/);
+    expect(readFileSync(join(out, "confirmation.eml"), "utf8")).toMatch(/^X-Unsent: 1\r?$/m);
     // The throwaway private key never reaches the output.
     const secret = readFileSync(join(out, "sandbox", "id_ed25519"), "utf8");
     const keyBody = secret

@@ -6,6 +6,7 @@ import { simpleParser } from "mailparser";
 import { Parser } from "tap-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../checks/report";
+import { hkDate } from "../../core/time";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { newUserKey, tempDir, type TestKey } from "../support/facility";
 
@@ -144,6 +145,7 @@ describe("hkex-ready evidence and monitoring", () => {
       out,
       "--date",
       "2024-11-30",
+      "--rehearsal",
       "--weather",
       "signal8",
       "--issued-at",
@@ -171,6 +173,37 @@ describe("hkex-ready evidence and monitoring", () => {
     const bad = await cli(["schedule", "--now", "soon"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--now: "soon" is not an ISO 8601 date-time');
+  });
+
+  it("a configured session day today: schedule --config shows it, and session runs the real session, no rehearsal", async () => {
+    const today = hkDate();
+    const withDays = join(dir, "hkex-today.yaml");
+    writeFileSync(
+      withDays,
+      `${readFileSync(config, "utf8")}sessionDays:\n  - date: "${today}"\n    registrationDeadline: "${today}"\n    circular: PT/OEC/SEOCH/999/2099\n    parts:\n      - { start: "00:00", end: "11:59" }\n      - { start: "12:00", end: "23:59" }\n`,
+    );
+    const schedule = await cli(["schedule", "--config", withDays, "--now", `${today}T10:00`]);
+    expect(schedule.code).toBe(0);
+    expect(schedule.stdout).toContain("(circular PT/OEC/SEOCH/999/2099)");
+    expect(schedule.stdout).toMatch(/ {2}\S+ \d+ \S+ \d{4} {2}\(TODAY\) {2}circular PT\/OEC\/SEOCH\/999\/2099\n/);
+    expect(schedule.stdout).toContain("    00:00-11:59  Part 1 - Secondary Data Centre:");
+    expect(schedule.stdout).toContain("  - Part 1 - Secondary Data Centre window open until 11:59");
+
+    const out = join(dir, "real-today");
+    const r = await cli(["session", "--config", withDays, "--report-dir", out, "--no-progress"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("rehearsal");
+    expect(r.stdout).toContain(`send ${join(out, "confirmation-email.txt")} to HKEX today (successfully completed)`);
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as Report;
+    expect(report.session).toMatchObject({ date: today, rehearsal: false, windowsOf: { date: today, circular: "PT/OEC/SEOCH/999/2099" } });
+    expect(report.session!.windows.map((w) => `${w.start}-${w.end}`)).toEqual(["00:00-11:59", "12:00-23:59"]);
+    expect(readFileSync(join(out, "confirmation-email.txt"), "utf8")).not.toContain("REHEARSAL");
+    expect(readFileSync(join(out, "confirmation.eml"), "latin1")).not.toMatch(/X-Unsent/);
+
+    // The same day again with --rehearsal: a draft, and the real session's folder is not continued.
+    const again = await cli(["session", "--config", withDays, "--report-dir", out, "--part", "2", "--rehearsal", "--no-progress"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("holds the real session of");
   });
 
   it("draws the live task list on a terminal (a pty from script(1)), with the failed endpoint and the degraded part", async () => {

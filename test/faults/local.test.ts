@@ -248,7 +248,17 @@ describe("local faults during a download", () => {
         writeFileSync(join(dir, "no-mount"), "a file\n");
         target = join(dir, "no-mount", "evidence");
       }
-      const r = await cli(["session", "--config", cliConfig("evidence-full"), "--report-dir", target, "--json", "--date", "2024-11-30"]);
+      const r = await cli([
+        "session",
+        "--config",
+        cliConfig("evidence-full"),
+        "--report-dir",
+        target,
+        "--json",
+        "--date",
+        "2024-11-30",
+        "--rehearsal",
+      ]);
       expect(r.code).toBe(2);
       const report = JSON.parse(r.stdout) as Report;
       expect(report.session!.parts.map((p) => `${p.part}:${p.status}`)).toEqual(["precheck:pass", "1:pass", "2:pass"]);

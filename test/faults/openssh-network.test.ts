@@ -213,6 +213,11 @@ describe("network and server faults against real OpenSSH", () => {
     });
     const f = expectFailure({ endpoints: [r.report], downloads: [...r.downloads], results: [r] }, "hostkey", "no-common-algorithm");
     expect(f.cause).toMatch(/no matching key exchange algorithm/i);
+    // What each side offered: the client's one method, and the server's list as OpenSSH sent it.
+    expect(f.cause).toMatch(
+      /KEX method: this client offered diffie-hellman-group1-sha1(, ext-info-c)?(, kex-strict-c-v00@openssh\.com)?; the server offered [^;]*curve25519-sha256/,
+    );
+    expect(f.cause).not.toMatch(/the server offered [^;]*diffie-hellman-group1-sha1/);
     expect(r.downloads).toEqual([]);
   });
 

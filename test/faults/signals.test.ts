@@ -106,6 +106,7 @@ describe("interrupted mid-transfer", () => {
       reportDir,
       "--date",
       "2024-11-30",
+      "--rehearsal",
       "--no-progress",
     ]);
     await waitUntil(hasPartial(folder));

@@ -5,12 +5,13 @@
  * connections). A group/other-readable key is a warning, as OpenSSH gives.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
+import { hkDate } from "../../core/time";
 import { newUserKey, tempDir, type TestKey } from "../support/facility";
 import { cli, cliSync, writeConfig, type CliResult } from "../support/cli";
 
@@ -282,6 +283,127 @@ describe("bad input: config, keys, known_hosts, client config", () => {
     expectInputError(
       cliSync(["session", "--config", config(), "--report-dir", dir, "--date", "30/11/2024"]),
       `--date: "30/11/2024" is not a date in yyyy-mm-dd form`,
+    );
+  });
+});
+
+describe("bad dates: exit 2 naming the key, and nothing switched, downloaded or written", () => {
+  const dir = tempDir("bad-dates");
+  let key: TestKey;
+  let listener: Server;
+  let connections = 0;
+  let port = 0;
+  const sshConfig = () => join(dir, "ssh_config");
+  const downloads = join(dir, "downloads");
+  const reports = join(dir, "reports");
+
+  beforeAll(async () => {
+    key = newUserKey(dir);
+    writeFileSync(join(dir, "known_hosts"), "");
+    listener = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => listener.listen(0, "127.0.0.1", () => r()));
+    port = (listener.address() as AddressInfo).port;
+    writeFileSync(sshConfig(), `Host hkex-rr\n  HostName 127.0.0.1\n  Port ${port}\n  User CP0001\n`);
+    mkdirSync(join(downloads, "earlier"), { recursive: true });
+    writeFileSync(join(downloads, "earlier", "TP001"), "yesterday's report\n");
+    mkdirSync(reports, { recursive: true });
+    writeFileSync(join(reports, "notes.txt"), "kept\n");
+  });
+  afterAll(async () => {
+    expect(connections).toBe(0);
+    await new Promise((r) => listener.close(r));
+  });
+
+  /** Every file below the folders a session touches, with its bytes, and the folders' own listings. */
+  function snapshot(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const folder of [downloads, reports]) {
+      for (const f of readdirSync(folder, { recursive: true }).map(String).sort()) {
+        const path = join(folder, f);
+        out[path] = statSync(path).isFile() ? readFileSync(path, "latin1") : "(folder)";
+      }
+    }
+    out[sshConfig()] = readFileSync(sshConfig(), "latin1");
+    return out;
+  }
+
+  let n = 0;
+  function config(fields: Record<string, unknown> = {}): string {
+    return writeConfig(
+      dir,
+      {
+        user: "CP0001",
+        identityFile: key.privatePath,
+        knownHostsFile: "./known_hosts",
+        files: ["TP001"],
+        downloadDir: "./downloads",
+        sshConfig: { file: "./ssh_config", alias: "hkex-rr" },
+        sites: { primary: { hosts: [`127.0.0.1:${port}`] }, secondary: { hosts: [`127.0.0.2:${port}`] } },
+        timeouts: { connectMs: 200, handshakeMs: 200, operationMs: 200, transferMs: 200 },
+        ...fields,
+      },
+      `c${++n}.yaml`,
+    );
+  }
+  const session = (cfg: string, ...extra: string[]) =>
+    cliSync(["session", "--config", cfg, "--report-dir", reports, "--no-progress", ...extra]);
+
+  it("--date that is not on the calendar, in every form of the session command", () => {
+    const before = snapshot();
+    const cases: [string, string][] = [
+      ["2024-11-31", "November 2024 has 30 days"],
+      ["2024-02-30", "February 2024 has 29 days"],
+      ["2024-13-01", "there is no month 13"],
+    ];
+    const forms = [[], ["--part", "2", "--rehearsal"], ["--weather", "signal8", "--issued-at", "08:00", "--rehearsal"]];
+    for (const [date, why] of cases) {
+      for (const extra of forms) {
+        expectInputError(session(config(), "--date", date, ...extra), `hkex-ready: --date: "${date}" is not a calendar date (${why})`);
+        expect(snapshot()).toEqual(before);
+      }
+    }
+  }, 120_000);
+
+  it("--date that is a real day but not today: exit 2 naming both dates, unless --rehearsal", () => {
+    const before = snapshot();
+    const today = hkDate();
+    expectInputError(
+      session(config(), "--date", "2024-11-30", "--part", "1"),
+      `hkex-ready: --date: 2024-11-30 is not today (${today} in Hong Kong)`,
+      "add --rehearsal",
+    );
+    expect(snapshot()).toEqual(before);
+  });
+
+  it("sessionDays with a date or a time that is not real: exit 2 naming the key, for session and schedule", () => {
+    const before = snapshot();
+    const day = (date: string, part2Start = "15:00") => ({
+      date,
+      registrationDeadline: "2024-11-20",
+      circular: "PT/OEC/SEOCH/999/2024",
+      parts: [
+        { start: "12:00", end: "14:00" },
+        { start: part2Start, end: "17:00" },
+      ],
+    });
+    const bad = config({ sessionDays: [day("2024-11-30"), day("2024-11-31", "25:00")] });
+    for (const r of [session(bad, "--date", hkDate()), cliSync(["schedule", "--config", bad])]) {
+      expectInputError(
+        r,
+        `sessionDays[1].date: "2024-11-31" is not a calendar date (November 2024 has 30 days)`,
+        `sessionDays[1].parts[1].start: "25:00" is not a Hong Kong time in HH:MM form`,
+      );
+    }
+    expect(snapshot()).toEqual(before);
+  });
+
+  it("schedule --now with a day that is not on the calendar", () => {
+    expectInputError(
+      cliSync(["schedule", "--now", "2024-02-30T12:00"]),
+      `--now: "2024-02-30" is not a calendar date (February 2024 has 29 days)`,
     );
   });
 });

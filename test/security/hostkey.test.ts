@@ -45,6 +45,7 @@ describe("no config value turns the host-key check off", () => {
         "monitoring",
         "passphraseEnv",
         "remoteDir",
+        "sessionDays",
         "sites",
         "smtp",
         "sshConfig",

@@ -129,6 +129,7 @@ describe("secrets never leave the key file", () => {
       sessionDir,
       "--date",
       "2024-11-30",
+      "--rehearsal",
       "--json",
       "--attach",
     ]);
@@ -141,6 +142,7 @@ describe("secrets never leave the key file", () => {
       join(dir, "parts"),
       "--date",
       "2024-11-30",
+      "--rehearsal",
       "--part",
       "1",
       "--no-progress",
@@ -153,6 +155,7 @@ describe("secrets never leave the key file", () => {
       join(dir, "parts"),
       "--date",
       "2024-11-30",
+      "--rehearsal",
       "--part",
       "2",
       "--no-progress",
@@ -178,7 +181,7 @@ describe("secrets never leave the key file", () => {
       (
         await run(
           "session wrong passphrase",
-          ["session", "--config", config, "--report-dir", wrongSession, "--date", "2024-11-30", "--attach"],
+          ["session", "--config", config, "--report-dir", wrongSession, "--date", "2024-11-30", "--rehearsal", "--attach"],
           WRONG,
         )
       ).code,

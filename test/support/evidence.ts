@@ -147,6 +147,12 @@ export function sessionReport(): Report {
     warnings: ["a warning with <b>markup</b>"],
     session: {
       date: "2024-11-30",
+      rehearsal: false,
+      windows: [
+        { part: 1, site: "secondary", start: "12:00", end: "14:00" },
+        { part: 2, site: "primary", start: "15:00", end: "17:00" },
+      ],
+      windowsOf: { date: "2024-11-30", circular: "PT/OEC/SEOCH/293/2024", registrationDeadline: "2024-11-20" },
       completed: true,
       parts: [
         {

@@ -8,6 +8,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { Server, utils, type Attributes, type Connection, type FileEntry } from "ssh2";
+import { generateEd25519KeyPair } from "../../checks/keygen";
 import { assertLoopbackHost } from "./loopback";
 
 const { STATUS_CODE } = utils.sftp;
@@ -47,7 +48,8 @@ export async function startHostileServer(opts: HostileOptions, host = "127.0.0.1
   assertLoopbackHost("host", host);
   const folder = opts.folder ?? "/reports";
   const content = opts.content ?? Buffer.from("HOSTILE CONTENT\n");
-  const hostKey = utils.generateKeyPairSync("ed25519");
+  // Parsed back before use: ssh2 generates an unparseable ed25519 pair about once in 256 (checks/keygen.ts).
+  const hostKey = generateEd25519KeyPair();
   const opened: string[] = [];
   const connections = new Set<Connection>();
   const server = new Server({ hostKeys: [hostKey.private], ident: "OpenSSH_9.9 hostile" }, (client) => {

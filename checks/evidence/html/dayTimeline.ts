@@ -1,7 +1,8 @@
 /** The session day (#day-timeline): the published windows, when each part ran, and the switchover moments. */
 import type { DateTime } from "luxon";
-import { partKey, partTitle, SESSION_DAYS, SESSION_PARTS, type PartWindow } from "../../../catalogue";
-import type { PartReport, Report, SessionSummary } from "../../report";
+import { partKey, partTitle, SESSION_PARTS } from "../../../catalogue";
+import type { PartReport, Report, SessionSummary, WindowRecord } from "../../report";
+import { switchText } from "../text";
 import { LABEL_W, PLOT_W, px, W } from "./chart";
 import { clock, esc, hk } from "./markup";
 
@@ -24,9 +25,10 @@ function hhmmMinutes(hhmm: string): number {
   return h * 60 + m;
 }
 
-function windowsFor(report: Report): readonly PartWindow[] {
-  const date = report.session?.date;
-  return SESSION_DAYS.find((d) => d.date === date)?.parts ?? SESSION_PARTS;
+/** The windows the run followed (session.windows: the configured session day's), else the circular's rundown. */
+function windowsFor(report: Report): readonly WindowRecord[] {
+  const windows = report.session?.windows;
+  return windows && windows.length > 0 ? windows : SESSION_PARTS;
 }
 
 /** Every instant the parts ran at, and so the hours to show: at least 11:00-18:00, whole hours. */
@@ -45,11 +47,11 @@ function dayChart(parts: readonly PartReport[]): { chart: DayChart; ranOn: strin
   return { chart: { x, lo, hi, rows: parts.length, top: 34, rowH: 26 }, ranOn };
 }
 
-function windowBand(w: PartWindow, c: DayChart): string {
+function windowBand(w: WindowRecord, c: DayChart): string {
   const x1 = c.x(hhmmMinutes(w.start));
   const x2 = c.x(hhmmMinutes(w.end));
   return (
-    `<g class="window-band" data-part="${partKey(w.part)}" data-start="${w.start}" data-end="${w.end}"><rect class="window" x="${px(x1)}" y="${c.top - 6}" width="${px(x2 - x1)}" height="${c.rows * c.rowH + 8}"><title>${esc(`${w.title}: ${w.start}-${w.end}`)}</title></rect>` +
+    `<g class="window-band" data-part="${partKey(w.part)}" data-start="${w.start}" data-end="${w.end}"><rect class="window" x="${px(x1)}" y="${c.top - 6}" width="${px(x2 - x1)}" height="${c.rows * c.rowH + 8}"><title>${esc(`${partTitle(w.part)} window: ${w.start}-${w.end}`)}</title></rect>` +
     `<text x="${px((x1 + x2) / 2)}" y="${c.top - 12}" text-anchor="middle">${esc(`${partTitle(w.part)} window ${w.start}–${w.end} (${w.site})`)}</text></g>`
   );
 }
@@ -98,7 +100,7 @@ function switchoverLine(p: PartReport, c: DayChart): string[] {
   const t = hk(p.switchover.at);
   if (!t.isValid) return [];
   const sx = px(c.x(minutesOfDay(t)));
-  const tip = `switchover for ${partTitle(p.part)} at ${clock(p.switchover.at)}: ${p.switchover.before ?? "(none)"} → ${p.switchover.after}`;
+  const tip = `switchover for ${partTitle(p.part)} at ${clock(p.switchover.at)}: ${switchText(p.switchover)}`;
   return [
     `<g class="switchover-mark" data-part="${partKey(p.part)}"><line class="switch" x1="${sx}" y1="${c.top - 4}" x2="${sx}" y2="${c.top + c.rows * c.rowH}"><title>${esc(tip)}</title></line></g>`,
   ];
@@ -106,8 +108,11 @@ function switchoverLine(p: PartReport, c: DayChart): string[] {
 
 /** A rehearsal on another day is drawn against the session day's windows, and says so. */
 function ranOnAnotherDayNote(ranOn: readonly string[], session: SessionSummary): string {
-  if (ranOn.length === 0 || (ranOn.length === 1 && ranOn[0] === session.date)) return "";
-  return `<p class="sub">Ran on ${esc(ranOn.join(", "))}, not only on the session date ${esc(session.date)}: the bars show the time of day against the session day's windows.</p>`;
+  const of = session.windowsOf ? ` of ${session.windowsOf.date} (circular ${session.windowsOf.circular})` : "";
+  if (ranOn.length === 0 || (ranOn.length === 1 && ranOn[0] === session.date)) {
+    return session.rehearsal ? `<p class="sub">A rehearsal: the bars show when the parts ran against the windows${esc(of)}.</p>` : "";
+  }
+  return `<p class="sub">Ran on ${esc(ranOn.join(", "))}, not only on the session date ${esc(session.date)}: the bars show the time of day against the session day's windows${esc(of)}.</p>`;
 }
 
 export function dayTimeline(report: Report): string {

@@ -1,19 +1,27 @@
 /** The header: verdict, session and part status, sites, weather, when, where from, config and tool. */
 import { CIRCULAR, partTitle } from "../../../catalogue";
 import type { Report } from "../../report";
+import { decryptionText } from "../text";
 import { badge, clock, esc, hk, when } from "./markup";
 
 export function header(report: Report): string {
   const s = report.session;
-  const title = s ? `Connectivity session of ${hk(`${s.date}T00:00`).setLocale("en-GB").toFormat("d MMMM yyyy")}` : "Readiness check";
+  const day = s ? hk(`${s.date}T00:00`).setLocale("en-GB").toFormat("d MMMM yyyy") : "";
+  const title = s ? `${s.rehearsal ? "REHEARSAL of the connectivity session" : "Connectivity session"} of ${day}` : "Readiness check";
   const out: string[] = ["<header>", `<h1>${esc(title)} ${badge(report.verdict, report.verdict.toUpperCase())}</h1>`];
+  if (s?.rehearsal) {
+    out.push(
+      `<p class="rehearsal" data-rehearsal="true"><strong>Rehearsal, not the real session:</strong> ${esc(s.rehearsalReason ?? "")}. Its confirmation e-mail is a draft: do not send it to HKEX.</p>`,
+    );
+  }
   out.push(
     `<p class="sub">${esc(`HKEX derivatives Report Retrieval SFTP facility, circular ${CIRCULAR.reference}. All times are Hong Kong time.`)}</p>`,
   );
   out.push('<dl class="facts">');
   const fact = (k: string, v: string) => out.push(`<dt>${esc(k)}</dt><dd>${v}</dd>`);
   if (s) {
-    fact("session", s.completed ? badge("pass", "completed") : badge("fail", "NOT completed"));
+    fact(s.rehearsal ? "rehearsal" : "session", s.completed ? badge("pass", "completed") : badge("fail", "NOT completed"));
+    if (s.windowsOf) fact("session day", esc(`${s.windowsOf.date}, circular ${s.windowsOf.circular}`));
     for (const p of s.parts) {
       fact(
         `${partTitle(p.part)} (${p.site})`,
@@ -28,6 +36,7 @@ export function header(report: Report): string {
       .join(" · "),
   );
   if (report.interrupted) fact("interrupted", `<span class="flag">${esc(report.interrupted)}</span>`);
+  if (report.keyDecryption) fact("user key", esc(decryptionText(report.keyDecryption)));
   if (s?.weather) {
     const w = s.weather;
     fact(

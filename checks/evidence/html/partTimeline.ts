@@ -1,4 +1,5 @@
 /** One part, zoomed in (.part-timeline): each endpoint and each phase with its duration; the switchover at the start. */
+import { switchText } from "../text";
 import { DateTime } from "luxon";
 import { endpointLabel, HKEX_TIME_ZONE, partKey, partTitle, type RunPart } from "../../../catalogue";
 import type { EndpointReport, PartReport, PhaseResult, SwitchoverRecord } from "../../report";
@@ -85,7 +86,7 @@ function switchoverMark(part: RunPart, sw: SwitchoverRecord, at: number, c: Part
   const labelX = sx > LABEL_W + PLOT_W / 2 ? `x="${px(sx - 4)}" text-anchor="end"` : `x="${px(sx + 4)}"`;
   return (
     `<g class="switchover-mark" data-part="${partKey(part)}"><line class="switch" x1="${px(sx)}" y1="${c.top - 8}" x2="${px(sx)}" y2="${c.top + c.rows * c.rowH}"/>` +
-    `<text class="switch-label small" ${labelX} y="${c.top - 10}">${esc(`switchover ${clock(sw.at)}: ${sw.alias} HostName ${sw.before ?? "(none)"} → ${sw.after}`)}</text></g>`
+    `<text class="switch-label small" ${labelX} y="${c.top - 10}">${esc(`switchover ${clock(sw.at)}: ${sw.alias} ${switchText(sw)}`)}</text></g>`
   );
 }
 

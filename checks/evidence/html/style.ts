@@ -27,6 +27,7 @@ table.matrix td.mono { white-space: nowrap; word-break: normal; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 .flag { color: var(--fail); font-weight: 600; }
+p.rehearsal { color: var(--warn); background: var(--warn-bg); border: 1px solid var(--warn); padding: 8px 12px; }
 pre.email { background: #fafafa; border: 1px solid var(--rule); padding: 12px; white-space: pre-wrap; font-size: 13px; }
 ul.warnings li { color: var(--warn); }
 svg { display: block; width: 100%; height: auto; font-family: system-ui, sans-serif; }

@@ -16,15 +16,17 @@ export function switchoverSection(report: Report): string {
     );
     for (const p of rows) {
       const w = p.switchover!;
+      // The port is shown when the switch changed it: two sites on one address differ by port alone.
+      const portShown = w.portBefore !== undefined && w.portAfter !== undefined && w.portBefore !== w.portAfter;
       out.push(
-        `<tr data-part="${partKey(p.part)}"><td>${esc(partTitle(p.part))}</td><td>${esc(clock(w.at))}</td><td class="mono">${esc(w.file)}</td><td class="mono">${esc(w.alias)}</td><td class="mono">${esc(w.before ?? "(none)")}</td><td class="mono">${esc(w.after)}</td><td class="mono">${esc(w.backup ?? "")}</td></tr>`,
+        `<tr data-part="${partKey(p.part)}"><td>${esc(partTitle(p.part))}</td><td>${esc(clock(w.at))}</td><td class="mono">${esc(w.file)}</td><td class="mono">${esc(w.alias)}</td><td class="mono">${esc(`${w.before ?? "(none)"}${portShown ? ` port ${w.portBefore}` : ""}`)}</td><td class="mono">${esc(`${w.after}${portShown ? ` port ${w.portAfter}` : ""}`)}</td><td class="mono">${esc(w.backup ?? "")}</td></tr>`,
       );
     }
     out.push("</tbody></table>");
   }
   if (s.primaryRestored !== undefined) {
     out.push(
-      `<p>At the end: HostName <span class="mono">${esc(s.hostNameAtEnd ?? "(none)")}</span>, primary restored ${badge(s.primaryRestored ? "yes" : "no", s.primaryRestored ? "yes" : "NO")}</p>`,
+      `<p>At the end: HostName <span class="mono">${esc(`${s.hostNameAtEnd ?? "(none)"}${s.portAtEnd !== undefined ? ` port ${s.portAtEnd}` : ""}`)}</span>, primary restored ${badge(s.primaryRestored ? "yes" : "no", s.primaryRestored ? "yes" : "NO")}</p>`,
     );
   }
   out.push("</section>");

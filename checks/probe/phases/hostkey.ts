@@ -10,6 +10,8 @@ import { orderHostKeyAlgorithms } from "../../hostKeyAlgorithms";
 import type { UserKey } from "../../keys";
 import { blobKeyType, fingerprint, verifyHostKey } from "../../knownHosts";
 import type { HostKeyRecord } from "../../report";
+import { PhaseError } from "../../download";
+import { printable } from "../../../core/text";
 import { hostKeyCause, timedOut } from "../errors";
 import { SshSession } from "../sshSession";
 import type { PhaseContext, ProbePhase } from "../types";
@@ -37,14 +39,68 @@ export const hostkey: ProbePhase<"hostkey", "socket", "ssh", typeof causes> = {
   async run({ socket }, ctx) {
     const ssh = new SshSession();
     ctx.own(ssh);
-    await ssh.wait<void>((verified, refused) => ssh.client.connect(connectConfig(socket, ctx, verified, refused)));
+    const offered = new OfferedAlgorithms();
+    try {
+      await ssh.wait<void>((verified, refused) => ssh.client.connect(connectConfig(socket, ctx, verified, refused, offered)));
+    } catch (err) {
+      const message = (err as Error).message ?? "";
+      const lists = /no matching/i.test(message) ? offered.unmatched() : undefined;
+      if (lists) {
+        throw new PhaseError(
+          "no-common-algorithm",
+          `key exchange failed: ${message} (the server and this client share no algorithm): ${lists}`,
+        );
+      }
+      throw err;
+    }
     return { ssh };
   },
 };
 
-function connectConfig(sock: Socket, ctx: PhaseContext, verified: () => void, refused: (err: Error) => void): ConnectConfig {
+/**
+ * What each side offered in the key exchange, per category, read from ssh2's
+ * handshake debug lines ("Handshake: (local) KEX method: a,b", "(remote) ...";
+ * ssh2 lib/protocol/kex.js), which it writes for every category before it
+ * looks for a match. Only the first key exchange is read.
+ */
+class OfferedAlgorithms {
+  private readonly lists = new Map<string, { local?: string[]; remote?: string[] }>();
+  private done = false;
+  readonly debug = (line: string): void => {
+    if (this.done) return;
+    const m = /^Handshake: \((local|remote)\) (.+?): (.*)$/.exec(line);
+    if (!m) return;
+    const entry = this.lists.get(m[2]!) ?? {};
+    entry[m[1] === "local" ? "local" : "remote"] = m[3]!.split(",").filter(Boolean);
+    this.lists.set(m[2]!, entry);
+  };
+  /** The key exchange is over (the host key was presented): nothing more to read. */
+  finish(): void {
+    this.done = true;
+  }
+  /** "C->S cipher: this client offered x, y; the server offered z" for each category the two sides share nothing in. */
+  unmatched(): string | undefined {
+    const out: string[] = [];
+    for (const [category, { local, remote }] of this.lists) {
+      if (!local || !remote || local.some((a) => remote.includes(a))) continue;
+      out.push(
+        `${category}: this client offered ${printable(local.join(", "))}; the server offered ${printable(remote.join(", ") || "(nothing)")}`,
+      );
+    }
+    return out.length > 0 ? out.join("; ") : undefined;
+  }
+}
+
+function connectConfig(
+  sock: Socket,
+  ctx: PhaseContext,
+  verified: () => void,
+  refused: (err: Error) => void,
+  offered: OfferedAlgorithms,
+): ConnectConfig {
   return {
     sock,
+    debug: offered.debug,
     username: ctx.opts.user,
     readyTimeout: 0,
     keepaliveInterval: 0,
@@ -55,7 +111,17 @@ function connectConfig(sock: Socket, ctx: PhaseContext, verified: () => void, re
         ctx.opts.algorithms?.serverHostKey ??
         (orderHostKeyAlgorithms(ctx.opts.knownHosts, ctx.target.host, ctx.target.port) as ServerHostKeyAlgorithm[]),
     },
-    hostVerifier: hostVerifier(ctx, verified, refused),
+    hostVerifier: hostVerifier(
+      ctx,
+      () => {
+        offered.finish();
+        verified();
+      },
+      (err) => {
+        offered.finish();
+        refused(err);
+      },
+    ),
     ...authSettings(ctx.opts.user, ctx.opts.key),
   };
 }

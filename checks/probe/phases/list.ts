@@ -82,10 +82,14 @@ async function readFolder(sftp: SFTPWrapper, dir: string, ctx: PhaseContext): Pr
   } catch (err) {
     const code = (err as { code?: number }).code;
     if (code === 3) throw new PhaseError("permission-denied", `remote folder "${printable(dir)}": permission denied`);
-    if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(remoteDir)}" does not exist`);
-    // Only on failure is the path stat'ed (one round trip less when all is well), to say why.
+    // Only on failure is the path stat'ed (one round trip less when all is well), to say why. OpenSSH's
+    // sftp-server answers opendir on a file with SSH_FX_NO_SUCH_FILE (ENOTDIR maps to it), so a file
+    // would otherwise be reported as missing.
     const st = await fromCallback<{ isDirectory(): boolean }>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
-    if (st && !st.isDirectory()) throw new PhaseError("folder-missing", `remote path "${printable(remoteDir)}" is not a folder`);
+    if (st && !st.isDirectory()) {
+      throw new PhaseError("folder-missing", `remote path "${printable(remoteDir)}" is a file, not a folder`);
+    }
+    if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(remoteDir)}" does not exist`);
     throw ctx.sshError(err);
   }
 }
@@ -121,17 +125,20 @@ async function judge(sftp: SFTPWrapper, dir: string, e: Entry): Promise<RemoteFi
 }
 
 /**
- * A symlink is followed only when it is relative, never climbs with "..",
- * and the server resolves it inside the folder: a report folder needs nothing
- * else. Returns the target's size, undefined when it is not a file, or
- * (as a string) where an escaping link leads.
+ * A symlink is followed only when it stays inside the folder: its target,
+ * read relative to the folder (an absolute one as it is), lies inside it, and
+ * the server resolves it inside it too (a link through another link is judged
+ * by where it ends). An absolute link into the folder is as good as a relative
+ * one, except below "/", where every absolute path is inside. Returns the target's size, undefined when it is not a file, or (as a
+ * string) where an escaping link leads.
  */
 async function followLink(sftp: SFTPWrapper, dir: string, path: string): Promise<{ size: number } | string | undefined> {
   const link = await fromCallback<string>((cb) => sftp.readlink(path, cb)).catch(() => undefined);
   const resolved = await fromCallback<string>((cb) => sftp.realpath(path, cb)).catch(() => undefined);
   const inside = (p: string | undefined) => p !== undefined && posix.resolve(dir, p).startsWith(dir.endsWith("/") ? dir : `${dir}/`);
-  const plainLink = link !== undefined && !link.startsWith("/") && !link.split("/").includes("..");
-  if (!plainLink || !inside(link) || !inside(resolved)) {
+  // Below "/" (a chroot's root) every absolute path is "inside": there an absolute link proves nothing and is refused.
+  const judgeable = link !== undefined && (!link.startsWith("/") || dir !== "/");
+  if (!judgeable || !inside(link) || !inside(resolved)) {
     const target = link ?? resolved;
     return target ? ` (to ${printable(target)})` : "";
   }

@@ -9,6 +9,7 @@ import { EMAIL_TEMPLATE } from "../../../catalogue";
 import { writeOutputs } from "../../../cli/outputs";
 import type { OutputContext, OutputRequest } from "../../../checks/evidence/formats";
 import { confirmationEmail } from "../../../checks/email";
+import { composeConfirmation } from "../../../checks/evidence/eml";
 import { renderHtml } from "../../../checks/evidence/html";
 import { reportJson, type Report } from "../../../checks/report";
 import { tempDir } from "../../support/facility";
@@ -170,6 +171,64 @@ describe("sending confirmation.eml over SMTP (loopback server)", () => {
       ),
     );
     for (const text of [...notices, file.toString("utf8")]) expect(text).not.toContain(PASSWORD);
+  });
+
+  it("a rehearsal's e-mail is a draft not to send: X-Unsent, marked subject and first line, every companion says so, nothing sent", async () => {
+    const base = sessionReport();
+    const reason = "1 December 2024 is not a configured session day (the session days are 2024-11-16 and 2024-11-30)";
+    const report: Report = {
+      ...base,
+      session: {
+        ...base.session!,
+        date: "2024-12-01",
+        rehearsal: true,
+        rehearsalReason: reason,
+        email: confirmationEmail({
+          date: "2024-12-01",
+          completed: true,
+          reasons: [],
+          participant: "ABC Securities (CP0001)",
+          rehearsal: reason,
+        }),
+      },
+    };
+    const dir = tempDir("eml-rehearsal");
+    const notices: string[] = [];
+    const before = received.length;
+    await sessionOutputs(
+      report,
+      { reportDir: dir },
+      {
+        email: { from: FROM },
+        smtp: { host: "127.0.0.1", port, secure: false, user: "cp0001", passwordEnv: "HKEX_SMTP_PASSWORD" },
+        env: { HKEX_SMTP_PASSWORD: PASSWORD },
+        notice: (l) => notices.push(l),
+      },
+    );
+    expect(received).toHaveLength(before);
+    expect(notices).toEqual(["confirmation.eml was not sent: this run was a rehearsal, and its e-mail is a draft marked not to send"]);
+    const raw = readFileSync(join(dir, "confirmation.eml"));
+    expect(raw.toString("latin1")).toMatch(/^X-Unsent: 1\r?$/m);
+    const mail = await simpleParser(raw);
+    expect(mail.subject).toBe(`[REHEARSAL - DO NOT SEND] ${EMAIL_TEMPLATE.subject}`);
+    expect(mail.text?.split("\n")[0]).toBe(
+      `REHEARSAL - DO NOT SEND. This is not a confirmation: the run was a rehearsal (${reason}). It shows what the e-mail will say after the real session.`,
+    );
+    const text = readFileSync(join(dir, "confirmation-email.txt"), "utf8");
+    expect(text.split("\n").slice(1, 4)).toEqual([
+      `Subject: [REHEARSAL - DO NOT SEND] ${EMAIL_TEMPLATE.subject}`,
+      "",
+      mail.text!.split("\n")[0],
+    ]);
+    const json = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as Report;
+    expect(json.session).toMatchObject({ rehearsal: true, rehearsalReason: reason });
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toContain("<h1>REHEARSAL of the connectivity session of 1 December 2024");
+    expect(html).toContain('data-rehearsal="true"');
+    expect(html).toContain("do not send it to HKEX");
+    // The real session's e-mail carries none of it.
+    const real = await composeConfirmation(sessionReport().session!.email, { from: FROM });
+    expect(real.toString("latin1")).not.toMatch(/X-Unsent|REHEARSAL/);
   });
 
   it("keeps the file and warns, without the password, when the server refuses the login or the password is missing", async () => {
