@@ -5,7 +5,7 @@
  * cipher preference given on the command line. The bench uses it to measure
  * one lever at a time; it prints one JSON line.
  */
-import { loadAll } from "../cli/common";
+import { loadAll } from "../checks/inputs";
 import type { DownloadTuning } from "../checks/download";
 import { probeEndpoint } from "../checks/probe";
 import { endpointDownloadDir } from "../checks/run";

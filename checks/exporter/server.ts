@@ -18,8 +18,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cappedTimeouts, type Config } from "../config";
-import type { UserKey } from "../keys";
-import type { KnownHostEntry } from "../knownHosts";
+import type { Loaded } from "../inputs";
 import { buildReport, runSites, type SiteRun } from "../run";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../evidence/prometheus";
 import { hkNow } from "../../core/time";
@@ -29,13 +28,8 @@ import { parseProbeRequest, probeBudgetMs, type ProbeRequest, type RequestProble
 import { DEFAULT_SHARING_LIMITS, QueueDeadlineError, SharedProbes, type SharingLimits } from "./sharing";
 import { ExporterMetrics } from "./selfMetrics";
 
-/** What the exporter probes with: the config, the login key and the pinned host keys (as cli/common.ts loadAll returns them). */
-export interface ExporterInputs {
-  readonly config: Config;
-  readonly key: UserKey;
-  readonly knownHosts: readonly KnownHostEntry[];
-  readonly warnings: readonly string[];
-}
+/** What the exporter probes with: the config, the login key and the pinned host keys, as checks/inputs.ts loads them. */
+export type ExporterInputs = Loaded;
 
 export interface ExporterOptions {
   readonly host: string;

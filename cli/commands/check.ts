@@ -5,7 +5,8 @@ import { buildReport, runSites } from "../../checks/run";
 import { hkNow } from "../../core/time";
 import { exitCodeForSignal } from "../exitCodes";
 import { keyDecryptionOf } from "../../checks/keys";
-import { interruptSignal, loadAll, preludeOf, printWarnings } from "../common";
+import { interruptSignal, preludeOf, printWarnings } from "../common";
+import { loadAll } from "../../checks/inputs";
 import { checkPlan, createProgress, plainProgress } from "../progress";
 import { writeOutputs } from "../outputs";
 

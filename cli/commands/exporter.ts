@@ -2,7 +2,7 @@
 import { parseListen } from "../../checks/exporter/listen";
 import { startExporter } from "../../checks/exporter/server";
 import { InputError } from "../../core/errors";
-import { loadAll } from "../common";
+import { loadAll } from "../../checks/inputs";
 
 export interface ExporterCommandOptions {
   readonly config: string;

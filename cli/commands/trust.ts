@@ -6,7 +6,8 @@
 import { endpointLabel, SITE_NAMES, type SiteName } from "../../catalogue";
 import { appendKnownHosts, knownHostsLine, prepareKnownHostsFolder, verifyHostKey } from "../../checks/knownHosts";
 import { runSites } from "../../checks/run";
-import { interruptSignal, loadAll, printWarnings } from "../common";
+import { interruptSignal, printWarnings } from "../common";
+import { loadAll } from "../../checks/inputs";
 import { EXIT } from "../exitCodes";
 
 export interface TrustOptions {

@@ -8,7 +8,7 @@ import { request } from "node:http";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { loadAll } from "../../cli/common";
+import { loadAll } from "../../checks/inputs";
 import { startExporter, type ExporterOptions, type RunningExporter } from "../../checks/exporter/server";
 import { startSimulator, type RunningSimulator } from "../../checks/simulator";
 import { newUserKey, type TestKey } from "./facility";
