@@ -2,7 +2,6 @@
  * The operator's YAML config: schema, then normalise, then check. Every
  * problem is reported at once as `path.to.key: message` (InputError, exit 2).
  */
-import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
@@ -19,7 +18,7 @@ import {
 } from "../catalogue";
 import { InputError, type InputProblem } from "../core/errors";
 import { expandTilde, OS_HOMES, type HomeDirectories } from "../core/home";
-import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
+import { readInputText } from "../core/inputFile";
 import { printable } from "../core/text";
 import { calendarDateProblem, minutesOfDay, timeOfDayProblem } from "../core/time";
 
@@ -61,7 +60,7 @@ export interface MonitoringSettings {
   readonly maxFileBytes: number;
 }
 
-export const DEFAULT_MONITORING: MonitoringSettings = Object.freeze({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
+const DEFAULT_MONITORING: MonitoringSettings = Object.freeze({ allowDownload: false, maxFileBytes: 16 * 1024 * 1024 });
 /** 1 GiB: far above any DCASS report, and below what a scrape or a Lambda's /tmp should ever take. */
 const MAX_MONITORING_FILE_BYTES = 1024 * 1024 * 1024;
 
@@ -276,7 +275,7 @@ export class ConfigError extends InputError {
  * ssh_config(5) (core/home.ts), anything else resolves from the config
  * file's folder. Throws with the reason when a "~user" cannot be expanded.
  */
-export function resolveConfigPath(value: string, configFile: string, homes: HomeDirectories = OS_HOMES): string {
+function resolveConfigPath(value: string, configFile: string, homes: HomeDirectories = OS_HOMES): string {
   return resolve(dirname(resolve(configFile)), expandTilde(value, homes));
 }
 
@@ -428,16 +427,5 @@ export function parseConfigText(text: string, file: string): Config {
 }
 
 export function loadConfig(file: string): Config {
-  const refused = unreadableInput(file, MAX_TEXT_INPUT_BYTES);
-  if (refused) throw new InputError({ path: "--config", message: refused });
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new InputError({
-      path: "--config",
-      message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    });
-  }
-  return parseConfigText(text, file);
+  return parseConfigText(readInputText(file, "--config"), file);
 }

@@ -25,7 +25,7 @@ import { MAX_KEY_BYTES, unreadableInput } from "../core/inputFile";
 import { fingerprint } from "./knownHosts";
 import type { KeyDecryptionRecord } from "./report";
 
-export const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
+const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 
 export interface KeyProblem {
   readonly code: "passphrase-missing" | "passphrase-wrong";

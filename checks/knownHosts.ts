@@ -8,7 +8,7 @@ import { createHash, createHmac } from "node:crypto";
 import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { InputError, type InputProblem } from "../core/errors";
-import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
+import { readInputText } from "../core/inputFile";
 import { printable } from "../core/text";
 import { blobKeyType, hostKeyName } from "./hostKeyNames";
 
@@ -125,15 +125,7 @@ export function nothingPinnedWarning(file: string): string {
 
 export function loadKnownHosts(file: string): KnownHostEntry[] {
   if (!existsSync(file)) return [];
-  const refused = unreadableInput(file, MAX_TEXT_INPUT_BYTES);
-  if (refused) throw new InputError({ path: "knownHostsFile", message: refused });
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new InputError({ path: "knownHostsFile", message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code}` });
-  }
-  return parseKnownHosts(text);
+  return parseKnownHosts(readInputText(file, "knownHostsFile"));
 }
 
 /** Appends pinned keys (only `hkex-ready trust` calls this). */

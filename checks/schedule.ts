@@ -64,7 +64,7 @@ function inDays(n: number): string {
 }
 
 /** "2 h 5 min", "45 min", "less than a minute". */
-export function untilText(from: DateTime, to: DateTime): string {
+function untilText(from: DateTime, to: DateTime): string {
   const minutes = Math.floor(to.diff(from, "minutes").minutes);
   if (minutes < 1) return "less than a minute";
   const h = Math.floor(minutes / 60);

@@ -4,7 +4,7 @@
  * of them, or with --rehearsal, is a rehearsal: its evidence says so and its
  * e-mail is a draft not to send.
  */
-import { SESSION_PARTS, type PartNumber, type PartWindow, type SessionDay } from "../catalogue";
+import { SESSION_PARTS, type PartWindow, type SessionDay } from "../catalogue";
 import { hkDateTime, longDate, minutesOfDay } from "../core/time";
 
 export function sessionDayOn(days: readonly SessionDay[], date: string): SessionDay | undefined {
@@ -24,10 +24,6 @@ export function rehearsedDay(days: readonly SessionDay[], date: string): Session
 /** The windows of the parts on `date`: those of the day being run or rehearsed, else the circular's rundown. */
 export function windowsOn(days: readonly SessionDay[], date: string): readonly PartWindow[] {
   return rehearsedDay(days, date)?.parts ?? SESSION_PARTS;
-}
-
-export function windowOf(windows: readonly PartWindow[], part: PartNumber): PartWindow | undefined {
-  return windows.find((w) => w.part === part);
 }
 
 /** "the session days are 2024-11-16 and 2024-11-30", "the session day is 2025-03-15". */

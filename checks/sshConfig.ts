@@ -59,7 +59,7 @@ export interface EffectiveHostName {
 }
 
 /** ssh's default port (ssh_config(5) Port). */
-export const SSH_DEFAULT_PORT = 22;
+const SSH_DEFAULT_PORT = 22;
 
 /** Why the kit cannot say which HostName ssh would use. */
 export class UnknownEffectiveValue extends Error {
@@ -95,7 +95,7 @@ export interface EvaluationContext {
 type Tri = boolean | "unknown";
 
 /** A line split as ssh splits it: the keyword (lower case) and its arguments (readconf.c strdelim, misc.c argv_split). */
-export function splitConfigLine(text: string): { keyword: string; args: string[] } | undefined | "bad-quotes" {
+function splitConfigLine(text: string): { keyword: string; args: string[] } | undefined | "bad-quotes" {
   const line = text.replace(/[ \t\f\r\n]+$/, "");
   const m = /^[ \t]*([^ \t="]+)[ \t]*(?:=[ \t]*)?(.*)$/.exec(line);
   if (!m || m[1]!.startsWith("#")) return undefined;
@@ -432,7 +432,7 @@ export function where(at: ConfigLine): string {
 }
 
 /** glob(3) as readconf.c calls it: `*`, `?` and `[…]` per path segment, no leading-dot matches, sorted; nothing when nothing matches. */
-export function globFiles(pattern: string): string[] {
+function globFiles(pattern: string): string[] {
   const segments = pattern.split("/");
   let paths = [segments[0] === "" ? "/" : segments[0]!];
   for (const segment of segments.slice(1)) {

@@ -79,7 +79,7 @@ function setDirective(section: Section, keyword: string, param: string, value: s
 }
 
 /** `ssh -G -F file alias`'s hostname and port; undefined when no OpenSSH client is installed. */
-export function sshG(file: string, alias: string): { hostName?: string; port?: number } | undefined {
+function sshG(file: string, alias: string): { hostName?: string; port?: number } | undefined {
   const r = spawnSync("ssh", ["-G", "-F", file, alias], { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "pipe"] });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") return undefined;
   if (r.status !== 0) {
@@ -96,13 +96,8 @@ export function sshG(file: string, alias: string): { hostName?: string; port?: n
   return { hostName: value("hostname"), ...(port !== undefined ? { port: Number(port) } : {}) };
 }
 
-/** `ssh -G -F file alias`'s hostname; undefined when no OpenSSH client is installed. */
-export function sshGHostName(file: string, alias: string): string | undefined {
-  return sshG(file, alias)?.hostName;
-}
-
 /** The alias's effective HostName, as ssh would use it; refuses a config where the alias's own Host block does not decide it. */
-export function switchableHostName(file: string, alias: string): Effective {
+function switchableHostName(file: string, alias: string): Effective {
   const { parsed } = readConfig(file);
   aliasSection(parsed, file, alias);
   let effective: EffectiveHostName;

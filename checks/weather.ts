@@ -45,7 +45,7 @@ export function parseIssuedAt(value: string, flag = "--issued-at"): string {
 }
 
 /** Session start and end on that day (its windows in `days`, else the circular's): the first part's start, the last part's end. */
-export function sessionHours(date: string, days: readonly SessionDay[] = SESSION_DAYS): { start: string; end: string } {
+function sessionHours(date: string, days: readonly SessionDay[] = SESSION_DAYS): { start: string; end: string } {
   const parts = windowsOn(days, date);
   const start = parts.map((p) => p.start).sort()[0]!;
   const end = parts

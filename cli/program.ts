@@ -25,8 +25,8 @@ export interface CommandSpec {
 }
 
 /** "all" stands for every site of the catalogue. */
-export const SITE_CHOICES: readonly string[] = [...SITE_NAMES, "all"];
-export const PART_CHOICES: readonly string[] = SESSION_PARTS.map((p) => String(p.part));
+const SITE_CHOICES: readonly string[] = [...SITE_NAMES, "all"];
+const PART_CHOICES: readonly string[] = SESSION_PARTS.map((p) => String(p.part));
 
 const configOption = () => new Option("-c, --config <file>", "YAML config file").makeOptionMandatory();
 const siteOption = () => new Option("--site <site>", "which site to check").choices(SITE_CHOICES).default("all");
@@ -122,7 +122,7 @@ export function isReportCommand(name: string): name is ReportCommand {
 }
 
 /** A registry flag as a commander Option. */
-export function outputOption(flag: OutputFlag): Option {
+function outputOption(flag: OutputFlag): Option {
   const option = new Option(flag.flags, flag.help);
   if (flag.choices) option.choices(flag.choices);
   if (flag.default !== undefined) option.default(flag.default);
@@ -131,7 +131,7 @@ export function outputOption(flag: OutputFlag): Option {
 }
 
 /** Every option of a command: its own, then (check, session, demo) the output flags the registry gives it. */
-export function optionsOf(spec: CommandSpec): Option[] {
+function optionsOf(spec: CommandSpec): Option[] {
   return [...spec.options(), ...(isReportCommand(spec.name) ? outputFlags(spec.name).map(outputOption) : [])];
 }
 

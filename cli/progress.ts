@@ -54,7 +54,7 @@ export function progressMode(
   return "live";
 }
 
-export function processProgressEnv(): { stdoutIsTTY: boolean; stderrIsTTY: boolean; ci: boolean } {
+function processProgressEnv(): { stdoutIsTTY: boolean; stderrIsTTY: boolean; ci: boolean } {
   const ci = process.env.CI;
   return {
     stdoutIsTTY: process.stdout.isTTY === true,
@@ -302,7 +302,7 @@ function doneTask(title: string) {
 }
 
 /** The live task list. `output` is where it draws (stderr); the other stream is held back while it draws. */
-export function liveProgress(
+function liveProgress(
   plan: readonly ProgressGroup[],
   output: NodeJS.WriteStream = process.stderr,
   held: NodeJS.WriteStream = process.stdout,

@@ -36,7 +36,7 @@ export const MAX_STATE_BYTES = 256 * 1024 * 1024;
  * within `maxBytes`, and any failure is an InputError naming `key` (the
  * config key or flag that named the file) and the file's own error code.
  */
-export function readInputFile(path: string, key: string, maxBytes = MAX_TEXT_INPUT_BYTES): Buffer {
+function readInputFile(path: string, key: string, maxBytes = MAX_TEXT_INPUT_BYTES): Buffer {
   const refused = unreadableInput(path, maxBytes);
   if (refused) throw new InputError({ path: key, message: refused });
   try {

@@ -179,7 +179,7 @@ type RawConfig = z.infer<typeof rawSchema>;
 
 /** Keys whose value is plain text; every other key holds JSON (an object, a list or a number). */
 const TEXT_KEYS = new Set(["vpcId", "securityGroupId", "routeGranularity"]);
-export const CONFIG_KEYS = Object.keys(rawSchema.shape);
+const CONFIG_KEYS = Object.keys(rawSchema.shape);
 
 export function configPath(key: string, rest: readonly PropertyKey[] = []): string {
   let path = `${PROJECT}:${key}`;

@@ -76,7 +76,7 @@ const NAMED_ARNS: Readonly<Record<string, (name: string) => string>> = {
   [AWS_TYPES.metricAlarm]: (n) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${n}`,
 };
 
-export function mockId(type: string, seq: number): string {
+function mockId(type: string, seq: number): string {
   const prefix = AWS_IDS[type]?.prefix ?? "mock";
   return `${prefix}-${seq.toString(16).padStart(17, "0")}`;
 }

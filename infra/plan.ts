@@ -299,7 +299,7 @@ export function endpointPlans(resources: readonly CapturedResource[], args: Pick
 }
 
 /** A new group attached to nothing: its rules reach no SFTP client. */
-export function unattachedGroupWarning(): string {
+function unattachedGroupWarning(): string {
   return (
     `${configPath("attach")}: the new security group is attached to no network interface, so its egress rules reach no SFTP client; ` +
     `list the client ENIs in ${configPath("attach")}.networkInterfaceIds, or attach the exported securityGroupId yourself`

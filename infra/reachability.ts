@@ -40,7 +40,7 @@ export interface EndpointReachability {
 }
 
 /** Every source a path starts from: the attached ENIs first, then the extra sources, once each. */
-export function reachabilitySources(args: Pick<SftpAccessArgs, "attach" | "reachability">): string[] {
+function reachabilitySources(args: Pick<SftpAccessArgs, "attach" | "reachability">): string[] {
   if (args.reachability === undefined) return [];
   return [...new Set([...args.attach.networkInterfaceIds, ...args.reachability.sourceIds])];
 }
@@ -61,7 +61,7 @@ function sourceFragment(source: string): string {
  * A rule replaced keeps its URN but gets a new id; a route whose target
  * changes keeps both, hence the declared settings.
  */
-export function analysisTrigger(dependencies: readonly pulumi.Resource[], declared: unknown): pulumi.Output<string> {
+function analysisTrigger(dependencies: readonly pulumi.Resource[], declared: unknown): pulumi.Output<string> {
   const identities = dependencies.map((r) =>
     pulumi.all([r.urn, pulumi.CustomResource.isInstance(r) ? r.id : pulumi.output("")]).apply(([urn, id]) => `${urn}=${id}`),
   );

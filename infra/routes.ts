@@ -20,7 +20,7 @@ export interface SiteRoute extends RouteDestination {
 }
 
 /** Destinations a route table needs: one per site range, or one per host. */
-export function routeDestinations(args: Pick<SftpAccessArgs, "sites" | "routeGranularity">): RouteDestination[] {
+function routeDestinations(args: Pick<SftpAccessArgs, "sites" | "routeGranularity">): RouteDestination[] {
   return args.sites.flatMap((site) =>
     args.routeGranularity === "host" ? site.hosts.map((h) => ({ site, cidr: hostCidr(h) })) : [{ site, cidr: site.range }],
   );

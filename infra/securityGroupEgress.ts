@@ -18,7 +18,7 @@ export interface EndpointEgressRule {
   readonly rule: aws.vpc.SecurityGroupEgressRule;
 }
 
-export function ruleDescription(site: SiteDefinition, host: string): string {
+function ruleDescription(site: SiteDefinition, host: string): string {
   return `HKEX SFTP ${site.name} (${site.dataCentre}) ${host}:${site.port}`;
 }
 

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, SftpAccess, type SftpAccessArgs } from "./component";
 
-export const COMPONENT_NAME = "hkex-sftp";
+const COMPONENT_NAME = "hkex-sftp";
 
 /** The stack outputs: the component's outputs, under the same names. */
 export interface StackOutputs {

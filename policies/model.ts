@@ -1,8 +1,9 @@
 /**
- * One reading of the AWS resources the HKEX policies look at, so that no
- * check is written twice per resource shape: security-group rules (standalone
- * rule resources, the legacy SecurityGroupRule and inline blocks), network
- * ACL rules (standalone and inline) and routes.
+ * The resource reading the probe placement policy uses: which security
+ * groups carry HKEX egress rules (standalone rule resources, the legacy
+ * SecurityGroupRule and inline blocks), and which group, table or ACL a
+ * resource belongs to. The flow policies read the stack through
+ * policies/flows instead.
  *
  * Values can be unknown during `pulumi preview` (the policy SDK throws when
  * one is read) or arrive as the engine's unknown marker in `pulumi preview
@@ -12,13 +13,10 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { HKEX_SITES, SITE_NAMES } from "../catalogue";
 import { AWS_TYPES } from "../infra/awsTypes";
-import { blockContains, blocksOverlap, parseIpv4Block } from "../infra/cidr";
-
-const IPV4_ANY = "0.0.0.0/0";
-const IPV6_ANY = "::/0";
+import { blockContains, parseIpv4Block } from "../infra/cidr";
 
 /** The engine's marker for a value that is not known until the update runs (its string form). */
-export const UNKNOWN_MARKER = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const UNKNOWN_MARKER = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 /** Every unknown marker of the policy SDK: boolean, number, string, array, asset, archive, object. */
 const UNKNOWN_MARKERS = new Set([
   "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
@@ -45,7 +43,7 @@ export function read(obj: unknown, key: string): unknown {
   }
 }
 
-export function readString(obj: unknown, key: string): Maybe<string> {
+function readString(obj: unknown, key: string): Maybe<string> {
   const v = read(obj, key);
   return v === UNKNOWN || typeof v === "string" ? v : undefined;
 }
@@ -75,15 +73,8 @@ function readStrings(obj: unknown, key: string): string[] {
 // ---------------------------------------------------------------------------
 // Ranges and traffic
 
-export function hkexRanges(): string[] {
+function hkexRanges(): string[] {
   return SITE_NAMES.map((s) => HKEX_SITES[s].range);
-}
-
-/** The HKEX range a destination overlaps, if any. IPv6 destinations never reach the IPv4 facility. */
-export function hkexRangeReached(cidr: string, ranges: readonly string[] = hkexRanges()): string | undefined {
-  const block = parseIpv4Block(cidr);
-  if (block === undefined) return undefined;
-  return ranges.find((r) => blocksOverlap(parseIpv4Block(r)!, block));
 }
 
 /** True when the destination lies entirely inside an HKEX range: a rule "for HKEX", not just one that happens to reach it. */
@@ -92,13 +83,9 @@ export function isWithinHkex(cidr: string, ranges: readonly string[] = hkexRange
   return block !== undefined && ranges.some((r) => blockContains(parseIpv4Block(r)!, block));
 }
 
-export function isOpenDestination(cidr: string): boolean {
-  return cidr === IPV4_ANY || cidr === IPV6_ANY;
-}
-
 export type Protocol = "tcp" | "udp" | "icmp" | "all" | string;
 
-export function normaliseProtocol(p: unknown): Maybe<Protocol> {
+function normaliseProtocol(p: unknown): Maybe<Protocol> {
   if (p === UNKNOWN) return UNKNOWN;
   if (p === undefined || p === null) return undefined;
   const s = String(p).toLowerCase();
@@ -115,33 +102,6 @@ export interface Traffic {
   readonly toPort: Maybe<number>;
 }
 
-export function isKnownTraffic(t: Traffic): boolean {
-  return t.protocol !== UNKNOWN && t.fromPort !== UNKNOWN && t.toPort !== UNKNOWN;
-}
-
-/** Exactly TCP on the one port. */
-export function isOnlyTcpPort(t: Traffic, port: number): boolean {
-  return t.protocol === "tcp" && t.fromPort === port && t.toPort === port;
-}
-
-/** Whether the traffic lets TCP to `port` through (all protocols do). */
-export function allowsTcpPort(t: Traffic, port: number): boolean {
-  if (t.protocol === "all") return true;
-  return t.protocol === "tcp" && typeof t.fromPort === "number" && typeof t.toPort === "number" && t.fromPort <= port && port <= t.toPort;
-}
-
-export function allowsTcpRange(t: Traffic, from: number, to: number): boolean {
-  if (t.protocol === "all") return true;
-  return t.protocol === "tcp" && typeof t.fromPort === "number" && typeof t.toPort === "number" && t.fromPort <= from && to <= t.toPort;
-}
-
-export function describeTraffic(t: Traffic): string {
-  if (t.protocol === "all") return "all protocols";
-  const proto = String(t.protocol ?? "an unknown protocol").toUpperCase();
-  if (typeof t.fromPort !== "number" || typeof t.toPort !== "number") return `${proto} on unspecified ports`;
-  return t.fromPort === t.toPort ? `${proto} port ${t.fromPort}` : `${proto} ports ${t.fromPort}-${t.toPort}`;
-}
-
 // ---------------------------------------------------------------------------
 // Security-group rules
 
@@ -153,11 +113,6 @@ export interface SgRuleEntry extends Traffic {
   readonly origin: "rule" | "inline";
   readonly cidr: string;
   readonly description: Maybe<string>;
-}
-
-export function sgRuleLabel(e: Pick<SgRuleEntry, "origin" | "direction" | "cidr">): string {
-  const prep = e.direction === "egress" ? "to" : "from";
-  return `${e.origin === "inline" ? "Inline security-group" : "Security-group"} ${e.direction} ${prep} ${e.cidr}`;
 }
 
 export function isSecurityGroupRuleType(type: string): boolean {
@@ -206,85 +161,6 @@ function blockEntries(block: unknown, direction: Direction, origin: "rule" | "in
     description,
     ...traffic,
   }));
-}
-
-export function sameRule(a: SgRuleEntry, b: SgRuleEntry): boolean {
-  return (
-    a.direction === b.direction &&
-    a.cidr === b.cidr &&
-    a.protocol === b.protocol &&
-    (a.protocol === "all" || (a.fromPort === b.fromPort && a.toPort === b.toPort))
-  );
-}
-
-// ---------------------------------------------------------------------------
-// Network ACL rules
-
-export interface NaclEntry extends Traffic {
-  readonly direction: Direction;
-  readonly allow: boolean;
-  readonly cidr: string;
-}
-
-export function naclEntries(type: string, props: unknown): NaclEntry[] {
-  if (type === AWS_TYPES.networkAclRule) {
-    const cidr = readString(props, "cidrBlock");
-    if (typeof cidr !== "string") return [];
-    return [
-      {
-        direction: read(props, "egress") === true ? "egress" : "ingress",
-        allow: readString(props, "ruleAction") === "allow",
-        cidr,
-        protocol: normaliseProtocol(read(props, "protocol")),
-        fromPort: readNumber(props, "fromPort"),
-        toPort: readNumber(props, "toPort"),
-      },
-    ];
-  }
-  if (type === AWS_TYPES.networkAcl) {
-    return (["egress", "ingress"] as const).flatMap((direction) => {
-      const blocks = readArray(props, direction);
-      if (blocks === UNKNOWN) return [];
-      return blocks.flatMap((b): NaclEntry[] => {
-        const cidr = readString(b, "cidrBlock");
-        if (typeof cidr !== "string") return [];
-        return [
-          {
-            direction,
-            allow: readString(b, "action") === "allow",
-            cidr,
-            protocol: normaliseProtocol(read(b, "protocol")),
-            fromPort: readNumber(b, "fromPort"),
-            toPort: readNumber(b, "toPort"),
-          },
-        ];
-      });
-    });
-  }
-  return [];
-}
-
-// ---------------------------------------------------------------------------
-// Routes
-
-export interface RouteEntry {
-  readonly cidr: string;
-}
-
-export function routeEntries(type: string, props: unknown): RouteEntry[] {
-  if (type === AWS_TYPES.route) {
-    const cidr = readString(props, "destinationCidrBlock");
-    return typeof cidr === "string" ? [{ cidr }] : [];
-  }
-  if (type === AWS_TYPES.routeTable) {
-    const routes = readArray(props, "routes");
-    if (routes === UNKNOWN) return [];
-    return routes.flatMap((r) => {
-      const cidr = readString(r, "cidrBlock");
-      return typeof cidr === "string" ? [{ cidr }] : [];
-    });
-  }
-  return [];
 }
 
 // ---------------------------------------------------------------------------

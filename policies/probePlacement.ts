@@ -22,7 +22,7 @@ export interface ProbePlacementSettings extends ExceptionSettings {
   clientSubnetIds: string[];
 }
 
-export const PROBE_PLACEMENT_DEFAULTS: ProbePlacementSettings = { clientSubnetIds: [], exceptions: [] };
+const PROBE_PLACEMENT_DEFAULTS: ProbePlacementSettings = { clientSubnetIds: [], exceptions: [] };
 
 export function isProbeFunction(r: Pick<PolicyResource, "type" | "props">): boolean {
   if (r.type !== AWS_TYPES.lambdaFunction) return false;

@@ -119,7 +119,7 @@ const PROMETHEUS_FLAG: OutputFlag = {
 const ATTACH_FLAG: OutputFlag = { flags: "--attach", key: "attach", help: "attach the evidence to confirmation.eml" };
 
 /** --format NAME chooses among the stdout formats chosen by name; this one when it is not given. */
-export const DEFAULT_STDOUT_FORMAT = "text";
+const DEFAULT_STDOUT_FORMAT = "text";
 
 /** --report-dir: one folder for every companion file; what else it means depends on the command. */
 export const REPORT_DIR_FLAGS: Readonly<Record<ReportCommand, OutputFlag>> = Object.freeze({

@@ -5,7 +5,6 @@
  * path, the warnings, and the whole policy pack's verdict on them.
  * Exit 1 on a mandatory violation, 2 on a config problem; warnings alone exit 0.
  */
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../core/errors";
@@ -14,7 +13,7 @@ import { type EndpointPlan, planStack } from "../../infra/plan";
 import { evaluateStackFlows, runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, pathTracesJson, renderPackReport, renderPathTraces, table } from "../../policies/report";
 import { EXIT } from "../exitCodes";
-import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../../core/inputFile";
+import { readInputText } from "../../core/inputFile";
 
 export interface PlanOptions {
   readonly stackConfig: string;
@@ -34,14 +33,7 @@ export function stackNameOf(file: string): string {
  * keys, strings as they are, structured values as JSON text.
  */
 export function readStackConfigFile(file: string): Record<string, string> {
-  let text: string;
-  const unreadable = unreadableInput(file, MAX_TEXT_INPUT_BYTES);
-  if (unreadable) throw new InputError({ path: "--stack-config", message: unreadable });
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new InputError({ path: "--stack-config", message: `cannot read ${file}: ${(err as Error).message}` });
-  }
+  const text = readInputText(file, "--stack-config");
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -3,13 +3,12 @@
  * `pulumi stack export` (deployment v3) or `pulumi preview --json` output,
  * so drift in a live stack is caught without the Pulumi CLI in CI.
  */
-import { readFileSync } from "node:fs";
 import { InputError } from "../../core/errors";
 import { evaluateStackFlows, runPackOffline } from "../../policies/offline";
 import { loadPackConfig, packReportJson, pathTracesJson, renderPackReport, renderPathTraces } from "../../policies/report";
 import { loadStateDocument } from "../../policies/state";
 import { EXIT } from "../exitCodes";
-import { MAX_STATE_BYTES, unreadableInput } from "../../core/inputFile";
+import { MAX_STATE_BYTES, readInputText } from "../../core/inputFile";
 
 export interface PolicyOptions {
   readonly state: string;
@@ -19,14 +18,7 @@ export interface PolicyOptions {
 }
 
 export async function run(opts: PolicyOptions): Promise<number> {
-  let text: string;
-  const unreadable = unreadableInput(opts.state, MAX_STATE_BYTES);
-  if (unreadable) throw new InputError({ path: "--state", message: unreadable });
-  try {
-    text = readFileSync(opts.state, "utf8");
-  } catch (err) {
-    throw new InputError({ path: "--state", message: `cannot read ${opts.state}: ${(err as Error).message}` });
-  }
+  const text = readInputText(opts.state, "--state", MAX_STATE_BYTES);
   let doc: unknown;
   try {
     doc = JSON.parse(text);

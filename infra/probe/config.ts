@@ -10,9 +10,9 @@
 import { z } from "zod";
 
 /** CloudWatch Logs' allowed retention periods, in days (PutRetentionPolicy). */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
-export const PROBE_DEFAULTS = Object.freeze({
+const PROBE_DEFAULTS = Object.freeze({
   remoteDir: ".",
   /** The sum of the default phase timeouts of a check without downloads, plus margin (docs/monitoring.md). */
   timeoutSeconds: 90,
@@ -174,7 +174,7 @@ export interface ProbeProblem {
 }
 
 /** What known_hosts text lacks to pin the HKEX host keys; empty when it looks right. The handler parses it in full. */
-export function knownHostsProblems(text: string): string[] {
+function knownHostsProblems(text: string): string[] {
   const pins = text.split(/\r?\n/).filter((line) => line.trim() !== "" && !line.trimStart().startsWith("#"));
   if (pins.length === 0) return ["has no host key lines: every HKEX host key would be unknown"];
   return pins

@@ -28,7 +28,7 @@ export function accountOf(arn: string): string {
 }
 
 /** The region of an ARN: its fourth field. */
-export function regionOf(arn: string): string {
+function regionOf(arn: string): string {
   return arn.split(":")[3] ?? "";
 }
 

@@ -12,7 +12,7 @@ import type { ProbeEvent } from "./event";
 import { accountOf, invokePolicy, schedulerTrustPolicy } from "./iamDocuments";
 
 /** A run that cannot be delivered within this many seconds is dropped: the next one is due anyway. */
-export const MAX_EVENT_AGE_SECONDS = 300;
+const MAX_EVENT_AGE_SECONDS = 300;
 
 export interface ProbeScheduleInputs {
   readonly fn: aws.lambda.Function;

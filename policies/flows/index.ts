@@ -10,27 +10,17 @@ export {
   undescribedHkexRules,
   decideNacl,
   lookupRoute,
-  type BroaderFlow,
-  type FindingCode,
   type FlowEvaluation,
   type FlowFinding,
   type FlowOptions,
-  type Hop,
-  type HopStatus,
   type HopStep,
   type PathStatus,
-  type PathTrace,
-  type ScopeResult,
-  type UndescribedRule,
 } from "./evaluate";
-export { buildNetworkModel, type NetworkModel } from "./network";
+export { buildNetworkModel } from "./network";
 export {
   FLOW_TYPES,
   dependencyUrns,
   fromPolicyResource,
   fromStateResource,
   type FlowResource,
-  type PolicyStackResource,
-  type StateResource,
 } from "./resources";
-export type { DeclaredScope } from "./scope";

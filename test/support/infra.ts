@@ -4,7 +4,7 @@
  */
 import type { CapturedResource } from "../../infra/mockRuntime";
 
-export const NS = "hkex-sftp-readiness";
+const NS = "hkex-sftp-readiness";
 
 /** Config as Pulumi passes it: namespaced keys (bare keys get the project's), structured values as JSON text. */
 export function config(values: Record<string, unknown>): Record<string, string> {

@@ -156,7 +156,7 @@ function resolveInLock(packages: Record<string, LockEntry>, from: string, name: 
  * lockfile leaves out `resolved` (omit-lockfile-registry-resolved), so it is
  * put back as the registry's tarball address, which is how npm keys its cache.
  */
-export function packLockFromRoot(rootLock: { packages: Record<string, LockEntry> }, manifest: Manifest, registry: string): object {
+function packLockFromRoot(rootLock: { packages: Record<string, LockEntry> }, manifest: Manifest, registry: string): object {
   const base = registry.endsWith("/") ? registry : `${registry}/`;
   const packages: Record<string, object> = {
     "": {
