@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/ensure-deps.sh
 # Lint and formatting (Biome): the tree must already be formatted.
-npx --no -- biome check .
+npm run --silent lint
 # The CLI tests run the compiled output in dist/. Built afresh: a module that became a folder
 # (checks/probe.ts -> checks/probe/) must not leave its old .js behind, which Node would load first.
 rm -rf dist
@@ -16,4 +16,7 @@ rm -rf policies/dist
 node scripts/bundle-policy-pack.js
 # The tests are type-checked too (nothing emitted).
 npx --no -- tsc -p tsconfig.test.json
+# The direction of imports and no cycles (ARCHITECTURE.md), then no dead exports (knip.json lists the entries).
+npm run --silent check:imports
+npm run --silent check:dead-code
 npx --no -- vitest run "$@"
