@@ -15,7 +15,7 @@ const { join, resolve } = require("node:path");
 
 const dist = join(__dirname, "..", "dist");
 const { startSimulation } = require(join(dist, "cli", "commands", "simulate.js"));
-const { loadAll } = require(join(dist, "cli", "common.js"));
+const { loadAll } = require(join(dist, "checks", "inputs.js"));
 const { startExporter } = require(join(dist, "checks", "exporter", "server.js"));
 const { adaptPrometheusConfig } = require(join(dist, "checks", "exporter", "prometheusConfig.js"));
 
