@@ -3,6 +3,7 @@
  * simulator on loopback, with a throwaway user key and pinned host keys.
  * Nothing leaves the machine.
  */
+import { NEXT_BUSINESS_DAY_SITE } from "../../catalogue";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
@@ -41,7 +42,8 @@ function writeUserKey(sandbox: string): { identityFile: string; publicKey: strin
 /** known_hosts, the CP's ssh_config (switched during the session) and the config; returns the config's path. */
 function writeSandbox(sandbox: string, sim: RunningSimulator, identityFile: string): string {
   writeFileSync(join(sandbox, "known_hosts"), sim.knownHosts());
-  const primaryFirst = sim.endpoints.find((e) => e.site === "primary")!;
+  // Where the client points on an ordinary business day, and again once the session is over.
+  const primaryFirst = sim.endpoints.find((e) => e.site === NEXT_BUSINESS_DAY_SITE)!;
   writeFileSync(
     join(sandbox, "ssh_config"),
     `# The CP's SFTP client config; the session switches HostName and puts primary back.\nHost ${DEMO_ALIAS}\n  HostName ${primaryFirst.bindHost}\n  Port ${primaryFirst.port}\n  User ${DEMO_USER}\n  IdentityFile ${identityFile}\n`,
