@@ -5,7 +5,7 @@
  */
 module.exports = {
   forbidden: [
-    { name: "no-circular", severity: "error", comment: "No import cycles, at file or folder level.", from: {}, to: { circular: true, dependencyTypesNot: ["type-only"], viaOnly: { dependencyTypesNot: ["type-only"] } } },
+    { name: "no-circular", severity: "error", comment: "No import cycles, at file or folder level.", from: {}, to: { circular: true,  } },
     {
       name: "nothing-imports-the-shell",
       severity: "error",

@@ -16,14 +16,14 @@ import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { SFTPWrapper, Stats } from "ssh2";
-import type { CauseCode } from "./report";
 import { fromCallback } from "../core/callback";
 import { sha256OfFile } from "../core/hash";
 import { printable } from "../core/text";
 
 export class PhaseError extends Error {
   constructor(
-    readonly code: CauseCode,
+    /** One of the phase's declared causes (checks/probe/table.ts derives CAUSE_CODES from them). */
+    readonly code: string,
     message: string,
   ) {
     super(message);

@@ -23,7 +23,7 @@ import type { Config } from "./config";
 import { InputError } from "../core/errors";
 import { MAX_KEY_BYTES, unreadableInput } from "../core/inputFile";
 import { fingerprint } from "./knownHosts";
-import type { KeyDecryptionRecord } from "./report";
+import type { KeyDecryptionRecord } from "./records";
 
 const SUPPORTED_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 

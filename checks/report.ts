@@ -7,6 +7,9 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { PartNumber, SiteName } from "../catalogue";
+import type { DownloadRecord, HostKeyRecord, KeyDecryptionRecord } from "./records";
+
+export type { DownloadRecord, HostKeyRecord, KeyDecryptionRecord } from "./records";
 
 /** Additive fields keep the version (docs/report-schema.md): session.rehearsal, rehearsalReason, windows, windowsOf, portAtEnd; keyDecryption; switchover ports. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -29,29 +32,6 @@ export interface PhaseResult {
   /** The timeout that applied to this phase. */
   readonly timeoutMs?: number;
   readonly startedAt?: string;
-}
-
-export interface DownloadRecord {
-  readonly site: SiteName;
-  readonly host: string;
-  readonly port: number;
-  readonly part?: PartNumber;
-  /** Remote file name as listed (made printable). */
-  readonly file: string;
-  readonly bytes: number;
-  readonly sha256: string;
-  /** Where it was written locally. */
-  readonly path: string;
-  readonly ms: number;
-  /** What happened to a file that already had this name. */
-  readonly previous?: { readonly status: "identical" | "replaced"; readonly sha256: string };
-}
-
-export interface HostKeyRecord {
-  readonly type?: string;
-  readonly fingerprint: string;
-  readonly status: "match" | "unknown" | "mismatch" | "revoked";
-  readonly expected?: readonly string[];
 }
 
 export interface EndpointReport {
@@ -155,13 +135,6 @@ export interface SessionSummary {
   readonly reasons: readonly string[];
   readonly weather?: { readonly warning: string; readonly issuedAt: string; readonly effect: string; readonly stopAt?: string };
   readonly email: { readonly to: string; readonly subject: string; readonly body: string };
-}
-
-/** The login key's decryption: once, when it is loaded, before any endpoint is contacted, never inside a phase's timeout. */
-export interface KeyDecryptionRecord {
-  readonly ms: number;
-  /** decrypted, or the passphrase did not decrypt it (auth then fails with passphrase-wrong). */
-  readonly status: "decrypted" | "wrong-passphrase";
 }
 
 export interface Report {

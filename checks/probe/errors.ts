@@ -6,8 +6,7 @@
  */
 import type { HostKeyVerdict } from "../knownHosts";
 import { PhaseError } from "../download";
-import type { CauseCode } from "../report";
-import type { ProbeTarget, RunnablePhase } from "./types";
+import type { PhaseShape, ProbeTarget } from "./phase";
 
 export function socketError(err: NodeJS.ErrnoException, t: ProbeTarget): PhaseError {
   switch (err.code) {
@@ -47,7 +46,7 @@ export function hostKeyCause(v: HostKeyVerdict, t: ProbeTarget, type: string | u
 }
 
 type SshError = Error & { level?: string; code?: string };
-type PhaseNaming = Pick<RunnablePhase, "name" | "afterLogin" | "activity">;
+type PhaseNaming = Pick<PhaseShape<string, readonly string[]>, "name" | "afterLogin" | "activity">;
 
 /** An ssh2 (or socket) error during `phase`, as the cause that phase reports. */
 export function sshErrorToPhase(err: SshError, phase: PhaseNaming, t: ProbeTarget): PhaseError {
@@ -75,12 +74,12 @@ export function sshErrorToPhase(err: SshError, phase: PhaseNaming, t: ProbeTarge
 }
 
 /** The usual timeout cause: "<phase> timed out after <n> ms". */
-export function timedOut(phase: string, timeoutMs: number, code: CauseCode = "timeout"): PhaseError {
+export function timedOut(phase: string, timeoutMs: number, code = "timeout"): PhaseError {
   return new PhaseError(code, `${phase} timed out after ${timeoutMs} ms`);
 }
 
 /** Causes after which the session is gone: nothing is left to log out of. */
-const CONNECTION_ENDING: readonly CauseCode[] = ["connection-lost", "interrupted", "transfer-timeout", "timeout"];
+const CONNECTION_ENDING: readonly string[] = ["connection-lost", "interrupted", "transfer-timeout", "timeout"];
 
 /** For phases inside the session: it survives their failure unless the cause ended the connection. */
 export function unlessConnectionEnded(error: PhaseError): boolean {

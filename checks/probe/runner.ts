@@ -11,10 +11,8 @@ import type { PhaseResult } from "../report";
 import { printable } from "../../core/text";
 import { hkNow } from "../../core/time";
 import { sshErrorToPhase } from "./errors";
+import { CAUSE_CODES, type CauseCode } from "./table";
 import type { Closeable, Evidence, PhaseContext, PhaseProducts, ProbeOptions, RunnablePhase } from "./types";
-
-/** Causes the runner itself gives, whatever the phase. */
-export const RUNNER_CAUSES = ["earlier-phase-failed", "interrupted", "error"] as const;
 
 /** After a timeout or interrupt, how long a phase may take to remove its temporary files. */
 const CLEANUP_GRACE_MS = 2000;
@@ -59,6 +57,15 @@ export function closeOwned(owned: readonly Closeable[]): void {
   for (const r of [...owned].reverse()) r.destroy();
 }
 
+/**
+ * A phase error carries its code as a string (the phases cannot name the
+ * report's CauseCode, which derives from them); only a declared cause reaches
+ * the report, and a code no phase declares is reported as "error".
+ */
+function declaredCause(code: string): CauseCode {
+  return (CAUSE_CODES as readonly string[]).includes(code) ? (code as CauseCode) : "error";
+}
+
 function skipped(phase: RunnablePhase, failure: Failure | undefined, opts: ProbeOptions): Outcome | undefined {
   if (failure && !(phase.cleanup && failure.phase.connectionSurvives?.(failure.error))) {
     return {
@@ -66,7 +73,7 @@ function skipped(phase: RunnablePhase, failure: Failure | undefined, opts: Probe
     };
   }
   const skip = failure ? undefined : phase.skip?.(opts);
-  return skip ? { result: { name: phase.name, status: "skip", ms: 0, code: skip.code, cause: skip.cause } } : undefined;
+  return skip ? { result: { name: phase.name, status: "skip", ms: 0, code: declaredCause(skip.code), cause: skip.cause } } : undefined;
 }
 
 async function attempt(phase: RunnablePhase, products: Partial<PhaseProducts>, run: ProbeRun): Promise<Outcome> {
@@ -105,7 +112,15 @@ async function attempt(phase: RunnablePhase, products: Partial<PhaseProducts>, r
     const ms = Math.round(performance.now() - started);
     // Causes may quote the server (SFTP status text, disconnect reasons): never raw to a terminal.
     return {
-      result: { name: phase.name, status: "fail", ms, code: error.code, cause: printable(error.message), timeoutMs, startedAt },
+      result: {
+        name: phase.name,
+        status: "fail",
+        ms,
+        code: declaredCause(error.code),
+        cause: printable(error.message),
+        timeoutMs,
+        startedAt,
+      },
       error,
     };
   } finally {

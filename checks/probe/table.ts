@@ -11,7 +11,9 @@ import { list } from "./phases/list";
 import { logout } from "./phases/logout";
 import { sftp } from "./phases/sftp";
 import { tcp } from "./phases/tcp";
-import { RUNNER_CAUSES } from "./runner";
+
+/** Causes the runner itself gives, whatever the phase (checks/probe/runner.ts). */
+export const RUNNER_CAUSES = ["earlier-phase-failed", "interrupted", "error"] as const;
 
 export const PHASE_TABLE = [tcp, banner, hostkey, auth, sftp, list, download, logout] as const;
 

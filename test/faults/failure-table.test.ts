@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RUNNER_CAUSES } from "../../checks/probe/runner";
+import { RUNNER_CAUSES } from "../../checks/probe/table";
 import { PHASE_TABLE } from "../../checks/probe/table";
 import { CAUSE_CODES, PHASES } from "../../checks/report";
 

@@ -2,7 +2,7 @@
 import { PhaseError } from "../../download";
 import { printable } from "../../../core/text";
 import { timedOut } from "../errors";
-import type { PhaseContext, ProbePhase } from "../types";
+import type { PhaseContext, ProbePhase } from "../phase";
 
 const causes = ["auth-rejected", "passphrase-missing", "passphrase-wrong", "timeout", "connection-closed"] as const;
 

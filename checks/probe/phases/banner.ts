@@ -6,7 +6,7 @@ import type { Socket } from "node:net";
 import { PhaseError } from "../../download";
 import { printable } from "../../../core/text";
 import { socketError } from "../errors";
-import type { PhaseContext, ProbePhase } from "../types";
+import type { PhaseContext, ProbePhase } from "../phase";
 
 const causes = ["connection-closed", "no-banner", "not-ssh"] as const;
 

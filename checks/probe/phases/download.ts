@@ -6,11 +6,11 @@
  */
 import type { SFTPWrapper } from "ssh2";
 import { downloadVerified, ensureDownloadDir } from "../../download";
-import type { DownloadRecord } from "../../report";
+import type { DownloadRecord } from "../../records";
 import { fromCallback } from "../../../core/callback";
 import { printable } from "../../../core/text";
 import { timedOut, unlessConnectionEnded } from "../errors";
-import type { PhaseContext, ProbePhase, RemoteFile } from "../types";
+import type { PhaseContext, ProbePhase, RemoteFile } from "../phase";
 
 const causes = [
   "unsafe-name",

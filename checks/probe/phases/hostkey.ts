@@ -9,12 +9,12 @@ import type { AgentAuthMethod, ConnectConfig, PublicKeyAuthMethod, ServerHostKey
 import { orderHostKeyAlgorithms } from "../../hostKeyAlgorithms";
 import type { UserKey } from "../../keys";
 import { blobKeyType, fingerprint, verifyHostKey } from "../../knownHosts";
-import type { HostKeyRecord } from "../../report";
+import type { HostKeyRecord } from "../../records";
 import { PhaseError } from "../../download";
 import { printable } from "../../../core/text";
 import { hostKeyCause, timedOut } from "../errors";
 import { SshSession } from "../sshSession";
-import type { PhaseContext, ProbePhase } from "../types";
+import type { PhaseContext, ProbePhase } from "../phase";
 
 const causes = [
   "no-common-algorithm",

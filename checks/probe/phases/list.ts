@@ -11,7 +11,7 @@ import { PhaseError, unsafeNameReason } from "../../download";
 import { fromCallback } from "../../../core/callback";
 import { printable } from "../../../core/text";
 import { timedOut, unlessConnectionEnded } from "../errors";
-import type { PhaseContext, ProbePhase, RemoteFile } from "../types";
+import type { PhaseContext, ProbePhase, RemoteFile } from "../phase";
 
 const causes = [
   "folder-missing",

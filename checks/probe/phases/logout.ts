@@ -4,7 +4,7 @@
  * connection survived.
  */
 import { timedOut } from "../errors";
-import type { ProbePhase } from "../types";
+import type { ProbePhase } from "../phase";
 
 const causes = ["timeout", "connection-lost"] as const;
 

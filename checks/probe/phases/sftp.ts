@@ -2,7 +2,7 @@
 import type { SFTPWrapper } from "ssh2";
 import { PhaseError } from "../../download";
 import { timedOut, unlessConnectionEnded } from "../errors";
-import type { ProbePhase } from "../types";
+import type { ProbePhase } from "../phase";
 
 const causes = ["sftp-refused", "timeout", "connection-lost"] as const;
 

@@ -2,7 +2,7 @@
 import { connect, type Socket } from "node:net";
 import { PhaseError } from "../../download";
 import { socketError } from "../errors";
-import type { PhaseContext, ProbePhase, ProbeTarget } from "../types";
+import type { PhaseContext, ProbePhase, ProbeTarget } from "../phase";
 
 const causes = ["refused", "timeout", "unreachable", "connection-closed"] as const;
 

@@ -3,11 +3,13 @@
  * order of events, skips after a failure, the clean-up phase, and the rule
  * that a phase finishing after its timeout fails with its timeout cause.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PhaseError } from "../../../checks/download";
 import { timedOut, unlessConnectionEnded } from "../../../checks/probe/errors";
 import { runPhases, type ProbeRun } from "../../../checks/probe/runner";
-import { PHASE_TABLE } from "../../../checks/probe/table";
+import { CAUSE_CODES, PHASE_TABLE } from "../../../checks/probe/table";
 import type { PhaseContext, PhaseEvent, ProbeOptions, RunnablePhase } from "../../../checks/probe/types";
 import type { PhaseName } from "../../../checks/report";
 
@@ -122,6 +124,28 @@ describe("the phase runner", () => {
 });
 
 describe("the probe's table of phases", () => {
+  it("reports a cause code that no phase declares as error, never as itself", async () => {
+    const odd = phase("tcp", async () => {
+      throw new PhaseError("made-up-code", "a cause nobody declared");
+    });
+    const { results } = await runPhases([odd], probeRun(1000));
+    expect(results[0]).toMatchObject({ status: "fail", code: "error", cause: "a cause nobody declared" });
+  });
+
+  it("every cause code written in the checks' source is one the table declares", () => {
+    // Phase errors carry their code as a string (checks/probe/phase.ts); this holds the literals to the table.
+    const root = join(__dirname, "..", "..", "..", "checks");
+    const files = readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+    const written = new Set<string>();
+    for (const f of files) {
+      const text = readFileSync(join(root, f), "utf8");
+      for (const m of text.matchAll(/new PhaseError\(\s*"([a-z-]+)"/g)) written.add(m[1]!);
+      for (const m of text.matchAll(/timedOut\([^)]*?,\s*"([a-z-]+)"\)/g)) written.add(m[1]!);
+    }
+    expect(written.size).toBeGreaterThan(10);
+    expect([...written].filter((c) => !(CAUSE_CODES as readonly string[]).includes(c))).toEqual([]);
+  });
+
   it("every phase needs only what an earlier phase yields, and every product has exactly one phase yielding it", () => {
     const yielded: string[] = [];
     for (const p of PHASE_TABLE) {
