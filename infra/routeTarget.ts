@@ -10,6 +10,8 @@
  * `gatewayId`; the id prefix tells them apart).
  *
  * No imports, so the plan and the pack can read routes back without the provider.
+ * The policy pack's flow evaluator classifies every route target through the
+ * same table (AWS_ROUTE_TARGETS).
  */
 
 /** The stack config's `routeTarget` keys the program can route through. */
@@ -120,42 +122,137 @@ export interface ReadRouteTarget {
   readonly verdict: RouteTargetVerdict;
 }
 
-/**
- * Every target input of aws.ec2.Route, in the order read back. `gatewayId`
- * holds a virtual private gateway (vgw-), an internet gateway (igw-) or
- * "local"; the id decides.
- */
-const ROUTE_INPUT_READERS: readonly { input: string; read(id: string): Omit<ReadRouteTarget, "input" | "id"> }[] = [
-  { input: "transitGatewayId", read: () => facts("transitGatewayId") },
-  { input: "coreNetworkArn", read: () => facts("coreNetworkArn") },
-  {
-    input: "gatewayId",
-    read: (id) =>
-      id.startsWith("vgw-")
-        ? facts("vpnGatewayId")
-        : id === "local"
-          ? { label: "local (the VPC itself)", verdict: "refused" }
-          : { label: id.startsWith("igw-") ? "internet gateway" : "gateway", verdict: "refused" },
+// ---------------------------------------------------------------------------
+// Every target an aws.ec2.Route may name: what the program's plan reads back,
+// and what the policy pack's flow evaluator (policies/flows) follows. The
+// program writes only the kinds of ROUTE_TARGETS; a stack may hold any.
+
+/** Every kind of route target AWS offers, by what it does with traffic toward HKEX. */
+export type AwsRouteTargetKind =
+  | "local"
+  | "transit-gateway"
+  | "virtual-private-gateway"
+  | "core-network"
+  | "internet-gateway"
+  | "vpc-peering"
+  | "nat-gateway"
+  | "network-interface"
+  | "instance"
+  | "vpc-endpoint"
+  | "egress-only-internet-gateway"
+  | "carrier-gateway"
+  | "local-gateway"
+  | "odb-network"
+  | "unknown";
+
+interface AwsTargetFacts {
+  readonly label: string;
+  readonly verdict: RouteTargetVerdict;
+  /** Why a refused or indirect target does not (or may not) carry traffic to HKEX. */
+  readonly why?: string;
+}
+
+/** What each kind does with traffic toward HKEX's private ranges. */
+export const AWS_ROUTE_TARGETS: Readonly<Record<AwsRouteTargetKind, AwsTargetFacts>> = Object.freeze({
+  "transit-gateway": { label: ROUTE_TARGETS.transitGatewayId.label, verdict: "carries" },
+  "virtual-private-gateway": { label: ROUTE_TARGETS.vpnGatewayId.label, verdict: "carries" },
+  "core-network": { label: ROUTE_TARGETS.coreNetworkArn.label, verdict: "carries" },
+  "internet-gateway": { label: "internet gateway", verdict: "refused", why: "an internet gateway cannot reach HKEX's private addresses" },
+  "vpc-peering": {
+    label: "VPC peering connection",
+    verdict: "refused",
+    why: "VPC peering is not transitive: the peer VPC's own circuit to HKEX cannot carry this VPC's traffic",
   },
-  { input: "natGatewayId", read: () => facts("natGatewayId") },
-  { input: "networkInterfaceId", read: () => facts("networkInterfaceId") },
-  { input: "vpcPeeringConnectionId", read: () => ({ label: "VPC peering connection", verdict: "refused" }) },
-  { input: "egressOnlyGatewayId", read: () => ({ label: "egress-only internet gateway", verdict: "refused" }) },
-  { input: "vpcEndpointId", read: () => ({ label: "VPC endpoint", verdict: "refused" }) },
-  { input: "carrierGatewayId", read: () => ({ label: "carrier gateway", verdict: "refused" }) },
+  local: {
+    label: "local (the VPC itself)",
+    verdict: "refused",
+    why: "the VPC's local route covers it, so the traffic never leaves the VPC",
+  },
+  "egress-only-internet-gateway": {
+    label: "egress-only internet gateway",
+    verdict: "refused",
+    why: "an egress-only internet gateway carries IPv6 only",
+  },
+  "carrier-gateway": { label: "carrier gateway", verdict: "refused", why: "a carrier gateway leads to the carrier network, not to HKEX" },
+  "nat-gateway": {
+    label: ROUTE_TARGETS.natGatewayId.label,
+    verdict: "indirect",
+    why: "a NAT gateway forwards by its own subnet's route table (a private NAT gateway to a transit gateway can reach HKEX), which this check does not follow",
+  },
+  "network-interface": {
+    label: ROUTE_TARGETS.networkInterfaceId.label,
+    verdict: "indirect",
+    why: "a network interface (an appliance) forwards by its own configuration, which this check does not follow",
+  },
+  instance: {
+    label: "instance (appliance)",
+    verdict: "indirect",
+    why: "an instance (an appliance) forwards by its own configuration, which this check does not follow",
+  },
+  "vpc-endpoint": {
+    label: "VPC endpoint (Gateway Load Balancer)",
+    verdict: "indirect",
+    why: "a Gateway Load Balancer endpoint hands traffic to inspection appliances, which this check does not follow",
+  },
   // An Outposts local gateway leads to the on-premises network, which may carry on to HKEX after its own NAT.
-  { input: "localGatewayId", read: () => ({ label: "Outposts local gateway", verdict: "indirect" }) },
+  "local-gateway": {
+    label: "Outposts local gateway",
+    verdict: "indirect",
+    why: "an Outposts local gateway forwards to the on-premises network, which this check does not follow",
+  },
+  "odb-network": {
+    label: "Oracle Database@AWS network",
+    verdict: "indirect",
+    why: "an Oracle Database@AWS network is not a path to HKEX this check knows",
+  },
+  unknown: { label: "gateway", verdict: "indirect", why: "the route's target is not known" },
+});
+
+/** The aws.ec2.Route inputs that name a target, in the order read; `gatewayId` names several kinds, told apart by id. */
+export const ROUTE_TARGET_FIELDS: readonly { readonly field: string; readonly kind: AwsRouteTargetKind }[] = [
+  { field: "transitGatewayId", kind: "transit-gateway" },
+  { field: "coreNetworkArn", kind: "core-network" },
+  { field: "natGatewayId", kind: "nat-gateway" },
+  { field: "vpcPeeringConnectionId", kind: "vpc-peering" },
+  { field: "networkInterfaceId", kind: "network-interface" },
+  { field: "instanceId", kind: "instance" },
+  { field: "vpcEndpointId", kind: "vpc-endpoint" },
+  { field: "egressOnlyGatewayId", kind: "egress-only-internet-gateway" },
+  { field: "carrierGatewayId", kind: "carrier-gateway" },
+  { field: "localGatewayId", kind: "local-gateway" },
+  { field: "odbNetworkArn", kind: "odb-network" },
+  { field: "gatewayId", kind: "unknown" },
 ];
 
-function facts(kind: RouteTargetKind): Omit<ReadRouteTarget, "input" | "id"> {
-  return { label: ROUTE_TARGETS[kind].label, verdict: ROUTE_TARGETS[kind].verdict };
+/** Id prefixes AWS gives each target kind; `gatewayId` takes an internet or virtual private gateway, and the API accepts others there too. */
+const ROUTE_TARGET_ID_PREFIXES: readonly (readonly [string, AwsRouteTargetKind])[] = [
+  ["igw-", "internet-gateway"],
+  ["vgw-", "virtual-private-gateway"],
+  ["tgw-", "transit-gateway"],
+  ["nat-", "nat-gateway"],
+  ["pcx-", "vpc-peering"],
+  ["eni-", "network-interface"],
+  ["i-", "instance"],
+  ["vpce-", "vpc-endpoint"],
+  ["eigw-", "egress-only-internet-gateway"],
+  ["cagw-", "carrier-gateway"],
+  ["lgw-", "local-gateway"],
+];
+
+/** The kind of a known target id in `field`: the field's own kind, or for `gatewayId` the id's prefix. */
+export function routeTargetKindOf(field: string, id: string): AwsRouteTargetKind {
+  if (id === "local") return "local";
+  const kind = ROUTE_TARGET_FIELDS.find((f) => f.field === field)?.kind ?? "unknown";
+  return kind === "unknown" ? (ROUTE_TARGET_ID_PREFIXES.find(([p]) => id.startsWith(p))?.[1] ?? "unknown") : kind;
 }
 
 /** The target a Route's inputs (or state) name: the first target input that is set, classified. */
 export function readRouteTarget(inputs: Readonly<Record<string, unknown>>): ReadRouteTarget | undefined {
-  for (const reader of ROUTE_INPUT_READERS) {
-    const id = inputs[reader.input];
-    if (typeof id === "string" && id !== "") return { input: reader.input, id, ...reader.read(id) };
+  for (const { field } of ROUTE_TARGET_FIELDS) {
+    const id = inputs[field];
+    if (typeof id !== "string" || id === "") continue;
+    const facts = AWS_ROUTE_TARGETS[routeTargetKindOf(field, id)];
+    return { input: field, id, label: facts.label, verdict: facts.verdict };
   }
   return undefined;
 }

@@ -38,6 +38,7 @@
  * is "unverified", with an advisory that says what could not be checked.
  */
 import { SFTP_PORT, endpointLabel, endpointsOf, type Endpoint } from "../../catalogue";
+import { AWS_ROUTE_TARGETS, type RouteTargetVerdict } from "../../infra/routeTarget";
 import {
   PORTS_ALL,
   type Interval,
@@ -659,24 +660,18 @@ function naclReturnHop(choice: Choice, acl: AclEntity | undefined, ephemeral: In
 
 // --- routes
 
-const ACCEPTED: ReadonlySet<TargetKind> = new Set(["transit-gateway", "virtual-private-gateway", "core-network"]);
-const VIOLATION: Readonly<Partial<Record<TargetKind, string>>> = {
-  "internet-gateway": "an internet gateway cannot reach HKEX's private addresses",
-  "vpc-peering": "VPC peering is not transitive: the peer VPC's own circuit to HKEX cannot carry this VPC's traffic",
-  local: "the VPC's local route covers it, so the traffic never leaves the VPC",
-  "egress-only-internet-gateway": "an egress-only internet gateway carries IPv6 only",
-  "carrier-gateway": "a carrier gateway leads to the carrier network, not to HKEX",
-};
-const ADVISORY: Readonly<Partial<Record<TargetKind, string>>> = {
-  "nat-gateway":
-    "a NAT gateway forwards by its own subnet's route table (a private NAT gateway to a transit gateway can reach HKEX), which this check does not follow",
-  "network-interface": "a network interface (an appliance) forwards by its own configuration, which this check does not follow",
-  instance: "an instance (an appliance) forwards by its own configuration, which this check does not follow",
-  "vpc-endpoint": "a Gateway Load Balancer endpoint hands traffic to inspection appliances, which this check does not follow",
-  "local-gateway": "an Outposts local gateway forwards to the on-premises network, which this check does not follow",
-  "odb-network": "an Oracle Database@AWS network is not a path to HKEX this check knows",
-  unknown: "the route's target is not known",
-};
+// What each kind of target does with traffic toward HKEX: infra/routeTarget.ts, the one table of route targets.
+const ACCEPTED: ReadonlySet<TargetKind> = new Set(kindsWith("carries"));
+const VIOLATION: Readonly<Partial<Record<TargetKind, string>>> = reasonsOf("refused");
+const ADVISORY: Readonly<Partial<Record<TargetKind, string>>> = reasonsOf("indirect");
+
+function kindsWith(verdict: RouteTargetVerdict): TargetKind[] {
+  return (Object.keys(AWS_ROUTE_TARGETS) as TargetKind[]).filter((k) => AWS_ROUTE_TARGETS[k].verdict === verdict);
+}
+
+function reasonsOf(verdict: RouteTargetVerdict): Partial<Record<TargetKind, string>> {
+  return Object.fromEntries(kindsWith(verdict).map((k) => [k, AWS_ROUTE_TARGETS[k].why ?? AWS_ROUTE_TARGETS[k].label]));
+}
 
 interface RouteDecision {
   readonly route?: RouteEntry;

@@ -56,6 +56,7 @@
  *    (https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html),
  *    and an instance or interface launched without groups gets it.
  */
+import { ROUTE_TARGET_FIELDS, routeTargetKindOf, type AwsRouteTargetKind } from "../../infra/routeTarget";
 import { PORTS_ALL, type Interval, type Ipv4Cidr, isIpv6Text, parseIpv4Cidr } from "./ip";
 import { FLOW_TYPES as T, type FlowResource, dependencyUrns } from "./resources";
 import { ALL, UNKNOWN, type Maybe, type Unknown, bool, get, has, hasPorts, list, num, protocolOf, str, strings } from "./values";
@@ -174,22 +175,8 @@ export interface NaclRule {
   readonly resourceName?: string;
 }
 
-export type TargetKind =
-  | "local"
-  | "transit-gateway"
-  | "virtual-private-gateway"
-  | "core-network"
-  | "internet-gateway"
-  | "vpc-peering"
-  | "nat-gateway"
-  | "network-interface"
-  | "instance"
-  | "vpc-endpoint"
-  | "egress-only-internet-gateway"
-  | "carrier-gateway"
-  | "local-gateway"
-  | "odb-network"
-  | "unknown";
+/** The kinds of route target, from infra/routeTarget.ts (the one table of route targets). */
+export type TargetKind = AwsRouteTargetKind;
 
 export interface RouteTarget {
   readonly kind: TargetKind;
@@ -959,36 +946,6 @@ function aclRules(b: Builder): void {
 // ---------------------------------------------------------------------------
 // Routes
 
-const TARGET_FIELDS: readonly { field: string; kind: TargetKind }[] = [
-  { field: "transitGatewayId", kind: "transit-gateway" },
-  { field: "coreNetworkArn", kind: "core-network" },
-  { field: "natGatewayId", kind: "nat-gateway" },
-  { field: "vpcPeeringConnectionId", kind: "vpc-peering" },
-  { field: "networkInterfaceId", kind: "network-interface" },
-  { field: "instanceId", kind: "instance" },
-  { field: "vpcEndpointId", kind: "vpc-endpoint" },
-  { field: "egressOnlyGatewayId", kind: "egress-only-internet-gateway" },
-  { field: "carrierGatewayId", kind: "carrier-gateway" },
-  { field: "localGatewayId", kind: "local-gateway" },
-  { field: "odbNetworkArn", kind: "odb-network" },
-  { field: "gatewayId", kind: "unknown" },
-];
-
-/** Id prefixes AWS gives each target kind; `gatewayId` takes an internet or virtual private gateway, and the API accepts others there too. */
-const ID_PREFIXES: readonly [string, TargetKind][] = [
-  ["igw-", "internet-gateway"],
-  ["vgw-", "virtual-private-gateway"],
-  ["tgw-", "transit-gateway"],
-  ["nat-", "nat-gateway"],
-  ["pcx-", "vpc-peering"],
-  ["eni-", "network-interface"],
-  ["i-", "instance"],
-  ["vpce-", "vpc-endpoint"],
-  ["eigw-", "egress-only-internet-gateway"],
-  ["cagw-", "carrier-gateway"],
-  ["lgw-", "local-gateway"],
-];
-
 const KIND_OF_TARGET_TYPE: Record<string, TargetKind> = {
   [T.internetGateway]: "internet-gateway",
   [T.vpnGateway]: "virtual-private-gateway",
@@ -1005,14 +962,11 @@ function routeTarget(
   route: unknown,
   depsField = (f: string) => f,
 ): RouteTarget {
-  for (const { field, kind } of TARGET_FIELDS) {
+  for (const { field, kind } of ROUTE_TARGET_FIELDS) {
     const v = str(route, field);
     if (v === undefined) continue;
     if (v === "local") return LOCAL_TARGET;
-    if (v !== UNKNOWN) {
-      const byPrefix = ID_PREFIXES.find(([p]) => v.startsWith(p))?.[1];
-      return { kind: kind === "unknown" ? (byPrefix ?? "unknown") : kind, id: v };
-    }
+    if (v !== UNKNOWN) return { kind: routeTargetKindOf(field, v), id: v };
     // Known after apply: the field names the kind, except gatewayId, which the resource it depends on names.
     const dep = dependencyUrns(r, depsField(field))
       .map((u) => b.byUrn.get(u))
