@@ -18,7 +18,8 @@
  * Port too, under the same rules, so that ssh reaches the site's endpoint and
  * not another port of the same address.
  */
-import { copyFileSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { copyFileSync, realpathSync, statSync } from "node:fs";
+import { readInputText } from "../core/inputFile";
 import { spawnSync } from "node:child_process";
 import SSHConfig, { LineType, type Directive, type Section } from "ssh-config";
 import { InputError } from "../core/errors";
@@ -38,12 +39,7 @@ export interface SwitchTarget {
 }
 
 function readConfig(file: string): { text: string; parsed: ReturnType<typeof SSHConfig.parse> } {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new InputError({ path: "sshConfig.file", message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code}` });
-  }
+  const text = readInputText(file, "sshConfig.file");
   try {
     return { text, parsed: SSHConfig.parse(text) };
   } catch (err) {

@@ -2,13 +2,12 @@
  * Text rendering of a pack run and of the planned network rows, shared by
  * `hkex-ready plan` and `hkex-ready policy`.
  */
-import { readFileSync } from "node:fs";
 import { InputError } from "../core/errors";
 import { endpointLabel } from "../catalogue";
 import type { FlowEvaluation, HopStep, PathStatus } from "./flows";
 import type { PackConfig, PackReport } from "./offline";
 import { PACK_NAME } from "./policies";
-import { MAX_TEXT_INPUT_BYTES, unreadableInput } from "../core/inputFile";
+import { readInputText } from "../core/inputFile";
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -129,14 +128,7 @@ export function renderPackReport(report: PackReport): string {
  */
 export function loadPackConfig(path: string | undefined = process.env.HKEX_POLICY_PACK_CONFIG): PackConfig {
   if (path === undefined || path === "") return {};
-  let text: string;
-  const unreadable = unreadableInput(path, MAX_TEXT_INPUT_BYTES);
-  if (unreadable) throw new InputError({ path, message: unreadable });
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new InputError({ path, message: `cannot read the policy pack config: ${(err as Error).message}` });
-  }
+  const text = readInputText(path, path);
   try {
     const parsed = JSON.parse(text) as unknown;
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("expected a JSON object");
