@@ -165,18 +165,15 @@ describe("bad input: config, keys, known_hosts, client config", () => {
       copyFileSync(key.privatePath, locked);
       chmodSync(locked, 0o000);
       const cfg = config({ identityFile: locked });
-      // As root, file modes do not stop reads: run the CLI as nobody, as an operator account would be.
+      // As root, file modes do not stop reads (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): run the CLI as root
+      // without those two capabilities (util-linux setpriv), so the mode applies as it does to an operator
+      // account, while the checkout stays readable wherever it was cloned (a 0700 temporary folder included).
       const asRoot = process.getuid?.() === 0;
-      if (asRoot) for (const p of [dir, cfg, join(dir, "known_hosts")]) chmodSync(p, 0o755);
       const r = asRoot
         ? (() => {
             try {
-              const stdout = execFileSync(process.execPath, [join(REPO, "bin", "hkex-ready.js"), "check", "--config", cfg], {
-                uid: 65534,
-                gid: 65534,
-                encoding: "utf8",
-                stdio: "pipe",
-              });
+              const argv = ["--bounding-set=-dac_override,-dac_read_search", process.execPath, join(REPO, "bin", "hkex-ready.js")];
+              const stdout = execFileSync("setpriv", [...argv, "check", "--config", cfg], { encoding: "utf8", stdio: "pipe" });
               return { code: 0, signal: null, stdout, stderr: "" };
             } catch (err) {
               const e = err as { status: number; stdout: string; stderr: string };
