@@ -5,6 +5,7 @@
  * reverse proxy with authentication in front; docs/monitoring.md).
  */
 import { isIP } from "node:net";
+import { isLoopbackAddress } from "../../core/loopback";
 import { InputError } from "../../core/errors";
 
 const DEFAULT_LISTEN = "127.0.0.1:9918";
@@ -12,20 +13,6 @@ const DEFAULT_LISTEN = "127.0.0.1:9918";
 export interface ListenAddress {
   readonly host: string;
   readonly port: number;
-}
-
-/** 127.0.0.0/8, ::1 (and ::ffff:127.x.y.z), or "localhost". */
-export function isLoopbackAddress(host: string): boolean {
-  if (host === "localhost") return true;
-  const family = isIP(host);
-  if (family === 4) return host.split(".")[0] === "127";
-  if (family === 6) {
-    const lower = host.toLowerCase();
-    if (lower === "::1" || lower === "0:0:0:0:0:0:0:1") return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    return mapped !== null && mapped[1]!.split(".")[0] === "127";
-  }
-  return false;
 }
 
 /** "127.0.0.1:9918", "[::1]:9918", "0.0.0.0:9918", "localhost:9918". */

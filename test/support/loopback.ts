@@ -1,23 +1,11 @@
 import { isIP } from "node:net";
+import { isLoopbackAddress } from "../../core/loopback";
 
 /**
- * The test harness may only bind to or connect to this machine. Linux routes
- * all of 127.0.0.0/8 to the loopback interface, so aliases such as
- * 127.0.151.141 are allowed; names other than "localhost" are refused because
- * resolving them could lead anywhere.
+ * The test harness may only bind to or connect to this machine: the kit's own
+ * loopback test (core/loopback.ts), aliases such as 127.0.151.141 included.
  */
-export function isLoopbackHost(host: string): boolean {
-  if (host === "localhost") return true;
-  const family = isIP(host);
-  if (family === 4) return host.split(".")[0] === "127";
-  if (family === 6) {
-    const lower = host.toLowerCase();
-    if (lower === "::1" || lower === "0:0:0:0:0:0:0:1") return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    return mapped !== null && isIP(mapped[1]!) === 4 && mapped[1]!.split(".")[0] === "127";
-  }
-  return false;
-}
+export const isLoopbackHost = isLoopbackAddress;
 
 /** Throws unless `host` is a loopback address; `field` names the option in the message. */
 export function assertLoopbackHost(field: string, host: string): void {

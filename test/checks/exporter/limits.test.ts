@@ -1,7 +1,8 @@
 /** The exporter's pure parts: where it may listen, the scrape budget, and the sharing of probes. */
 import { describe, expect, it } from "vitest";
 import { cappedTimeouts, DEFAULT_TIMEOUTS } from "../../../checks/config";
-import { isLoopbackAddress, parseListen } from "../../../checks/exporter/listen";
+import { parseListen } from "../../../checks/exporter/listen";
+import { isLoopbackAddress } from "../../../core/loopback";
 import { probeBudgetMs } from "../../../checks/exporter/request";
 import { QueueDeadlineError, SharedProbes } from "../../../checks/exporter/sharing";
 import { InputError } from "../../../core/errors";
