@@ -67,6 +67,8 @@ export interface PhaseProducts {
   readonly sftp: SFTPWrapper;
   /** list: the files to download, chosen from the listing. */
   readonly files: readonly RemoteFile[];
+  /** list: the quicker of its two round trips (milliseconds), from which the download sizes its channels. */
+  readonly roundTripMs: number;
 }
 
 export type ProductName = keyof PhaseProducts;

@@ -2,7 +2,7 @@
  * list: lists the remote folder and chooses the files to download, by name or
  * glob. Only plain names are used, and a symlink only when it stays inside the
  * folder. Needs the SFTP channel (and the session, whose drop fails the
- * listing at once); yields the chosen files.
+ * listing at once); yields the chosen files and the session's round trip.
  */
 import { posix } from "node:path";
 import picomatch from "picomatch";
@@ -26,19 +26,18 @@ const causes = [
 /** Names kept in the report's listing. */
 const MAX_LISTING = 200;
 
-export const list: ProbePhase<"list", "ssh" | "sftp", "files", typeof causes> = {
+export const list: ProbePhase<"list", "ssh" | "sftp", "files" | "roundTripMs", typeof causes> = {
   name: "list",
   timeout: "operationMs",
   needs: ["ssh", "sftp"],
-  yields: ["files"],
+  yields: ["files", "roundTripMs"],
   causes,
   inTrustRun: false,
   afterLogin: true,
   timeoutError: (ms) => timedOut("list", ms),
   connectionSurvives: unlessConnectionEnded,
   async run({ ssh, sftp }, ctx) {
-    const files = await ssh.wait<RemoteFile[]>((ok, fail) => void listRemote(sftp, ctx).then(ok, fail));
-    return { files };
+    return ssh.wait<Listed>((ok, fail) => void listRemote(sftp, ctx).then(ok, fail));
   },
 };
 
@@ -47,9 +46,8 @@ interface Entry {
   readonly attrs: { size: number; isFile(): boolean; isSymbolicLink(): boolean };
 }
 
-async function listRemote(sftp: SFTPWrapper, ctx: PhaseContext): Promise<RemoteFile[]> {
-  const dir = await resolveFolder(sftp, ctx);
-  const entries = await readFolder(sftp, dir, ctx);
+async function listRemote(sftp: SFTPWrapper, ctx: PhaseContext): Promise<Listed> {
+  const { dir, entries, roundTripMs } = await readFolder(sftp, ctx);
   ctx.evidence.listing = entries
     .map((e) => printable(e.filename))
     .sort()
@@ -60,38 +58,89 @@ async function listRemote(sftp: SFTPWrapper, ctx: PhaseContext): Promise<RemoteF
       if (!chosen.some((c) => c.name === file.name)) chosen.push(file);
     }
   }
-  return chosen;
+  return { files: chosen, roundTripMs };
 }
 
-async function resolveFolder(sftp: SFTPWrapper, ctx: PhaseContext): Promise<string> {
-  const { remoteDir } = ctx.opts;
-  try {
-    return await fromCallback<string>((cb) => sftp.realpath(remoteDir, cb));
-  } catch (err) {
-    const code = (err as { code?: number }).code;
-    if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(remoteDir)}" does not exist`);
-    if (code === 3) throw new PhaseError("permission-denied", `remote folder "${printable(remoteDir)}": permission denied`);
-    throw ctx.sshError(err);
-  }
+interface Listed {
+  readonly files: RemoteFile[];
+  readonly roundTripMs: number;
 }
 
-async function readFolder(sftp: SFTPWrapper, dir: string, ctx: PhaseContext): Promise<Entry[]> {
-  const { remoteDir } = ctx.opts;
+/**
+ * Resolves and reads the remote folder in as few round trips as the protocol
+ * allows. REALPATH and OPENDIR leave together (the server answers one
+ * channel's requests in order), then READDIRs go two at a time on the handle
+ * until one finds the end, and the CLOSE is sent without waiting for its
+ * answer: two round trips for a folder of up to two READDIR batches (OpenSSH's
+ * sftp-server sends at most 100 names per batch), where resolving, opening,
+ * reading to the end and closing one after another take five. The quicker of
+ * the two first round trips is the session's round trip, from which the
+ * download sizes its channels.
+ */
+async function readFolder(sftp: SFTPWrapper, ctx: PhaseContext): Promise<{ dir: string; entries: Entry[]; roundTripMs: number }> {
+  const sent = performance.now();
+  const resolving = fromCallback<string>((cb) => sftp.realpath(ctx.opts.remoteDir, cb));
+  const opening = fromCallback<Buffer>((cb) => sftp.opendir(ctx.opts.remoteDir, cb));
+  opening.catch(() => undefined);
+  const dir = await resolving.catch((err: unknown) => {
+    opening.then(
+      (handle) => sftp.close(handle, () => undefined),
+      () => undefined,
+    );
+    throw folderError(err, ctx);
+  });
+  const firstRoundTrip = performance.now() - sent;
+  const handle = await opening.catch((err: unknown) => openFailure(err, sftp, dir, ctx));
   try {
-    return await fromCallback<Entry[]>((cb) => sftp.readdir(dir, cb as never));
-  } catch (err) {
-    const code = (err as { code?: number }).code;
-    if (code === 3) throw new PhaseError("permission-denied", `remote folder "${printable(dir)}": permission denied`);
-    // Only on failure is the path stat'ed (one round trip less when all is well), to say why. OpenSSH's
-    // sftp-server answers opendir on a file with SSH_FX_NO_SUCH_FILE (ENOTDIR maps to it), so a file
-    // would otherwise be reported as missing.
-    const st = await fromCallback<{ isDirectory(): boolean }>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
-    if (st && !st.isDirectory()) {
-      throw new PhaseError("folder-missing", `remote path "${printable(remoteDir)}" is a file, not a folder`);
+    const batchSent = performance.now();
+    const entries: Entry[] = [];
+    let secondRoundTrip = Number.POSITIVE_INFINITY;
+    for (let end = false; !end; ) {
+      const batches = [readBatch(sftp, handle), readBatch(sftp, handle)];
+      for (const batch of await Promise.all(batches)) {
+        if (batch === "end") end = true;
+        else entries.push(...batch);
+      }
+      secondRoundTrip = Math.min(secondRoundTrip, performance.now() - batchSent);
     }
-    if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(remoteDir)}" does not exist`);
-    throw ctx.sshError(err);
+    return { dir, entries, roundTripMs: Math.min(firstRoundTrip, secondRoundTrip) };
+  } catch (err) {
+    throw folderError(err, ctx, dir);
+  } finally {
+    sftp.close(handle, () => undefined);
   }
+}
+
+/** One READDIR on an open folder: its names, or "end" once the server has none left. */
+function readBatch(sftp: SFTPWrapper, handle: Buffer): Promise<Entry[] | "end"> {
+  return new Promise((resolve, reject) =>
+    sftp.readdir(handle, (err, list) => {
+      if (!err) return resolve(list as Entry[]);
+      if ((err as { code?: number }).code === 1) return resolve("end");
+      reject(err);
+    }),
+  );
+}
+
+function folderError(err: unknown, ctx: PhaseContext, dir = ctx.opts.remoteDir): PhaseError {
+  const code = (err as { code?: number }).code;
+  if (code === 2) return new PhaseError("folder-missing", `remote folder "${printable(dir)}" does not exist`);
+  if (code === 3) return new PhaseError("permission-denied", `remote folder "${printable(dir)}": permission denied`);
+  return ctx.sshError(err);
+}
+
+/** Why a folder that resolved cannot be opened; says so when it is a file. */
+async function openFailure(err: unknown, sftp: SFTPWrapper, dir: string, ctx: PhaseContext): Promise<never> {
+  const code = (err as { code?: number }).code;
+  if (code === 3) throw new PhaseError("permission-denied", `remote folder "${printable(dir)}": permission denied`);
+  // Only on failure is the path stat'ed, to say why. OpenSSH's sftp-server answers opendir on a
+  // file with SSH_FX_NO_SUCH_FILE (ENOTDIR maps to it), so a file would otherwise be reported as missing.
+  const st = await fromCallback<{ isDirectory(): boolean }>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
+  if (st && !st.isDirectory()) {
+    throw new PhaseError("folder-missing", `remote path "${printable(ctx.opts.remoteDir)}" is a file, not a folder`);
+  }
+  if (code === 2) throw new PhaseError("folder-missing", `remote folder "${printable(ctx.opts.remoteDir)}" does not exist`);
+  throw ctx.sshError(err);
 }
 
 /** The usable files matching one pattern, in name order; fails when there is none, saying why. */
