@@ -195,7 +195,8 @@ function remoteError(err: unknown, what: string): PhaseError {
   if (code === 2) return new PhaseError("file-missing", `${what}: no such file`);
   if (code === 3) return new PhaseError("permission-denied", `${what}: permission denied`);
   const msg = (err as Error)?.message ?? String(err);
-  if (/No response from server|not connected|closed/i.test(msg))
+  // ssh2's words for a request cut off by the end of the connection, and the socket's own errors.
+  if (/No response from server|not connected|closed|ECONNRESET|EPIPE|ETIMEDOUT/i.test(msg))
     return new PhaseError("connection-lost", `${what}: connection lost mid-transfer (${msg})`);
   return new PhaseError("error", `${what}: ${msg}`);
 }

@@ -11,6 +11,7 @@ export class SshSession {
   readonly ready: Promise<void>;
   private pending: Error | undefined;
   private waiter: ((err: Error) => void) | undefined;
+  private readonly watchers = new Set<(err: Error) => void>();
   private endingCleanly = false;
 
   constructor() {
@@ -42,6 +43,23 @@ export class SshSession {
     });
   }
 
+  /**
+   * Calls `listener` once with the first error ssh2 reports from now on, or at
+   * once with one already reported. Returns the function that stops watching.
+   */
+  onFailure(listener: (err: Error) => void): () => void {
+    if (this.pending) {
+      listener(this.pending);
+      return () => undefined;
+    }
+    const once = (err: Error) => {
+      this.watchers.delete(once);
+      listener(err);
+    };
+    this.watchers.add(once);
+    return () => this.watchers.delete(once);
+  }
+
   /** Ends the session as a client logging out does; resolves once the server has closed it. */
   end(): Promise<void> {
     return new Promise<void>((resolve) => {
@@ -60,5 +78,6 @@ export class SshSession {
     if (how.keepFirst) this.pending ??= err;
     else this.pending = err;
     this.waiter?.(err);
+    for (const watcher of [...this.watchers]) watcher(err);
   }
 }

@@ -67,9 +67,15 @@ export function serveConnection(client: Connection, socket: Socket, fault: Fault
   });
 }
 
-/** Resets the connection once what was already sent has left, as a dropped line would. */
+/**
+ * Resets the connection once what was already sent has left, as a dropped line
+ * would. An empty write's callback runs once every earlier write is flushed;
+ * "drain" would not do: it is emitted only after a write that filled the
+ * buffer, so with a few bytes still queued below the high-water mark the reset
+ * never came and the client waited for its answers until it timed out.
+ */
 function dropAfterFlush(socket: Socket): void {
   if (socket.destroyed) return;
   if (socket.writableLength === 0) socket.resetAndDestroy();
-  else socket.once("drain", () => socket.resetAndDestroy());
+  else socket.write(Buffer.alloc(0), () => socket.resetAndDestroy());
 }

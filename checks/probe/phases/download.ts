@@ -1,11 +1,11 @@
 /**
  * download: fetches the chosen files side by side over the endpoint's one
- * connection, each verified (checks/download.ts). Needs the SFTP channel and
- * the chosen files; yields nothing. Skipped when the caller did not ask for
- * downloads.
+ * connection, each verified (checks/download.ts). Needs the SFTP channel, the
+ * chosen files and the round trip the listing measured; yields nothing.
+ * Skipped when the caller did not ask for downloads.
  */
 import type { SFTPWrapper } from "ssh2";
-import { downloadVerified, ensureDownloadDir } from "../../download";
+import { downloadVerified, ensureDownloadDir, PhaseError } from "../../download";
 import type { DownloadRecord } from "../../records";
 import { fromCallback } from "../../../core/callback";
 import { printable } from "../../../core/text";
@@ -27,10 +27,10 @@ const causes = [
   "cancelled",
 ] as const;
 
-export const download: ProbePhase<"download", "ssh" | "sftp" | "files", never, typeof causes> = {
+export const download: ProbePhase<"download", "ssh" | "sftp" | "files" | "roundTripMs", never, typeof causes> = {
   name: "download",
   timeout: "transferMs",
-  needs: ["ssh", "sftp", "files"],
+  needs: ["ssh", "sftp", "files", "roundTripMs"],
   yields: [],
   causes,
   inTrustRun: false,
@@ -41,37 +41,53 @@ export const download: ProbePhase<"download", "ssh" | "sftp" | "files", never, t
   connectionSurvives: unlessConnectionEnded,
   skip: (opts) =>
     opts.download ? undefined : { code: "not-requested", cause: opts.downloadSkipReason ?? "not requested (run with --download)" },
-  // No ssh.wait here: a dropped connection fails the pending SFTP reads, and
-  // waiting for downloadVerified itself guarantees its temporary file is gone.
-  async run({ ssh, sftp, files }, ctx) {
+  // No ssh.wait here: waiting for downloadVerified itself guarantees its
+  // temporary file is gone. A dropped connection fails the pending SFTP reads,
+  // and `lost` stops a download that is between two requests (or has not sent
+  // its first): a request sent after the drop would never be answered.
+  async run({ ssh, sftp, files, roundTripMs }, ctx) {
     await ensureDownloadDir(ctx.opts.downloadDir);
     // More SFTP channels over the same connection (one login), for a long line (checks/download.ts).
     const openChannel = () => fromCallback<SFTPWrapper>((cb) => ssh.client.sftp(cb));
-    const settled = await Promise.allSettled(files.map((f) => fetchOne(sftp, openChannel, f, ctx)));
-    for (const one of settled) if (one.status === "fulfilled") ctx.evidence.downloads.push(one.value);
-    const failure = settled.find((one): one is PromiseRejectedResult => one.status === "rejected");
-    if (failure) throw failure.reason;
-    return {};
+    const lost = new AbortController();
+    const stopWatching = ssh.onFailure((err) => lost.abort(err));
+    const signal = AbortSignal.any([ctx.signal, lost.signal]);
+    try {
+      const session = { sftp, openChannel, roundTripMs, signal, lost: lost.signal };
+      const settled = await Promise.allSettled(files.map((f) => fetchOne(session, f, ctx)));
+      for (const one of settled) if (one.status === "fulfilled") ctx.evidence.downloads.push(one.value);
+      const failure = settled.find((one): one is PromiseRejectedResult => one.status === "rejected");
+      if (failure) throw failure.reason;
+      return {};
+    } finally {
+      stopWatching();
+    }
   },
 };
 
-async function fetchOne(
-  sftp: SFTPWrapper,
-  openChannel: () => Promise<SFTPWrapper>,
-  f: RemoteFile,
-  ctx: PhaseContext,
-): Promise<DownloadRecord> {
+interface DownloadSession {
+  readonly sftp: SFTPWrapper;
+  readonly openChannel: () => Promise<SFTPWrapper>;
+  readonly roundTripMs: number;
+  /** The phase's signal, also aborted when the connection is lost. */
+  readonly signal: AbortSignal;
+  readonly lost: AbortSignal;
+}
+
+async function fetchOne(session: DownloadSession, f: RemoteFile, ctx: PhaseContext): Promise<DownloadRecord> {
   const { opts, target: t } = ctx;
+  const { lost, ...request } = session;
   const started = performance.now();
   const r = await downloadVerified({
-    sftp,
-    openChannel,
+    ...request,
     remotePath: f.path,
     name: f.name,
     localDir: opts.downloadDir,
     expectedSize: f.size,
-    signal: ctx.signal,
     ...opts.tuning,
+  }).catch((err: unknown) => {
+    if (!lost.aborted || err !== lost.reason) throw err;
+    throw new PhaseError("connection-lost", `${printable(f.name)}: connection lost mid-transfer (${(err as Error).message})`);
   });
   return {
     site: t.site,
