@@ -50,27 +50,45 @@ export const DOWNLOAD_TUNING = Object.freeze({
   chunkSize: 255 * 1024,
   /**
    * The flow-control window ssh2 gives every channel it opens, fixed at 2 MiB
-   * and topped up once half of it is used (ssh2 1.17, lib/Channel.js
-   * MAX_WINDOW and WINDOW_THRESHOLD): at most this much can be on its way to
-   * us per channel, whatever the line. The READs in flight per channel are
-   * sized from it: two windows' worth, one on the wire and one queued at the
-   * server so that it has answers ready the moment the window opens again
-   * (16 READs of 255 KiB; 132 of the 31 KiB ssh2 assumes for a server that
-   * announces no limit). One window's worth (8) was slower on every long line.
+   * and topped up only once half of it is used (ssh2 1.17, lib/Channel.js
+   * MAX_WINDOW and WINDOW_THRESHOLD). On a long line that means one top-up of
+   * about 1 MiB per round trip, so one channel moves about 1 MiB per round
+   * trip whatever the line (10 MiB/s at 100 ms), and OpenSSH's sftp, whose
+   * client keeps the same 2 MiB window, about as much. The READs in flight per
+   * channel are sized from it: two windows' worth (16 READs of 255 KiB; 132 of
+   * the 31 KiB ssh2 assumes for a server that announces no limit), so that the
+   * server has answers queued the moment the window opens again, and never
+   * less than one window's worth when many channels share `maxBytesInFlight`.
    */
   channelWindowBytes: 2 * MiB,
-  /** SFTP channels at most, the first one included, over the one SSH connection. */
-  maxChannels: 4,
+  /**
+   * Bytes asked for and not yet written, over all channels: two windows on
+   * each of up to four channels, one window on each of eight. It bounds the
+   * chunk buffers, and so the peak RSS, whatever the number of channels.
+   */
+  maxBytesInFlight: 16 * MiB,
+  /**
+   * SFTP channels at most, the first one included, over the one SSH
+   * connection. OpenSSH's sshd allows 10 sessions per connection by default
+   * (sshd_config(5), MaxSessions); eight leaves room below that. A server
+   * that refuses a channel only means fewer: the download goes on with the
+   * channels it has.
+   */
+  maxChannels: 8,
   /**
    * One channel per this many milliseconds of round trip (the quicker of the
-   * OPEN and the FSTAT that follows it), at least one: loopback, a LAN and a
-   * busy machine's scheduling hiccups stay on one channel, a 40 ms round trip
-   * gets four. One channel moves at most a window per round trip, ~50 MiB/s at
-   * 40 ms, a quarter of what the pure-JS client can take in.
+   * listing's two round trips, or of the OPEN and the FSTAT that follows it),
+   * at least one: loopback, a LAN and a busy machine's scheduling hiccups stay
+   * on one channel, a 40 ms round trip gets four, 80 ms and more eight.
    */
   roundTripPerChannelMs: 10,
-  /** And only as many channels as the file has this many bytes for: opening one costs four round trips. */
-  minBytesPerChannel: 8 * MiB,
+  /**
+   * And only as many channels as the file has this many bytes for. An extra
+   * channel takes five round trips before its first READ (channel, subsystem,
+   * SFTP version, limits, OPEN), in which the first channel alone moves about
+   * 5 MiB; the DCASS reports (kilobytes) always stay on one channel.
+   */
+  minBytesPerChannel: 4 * MiB,
   /** Start flushing the temporary file to disk every this many bytes, so the final fsync has little left to do. */
   syncEveryBytes: 32 * MiB,
   /**
@@ -84,7 +102,10 @@ export const DOWNLOAD_TUNING = Object.freeze({
 
 export interface DownloadTuning {
   readonly chunkSize?: number;
-  /** READs in flight per channel, counting chunks waiting to be written; default: two windows' worth. */
+  /**
+   * READs in flight per channel, counting chunks waiting to be written; default:
+   * two windows' worth, less when many channels share `maxBytesInFlight`.
+   */
   readonly concurrency?: number;
   /**
    * "auto" (the default) picks the number of channels from the round trip and
@@ -95,6 +116,12 @@ export interface DownloadTuning {
   readonly maxChannels?: number;
   readonly roundTripPerChannelMs?: number;
   readonly minBytesPerChannel?: number;
+  /**
+   * True (the default): given the session's round trip, the extra channels open
+   * beside the first OPEN. False waits for the OPEN's and the FSTAT's round
+   * trips first, as the download did before (the bench's lever).
+   */
+  readonly earlyChannels?: boolean;
   /** 0 leaves all flushing to the final fsync. */
   readonly syncEveryBytes?: number;
   /** 0 leaves garbage collection to V8. */
@@ -113,6 +140,7 @@ interface ResolvedTuning {
   readonly maxChannels: number;
   readonly roundTripPerChannelMs: number;
   readonly minBytesPerChannel: number;
+  readonly earlyChannels: boolean;
   readonly syncEveryBytes: number;
   readonly collectEveryBytes: number;
 }
@@ -134,6 +162,7 @@ function resolveTuning(t: DownloadTuning): ResolvedTuning {
     maxChannels: positiveInt(t.maxChannels, d.maxChannels),
     roundTripPerChannelMs: positiveInt(t.roundTripPerChannelMs, d.roundTripPerChannelMs),
     minBytesPerChannel: positiveInt(t.minBytesPerChannel, d.minBytesPerChannel),
+    earlyChannels: t.earlyChannels !== false,
     syncEveryBytes: nonNegativeInt(t.syncEveryBytes, d.syncEveryBytes),
     collectEveryBytes: nonNegativeInt(t.collectEveryBytes, d.collectEveryBytes),
   };
@@ -178,6 +207,12 @@ export interface DownloadRequest extends DownloadTuning {
   readonly localDir: string;
   /** Size from the listing's stat. */
   readonly expectedSize: number;
+  /**
+   * A round trip measured on this session before the download (the listing's).
+   * With it the extra channels open beside the first OPEN; without it the
+   * download measures the OPEN and the FSTAT first.
+   */
+  readonly roundTripMs?: number;
   readonly signal: AbortSignal;
 }
 
@@ -235,8 +270,15 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   const asPhaseError = (err: unknown) => (err instanceof PhaseError ? err : remoteError(err, label));
   const channels = new OpenChannels(req.sftp);
   let copy: RemoteCopy | undefined;
+  const tuning = resolveTuning(req);
+  // With the session's round trip already known (the listing measured it), the extra
+  // channels start opening now, beside the first OPEN: they take four round trips to
+  // open (channel, subsystem, SFTP version, limits) and one more for their own OPEN.
+  const early =
+    req.roundTripMs !== undefined && req.openChannel && tuning.earlyChannels ? channelsFor(req.roundTripMs, req.expectedSize, tuning) : 1;
+  const start = deferred<{ copy: RemoteCopy; reference: Stats }>();
+  if (early > 1) joinChannels({ req, count: early - 1, start: start.promise, channels }).catch(() => undefined);
   try {
-    const tuning = resolveTuning(req);
     const opened = performance.now();
     const handle = await aborted.race(fromCallback<Buffer>((cb) => req.sftp.open(req.remotePath, "r", cb))).catch((err) => {
       throw asPhaseError(err);
@@ -252,8 +294,7 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
     const size = req.expectedSize;
     const hash = createHash("sha256");
     const chunkSize = readSize(req.sftp, tuning.chunkSize);
-    const concurrency = tuning.concurrency ?? readsPerChannel(chunkSize);
-    copy = new RemoteCopy({ size, label, tmpPath: target.tmpPath, tuning, chunkSize, concurrency }, target.fh, hash);
+    copy = new RemoteCopy({ size, label, tmpPath: target.tmpPath, tuning, chunkSize }, target.fh, hash);
     copy.addChannel(req.sftp, handle);
     const stats = await aborted.race(stat).catch((err) => {
       throw asPhaseError(err);
@@ -261,10 +302,12 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
     if (stats.size !== size) {
       throw new PhaseError("size-mismatch", `${label}: size changed from ${size} (listing) to ${stats.size} bytes (open)`);
     }
-    // Two samples of the round trip: one scheduling hiccup does not make a long line.
-    const quickest = Math.min(roundTripMs, performance.now() - statSent);
-    const wanted = req.openChannel ? channelsFor(quickest, size, tuning) : 1;
-    if (wanted > 1) joinChannels({ req, count: wanted - 1, reference: stats, copy, channels }).catch(() => undefined);
+    start.resolve({ copy, reference: stats });
+    if (early === 1 && req.openChannel) {
+      // No round trip known beforehand: two samples of it, so one scheduling hiccup does not make a long line.
+      const wanted = channelsFor(Math.min(roundTripMs, performance.now() - statSent), size, tuning);
+      if (wanted > 1) joinChannels({ req, count: wanted - 1, start: start.promise, channels }).catch(() => undefined);
+    }
     await aborted.race(copy.done);
     const carried = copy.channelsUsed;
     copy = undefined;
@@ -273,6 +316,7 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
     channels.closeAll();
     return { ...(await putInPlace(target, sha256, size)), channels: carried };
   } finally {
+    start.reject(new Error("download over"));
     // Stop issuing READs and wait for the local writes already started, so the
     // temporary file is closed and gone before we return.
     if (copy) await copy.cancel();
@@ -283,6 +327,18 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
       await unlink(target.tmpPath).catch(() => undefined);
     }
   }
+}
+
+/** A promise with its settle functions; settling it again does nothing. */
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(reason: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 interface TemporaryFile {
@@ -409,29 +465,30 @@ class OpenChannels {
 
 /**
  * Opens `count` more channels, each with its own handle on the file, and
- * hands them to the copy as they become ready, while the copy still has
- * chunks to give them. A channel the server refuses, or one that
- * cannot open the file, is simply not used: the copy goes on with what it has. Every extra handle must describe the same file as the first
- * (FSTAT: size, modification time, owner, mode); the check is pipelined with
- * its first READs and fails the download if it does not hold.
+ * hands them to the copy as they become ready, once the first handle's FSTAT
+ * has vouched for the file (`start`) and while the copy still has chunks to
+ * give them. A channel the server refuses, or one that cannot open the file,
+ * is simply not used: the copy goes on with what it has. Every extra handle
+ * must describe the same file as the first (FSTAT: size, modification time,
+ * owner, mode); the check is pipelined with its first READs and fails the
+ * download if it does not hold.
  */
 async function joinChannels(args: {
   req: DownloadRequest;
   count: number;
-  reference: Stats;
-  copy: RemoteCopy;
+  start: Promise<{ copy: RemoteCopy; reference: Stats }>;
   channels: OpenChannels;
 }): Promise<void> {
-  const { req, count, reference, copy, channels } = args;
+  const { req, count, start, channels } = args;
   const joinOne = async () => {
     const sftp = await req.openChannel!().catch(() => undefined);
     if (!sftp || !channels.adoptChannel(sftp)) return;
-    if (!copy.wantsChannels) return channels.release(sftp);
     const handle = await fromCallback<Buffer>((cb) => sftp.open(req.remotePath, "r", cb)).catch(() => undefined);
     if (!handle) return channels.release(sftp);
     if (!channels.adoptHandle(sftp, handle)) return;
-    if (!copy.wantsChannels) return channels.release(sftp);
-    copy.addChannel(sftp, handle, (stats) => sameFile(stats, reference, req.name));
+    const started = await start.catch(() => undefined);
+    if (!started?.copy.wantsChannels) return channels.release(sftp);
+    started.copy.addChannel(sftp, handle, (stats) => sameFile(stats, started.reference, req.name));
   };
   await Promise.all(Array.from({ length: count }, joinOne));
 }
@@ -595,23 +652,27 @@ interface CopyPlan {
   readonly tuning: ResolvedTuning;
   /** The READ size, already capped by the server's limit. */
   readonly chunkSize: number;
-  /** READs in flight per channel. */
-  readonly concurrency: number;
-}
-
-/** READs of `chunkSize` in flight per channel: two windows' worth (see DOWNLOAD_TUNING.channelWindowBytes). */
-function readsPerChannel(chunkSize: number): number {
-  return 2 * Math.max(1, Math.floor(DOWNLOAD_TUNING.channelWindowBytes / chunkSize));
 }
 
 /**
- * Keeps up to `concurrency` READs in flight on every channel and hands each
+ * READs of `chunkSize` in flight per channel when `channels` share the work:
+ * two windows' worth each, less once `maxBytesInFlight` is reached, never less
+ * than one window's worth (see DOWNLOAD_TUNING.channelWindowBytes).
+ */
+export function readsPerChannel(chunkSize: number, channels: number): number {
+  const window = Math.max(1, Math.floor(DOWNLOAD_TUNING.channelWindowBytes / chunkSize));
+  const shared = Math.floor(DOWNLOAD_TUNING.maxBytesInFlight / chunkSize / Math.max(1, channels));
+  return Math.max(window, Math.min(2 * window, shared));
+}
+
+/**
+ * Keeps READs in flight on every channel (`readsPerChannel`) and hands each
  * answered chunk to the ordered writer. Work is pulled, not dealt: the next
  * chunk in file order goes to the channel with the fewest READs outstanding,
  * so a slow channel gets less and the writer waits on it as little as
  * possible; chunks waiting for the disk count against the same budget, so
- * memory stays bounded by channels × concurrency × chunk size whatever the
- * file size. Once every data READ is sent, each channel that read data sends
+ * memory stays bounded by `maxBytesInFlight` (or a window per channel, if
+ * more) whatever the file size. Once every data READ is sent, each channel that read data sends
  * one more READ at the file's size that must find the end of the file: a
  * server answers one channel's requests in order, so the last of those proves
  * the file did not grow while any chunk was read.
@@ -693,7 +754,8 @@ class RemoteCopy {
 
   /** The channel with room for another READ and the fewest outstanding, if the memory budget allows one more chunk. */
   private channelWithRoom(): CopyChannel | undefined {
-    const { concurrency } = this.plan;
+    const { tuning, chunkSize } = this.plan;
+    const concurrency = tuning.concurrency ?? readsPerChannel(chunkSize, this.channels.length);
     if (this.inflight + this.writer.waiting >= this.channels.length * concurrency) return undefined;
     let best: CopyChannel | undefined;
     for (const c of this.channels) if (c.inflight < concurrency && (!best || c.inflight < best.inflight)) best = c;

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { channelsFor, DOWNLOAD_TUNING } from "../../checks/download";
+import { channelsFor, DOWNLOAD_TUNING, readsPerChannel } from "../../checks/download";
 
 const MiB = 1024 * 1024;
 
@@ -19,16 +19,24 @@ describe("channelsFor", () => {
     expect(channelsFor(19.9, 1024 * MiB)).toBe(1);
     expect(channelsFor(20, 1024 * MiB)).toBe(2);
     expect(channelsFor(35, 1024 * MiB)).toBe(3);
-    expect(channelsFor(40, 1024 * MiB)).toBe(DOWNLOAD_TUNING.maxChannels);
+    expect(channelsFor(40, 1024 * MiB)).toBe(4);
+    expect(channelsFor(79.9, 1024 * MiB)).toBe(7);
+    expect(channelsFor(80, 1024 * MiB)).toBe(DOWNLOAD_TUNING.maxChannels);
     expect(channelsFor(400, 1024 * MiB)).toBe(DOWNLOAD_TUNING.maxChannels);
-    expect(channelsFor(400, 1024 * MiB, { maxChannels: 8 })).toBe(8);
+    expect(channelsFor(400, 1024 * MiB, { maxChannels: 3 })).toBe(3);
   });
 
-  it("no more channels than the file has 8 MiB for: a small report stays on one", () => {
+  it("eight at most: below OpenSSH's default of 10 sessions per connection (MaxSessions)", () => {
+    expect(DOWNLOAD_TUNING.maxChannels).toBe(8);
+    expect(channelsFor(10_000, 1024 * MiB)).toBeLessThan(10);
+  });
+
+  it("no more channels than the file has 4 MiB for: a small report stays on one", () => {
     expect(channelsFor(100, 320 * 1024)).toBe(1);
-    expect(channelsFor(100, 16 * MiB - 1)).toBe(1);
-    expect(channelsFor(100, 16 * MiB)).toBe(2);
-    expect(channelsFor(100, 32 * MiB)).toBe(4);
+    expect(channelsFor(100, 8 * MiB - 1)).toBe(1);
+    expect(channelsFor(100, 8 * MiB)).toBe(2);
+    expect(channelsFor(100, 32 * MiB)).toBe(8);
+    expect(channelsFor(40, 32 * MiB)).toBe(4);
   });
 
   it("a fixed number overrides the round trip and the size", () => {
@@ -44,6 +52,27 @@ describe("channelsFor", () => {
         expect(n).toBeGreaterThanOrEqual(1);
         expect(n).toBeLessThanOrEqual(DOWNLOAD_TUNING.maxChannels);
         expect(channelsFor(long, size)).toBeGreaterThanOrEqual(n);
+      }),
+    );
+  });
+});
+
+describe("readsPerChannel", () => {
+  const chunk = 255 * 1024;
+  it("two windows' worth on up to four channels, one window's worth on eight", () => {
+    expect(readsPerChannel(chunk, 1)).toBe(16);
+    expect(readsPerChannel(chunk, 4)).toBe(16);
+    expect(readsPerChannel(chunk, 8)).toBe(8);
+  });
+
+  it("keeps the bytes in flight within the budget, and never below one window per channel", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1024, max: 1024 * 1024 }), (channels, chunkSize) => {
+        const reads = readsPerChannel(chunkSize, channels);
+        const window = Math.max(1, Math.floor(DOWNLOAD_TUNING.channelWindowBytes / chunkSize));
+        expect(reads).toBeGreaterThanOrEqual(window);
+        expect(reads).toBeLessThanOrEqual(2 * window);
+        if (reads > window) expect(reads * chunkSize * channels).toBeLessThanOrEqual(DOWNLOAD_TUNING.maxBytesInFlight);
       }),
     );
   });

@@ -29,7 +29,7 @@ const SIZES: Record<string, number> = {
 };
 
 /** The session with some methods replaced; everything else goes to the real one (bound to it, so its request ids stay its own). */
-function withMethods(real: SFTPWrapper, methods: Partial<Pick<SFTPWrapper, "read" | "fstat">>): SFTPWrapper {
+function withMethods(real: SFTPWrapper, methods: Partial<Pick<SFTPWrapper, "read" | "fstat" | "open">>): SFTPWrapper {
   return new Proxy(real, {
     get(target, prop) {
       if (prop in methods) return methods[prop as keyof typeof methods];
@@ -151,6 +151,8 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
     readonly first?: (s: SFTPWrapper) => SFTPWrapper;
     /** Wraps the n-th extra channel (1-based); undefined: no extra channels can be opened. */
     readonly extra?: (s: SFTPWrapper, n: number) => SFTPWrapper;
+    /** The session's round trip, as the listing hands it on: the extra channels then open beside the first OPEN. */
+    readonly roundTripMs?: number;
   }
 
   /** Opens another SFTP channel over the same connection, as the probe does. */
@@ -162,6 +164,7 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
     return downloadVerified({
       sftp: (route.first ?? ((x) => x))(sftp),
       ...(extra ? { openChannel: async () => extra(await openSftp(), ++opened) } : {}),
+      ...(route.roundTripMs !== undefined ? { roundTripMs: route.roundTripMs } : {}),
       remotePath: join(server.remoteDir, name),
       name,
       localDir: join(dir, label),
@@ -218,19 +221,28 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
     await fetchAll("plain", { chunkSize: 4096, concurrency: 1, syncEveryBytes: 1, collectEveryBytes: 0 });
   });
 
-  describe("over several SFTP channels of the one connection", () => {
+  describe.each([
+    ["opened once the first OPEN and FSTAT are answered", undefined],
+    ["opened beside the first OPEN (round trip known from the listing)", 100],
+  ])("over several SFTP channels of the one connection, %s", (_when, roundTripMs) => {
     const multi: DownloadTuning = { channels: 3, chunkSize: 4096, concurrency: 4 };
+    const early = roundTripMs !== undefined;
+    const tag = early ? "early-" : "";
 
     it("every size, three channels, each answered as fast as it comes", async () => {
-      await fetchAll("multi", multi, { extra: (s) => s });
+      await fetchAll(`${tag}multi`, multi, { extra: (s) => s, roundTripMs });
     });
 
     it("every size, answers out of order on every channel, and short answers", async () => {
       const answered: number[][] = [];
-      await fetchAll("multi-reordered", { ...multi, concurrency: 8 }, { first: outOfOrder(answered), extra: outOfOrder(answered) });
+      await fetchAll(
+        `${tag}multi-reordered`,
+        { ...multi, concurrency: 8 },
+        { first: outOfOrder(answered), extra: outOfOrder(answered), roundTripMs },
+      );
       expect(answered.some((order) => order.some((pos, i) => i > 0 && pos < order[i - 1]!))).toBe(true);
       const halved = { count: 0 };
-      await fetchAll("multi-short", multi, { first: shortAnswers(halved), extra: shortAnswers(halved) });
+      await fetchAll(`${tag}multi-short`, multi, { first: shortAnswers(halved), extra: shortAnswers(halved), roundTripMs });
       expect(halved.count).toBeGreaterThan(10);
     });
 
@@ -247,20 +259,24 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
           s.read(handle, buf, off, len, pos, cb);
         }) as SFTPWrapper["read"]);
       };
-      const r = await fetchOne("multi-spread", "odd-multi", multi, { first: compose(counted(counts, 0), heldUntil(gate)), extra });
-      expectSource(join(dir, "multi-spread"), "odd-multi", files["odd-multi"]!, r);
+      const r = await fetchOne(`${tag}multi-spread`, "odd-multi", multi, {
+        first: compose(counted(counts, 0), heldUntil(gate)),
+        extra,
+        roundTripMs,
+      });
+      expectSource(join(dir, `${tag}multi-spread`), "odd-multi", files["odd-multi"]!, r);
       expect(r.channels).toBe(3);
       expect(counts.filter((n) => n > 0)).toHaveLength(3);
     });
 
     it("one slow channel: its answers come last, the file is still the source", async () => {
       for (const slow of [1, 2]) {
-        const label = `multi-slow-${slow}`;
-        const r = await fetchOne(label, "odd-multi", multi, { extra: (s, n) => (n === slow ? slowAnswers(25)(s) : s) });
+        const label = `${tag}multi-slow-${slow}`;
+        const r = await fetchOne(label, "odd-multi", multi, { extra: (s, n) => (n === slow ? slowAnswers(25)(s) : s), roundTripMs });
         expectSource(join(dir, label), "odd-multi", files["odd-multi"]!, r);
       }
       // The first channel slow, the extra ones fast.
-      await fetchAll("multi-slow-first", multi, { first: slowAnswers(10), extra: (s) => s });
+      await fetchAll(`${tag}multi-slow-first`, multi, { first: slowAnswers(10), extra: (s) => s });
     });
 
     it("a server that refuses more channels: the download goes on over the first", async () => {
@@ -273,12 +289,13 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
         },
         remotePath: join(server.remoteDir, "odd-multi"),
         name: "odd-multi",
-        localDir: join(dir, "refused"),
+        localDir: join(dir, `${tag}refused`),
         expectedSize: files["odd-multi"]!.length,
+        ...(early ? { roundTripMs } : {}),
         signal: new AbortController().signal,
         ...multi,
       });
-      expectSource(join(dir, "refused"), "odd-multi", files["odd-multi"]!, r);
+      expectSource(join(dir, `${tag}refused`), "odd-multi", files["odd-multi"]!, r);
       expect(asked).toBe(2);
       expect(r.channels).toBe(1);
     });
@@ -300,9 +317,81 @@ describe("download integrity at odd sizes (real OpenSSH)", () => {
           s.read(handle, buf, off, len, pos, cb);
         }) as SFTPWrapper["read"]);
       await expect(
-        fetchOne("changed", "odd-multi", { ...multi, channels: 2 }, { first: compose(counted(counts, 0), heldUntil(gate)), extra }),
+        fetchOne(
+          `${tag}changed`,
+          "odd-multi",
+          { ...multi, channels: 2 },
+          { first: compose(counted(counts, 0), heldUntil(gate)), extra, roundTripMs },
+        ),
       ).rejects.toMatchObject({ code: "size-mismatch", message: expect.stringContaining("changed during the download (mtime") });
-      expect(readdirSync(join(dir, "changed"))).toEqual([]);
+      expect(readdirSync(join(dir, `${tag}changed`))).toEqual([]);
+    });
+  });
+
+  describe("when the extra channels open", () => {
+    /** Records, in order, when the first session's OPEN and FSTAT are answered and when a channel is asked for. */
+    function journal(events: string[]) {
+      return (real: SFTPWrapper): SFTPWrapper =>
+        withMethods(real, {
+          open: ((path: string, flags: "r", cb: (err: Error | undefined, handle: Buffer) => void) =>
+            real.open(path, flags, (err, handle) => {
+              events.push(err ? "open failed" : "open answered");
+              cb(err, handle);
+            })) as SFTPWrapper["open"],
+          fstat: ((handle: Buffer, cb: (err: Error | undefined, stats: Stats) => void) =>
+            real.fstat(handle, (err, stats) => {
+              events.push("fstat answered");
+              cb(err, stats);
+            })) as SFTPWrapper["fstat"],
+        });
+    }
+
+    async function fetchJournaled(label: string, name: string, tuning: DownloadTuning, roundTripMs?: number) {
+      const events: string[] = [];
+      const ended: Promise<void>[] = [];
+      const result = downloadVerified({
+        sftp: journal(events)(sftp),
+        openChannel: async () => {
+          events.push("channel asked for");
+          const s = await openSftp();
+          ended.push(new Promise<void>((resolve) => s.once("close", () => resolve())));
+          return s;
+        },
+        ...(roundTripMs !== undefined ? { roundTripMs } : {}),
+        remotePath: join(server.remoteDir, name),
+        name,
+        localDir: join(dir, label),
+        expectedSize: files[name]?.length ?? 3 * CHUNK,
+        signal: new AbortController().signal,
+        ...tuning,
+      });
+      return { result, events, ended };
+    }
+
+    it("with the listing's round trip, beside the first OPEN; without it, after the OPEN and the FSTAT", async () => {
+      const early = await fetchJournaled("order-early", "odd-multi", { channels: 3, chunkSize: 4096 }, 100);
+      expectSource(join(dir, "order-early"), "odd-multi", files["odd-multi"]!, await early.result);
+      expect(early.events.indexOf("channel asked for")).toBeLessThan(early.events.indexOf("open answered"));
+      expect(early.events.filter((e) => e === "channel asked for")).toHaveLength(2);
+
+      const late = await fetchJournaled("order-late", "odd-multi", { channels: 3, chunkSize: 4096, earlyChannels: false }, 100);
+      expectSource(join(dir, "order-late"), "odd-multi", files["odd-multi"]!, await late.result);
+      expect(late.events.indexOf("channel asked for")).toBeGreaterThan(late.events.indexOf("fstat answered"));
+    });
+
+    it("a small file stays on one channel even on a long round trip", async () => {
+      const small = await fetchJournaled("order-small", "chunk-plus-1", {}, 400);
+      expect((await small.result).channels).toBe(1);
+      expect(small.events).not.toContain("channel asked for");
+    });
+
+    it("the first OPEN fails: the download fails with the remote cause, and every channel it opened is closed", async () => {
+      const missing = await fetchJournaled("order-missing", "no-such-file", { channels: 4, chunkSize: 4096 }, 100);
+      await expect(missing.result).rejects.toMatchObject({ code: "file-missing" });
+      expect(missing.events.filter((e) => e === "channel asked for")).toHaveLength(3);
+      await expect.poll(() => missing.ended.length).toBe(3);
+      await Promise.all(missing.ended);
+      expect(readdirSync(join(dir, "order-missing"))).toEqual([]);
     });
   });
 
