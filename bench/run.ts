@@ -490,18 +490,25 @@ class Bench {
    * the CLI runs, with the tuning given), on every line; each round one sftp
    * run and every variant once, the order reversed every other round. The
    * channel-count levers run on the unlimited lines, where the window is what
-   * limits; the capped lines compare only before and shipped.
+   * limits; the capped lines compare one channel, the channels as they were
+   * opened before, and the shipped tuning.
    */
   async levers(): Promise<LeverResult[]> {
     const unlimited = (p: LineProfile) => p.bitsPerSecond === undefined;
     const variants: { label: string; options: FetchOptions; on: (p: LineProfile) => boolean }[] = [
-      { label: "1 channel, 16 READs in flight (before)", options: { tuning: { channels: 1, concurrency: 16 } }, on: () => true },
-      { label: "1 channel, 8 READs (one window)", options: { tuning: { channels: 1, concurrency: 8 } }, on: unlimited },
-      { label: "2 channels × 16 READs", options: { tuning: { channels: 2, concurrency: 16 } }, on: unlimited },
-      { label: "4 channels × 8 READs (one window each)", options: { tuning: { channels: 4, concurrency: 8 } }, on: unlimited },
-      { label: "4 channels × 16 READs (two windows each)", options: { tuning: { channels: 4, concurrency: 16 } }, on: unlimited },
-      { label: "8 channels × 16 READs", options: { tuning: { channels: 8, concurrency: 16 } }, on: unlimited },
-      { label: "shipped: channels from the round trip and size", options: {}, on: () => true },
+      { label: "1 channel, 16 READs in flight", options: { tuning: { channels: 1, concurrency: 16 } }, on: () => true },
+      {
+        label: "≤ 4 channels of 8 MiB, opened after the OPEN and FSTAT (before)",
+        options: { tuning: { maxChannels: 4, minBytesPerChannel: 8 * MiB, concurrency: 16, earlyChannels: false } },
+        on: () => true,
+      },
+      {
+        label: "≤ 4 channels of 8 MiB, opened beside the first OPEN",
+        options: { tuning: { maxChannels: 4, minBytesPerChannel: 8 * MiB, concurrency: 16 } },
+        on: unlimited,
+      },
+      { label: "8 channels × 16 READs, beside the first OPEN", options: { tuning: { channels: 8, concurrency: 16 } }, on: unlimited },
+      { label: "shipped: ≤ 8 channels of 4 MiB, 16 MiB in flight, beside the first OPEN", options: {}, on: () => true },
     ];
     const results: LeverResult[] = [];
     for (const profile of LINE_PROFILES) {
