@@ -6,17 +6,21 @@
 const path = require("node:path");
 const dir = path.join(__dirname, "..", "dist", "cli");
 const launcher = path.join(dir, "launch.js");
-function notBuilt() {
+const modules = path.join(dir, "main.js");
+function built(file) {
+  try {
+    require.resolve(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+// A dist/ built before the launcher existed has main.js only.
+const loaded = built(launcher) ? require(launcher).loadCli(dir) : built(modules) ? { cli: require(modules) } : undefined;
+if (!loaded) {
   process.stderr.write("hkex-ready: not built yet; run `npm run build` first\n");
   process.exit(2);
 }
-try {
-  require.resolve(launcher);
-} catch {
-  notBuilt();
-}
-const loaded = require(launcher).loadCli(dir);
-if (!loaded) notBuilt();
 loaded.cli.main(process.argv).then((code) => {
   // The run is over and its output written: exit even if a handle was left open,
   // so a session-day command can never hang after its verdict.

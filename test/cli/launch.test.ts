@@ -162,6 +162,17 @@ describe("which form of the CLI bin/hkex-ready.js runs", () => {
     expect(r).toMatchObject({ code: 0, from: "modules", why: `no ${BUNDLE_FILE}`, stdout: `${VERSION}\n` });
   });
 
+  it("the compiled modules from a dist/ built before the launcher existed (main.js, no launch.js)", async () => {
+    const kit = install();
+    rmSync(join(kit.cliDir, "launch.js"));
+    rmSync(kit.bundle);
+    expect(await kit.run(["--version"])).toMatchObject({ code: 0, stdout: `${VERSION}\n`, stderr: "", from: undefined });
+    expect(await kit.run(["check"])).toMatchObject({
+      code: 2,
+      stderr: "hkex-ready: required option '-c, --config <file>' not specified\n(run with --help for usage)\n",
+    });
+  });
+
   it("none, saying so, when the CLI is not built", async () => {
     const kit = install();
     rmSync(kit.cliDir, { recursive: true });
