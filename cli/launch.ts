@@ -14,9 +14,10 @@
  * an edit makes main.js newer, and the modules then run until the next full
  * build. The cache is used only when its header names this very bundle (its
  * length and CRC-32, since V8 itself checks no more than the source's length)
- * and its bytes are intact; V8 may still reject it (another Node.js version or
- * other V8 flags), and then the bundle runs without it. The cache is a build
- * artifact: nothing here ever writes it.
+ * and its bytes are intact (release builds of V8 do not checksum a code
+ * cache: --verify-snapshot-checksum is off); V8 may still reject it (another
+ * Node.js version or other V8 flags), and then the bundle runs without it. The
+ * cache is a build artifact: nothing here ever writes it.
  *
  * `NODE_DEBUG=hkex-ready` says on stderr which form ran and why.
  */
