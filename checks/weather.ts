@@ -19,9 +19,9 @@ import { InputError } from "../core/errors";
 import type { WeatherDecision } from "./session";
 import { calendarDateProblem, hkDateTime, hkInstant, longDate } from "../core/time";
 import { windowsOn } from "./sessionDays";
+import { WEATHER_WARNINGS, type WeatherWarning } from "./weatherWarnings";
 
-export const WEATHER_WARNINGS = ["signal8", "black-rainstorm", "extreme"] as const;
-export type WeatherWarning = (typeof WEATHER_WARNINGS)[number];
+export { WEATHER_WARNINGS } from "./weatherWarnings";
 
 /** The circular's names for the warnings. */
 export const WEATHER_NAMES: Readonly<Record<WeatherWarning, string>> = Object.freeze({

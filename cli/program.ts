@@ -3,13 +3,15 @@
  * own options, and the module that runs it. check, session and demo also get
  * their output flags from the format registry (checks/evidence/formats.ts);
  * the choices of --site, --part and --weather come from the catalogue and
- * checks/weather.ts. Command modules are imported lazily so that --version and
- * --help stay fast and @pulumi/* is loaded only by plan and policy.
+ * checks/weatherWarnings.ts. Command modules are imported lazily so that
+ * --version and --help stay fast and @pulumi/* is loaded only by plan and
+ * policy; nothing imported here may load ssh2, zod, yaml or luxon
+ * (test/cli/program.test.ts holds it to that).
  */
 import { Command, Option } from "commander";
 import { SESSION_PARTS, SITE_NAMES } from "../catalogue";
 import { outputFlags, REPORT_COMMANDS, type OutputFlag, type ReportCommand } from "../checks/evidence/formats";
-import { WEATHER_WARNINGS } from "../checks/weather";
+import { WEATHER_WARNINGS } from "../checks/weatherWarnings";
 import { toolVersion } from "../core/version";
 
 export type CommandRunner<O> = (opts: O) => Promise<number>;

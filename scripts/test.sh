@@ -14,6 +14,8 @@ npx --no -- tsc -p tsconfig.json
 # The policy pack's own entry, policies/dist/index.js (policies/package.json `main`).
 rm -rf policies/dist
 node scripts/bundle-policy-pack.js
+# The CLI's bundle and its V8 code cache, dist/cli/main.bundle.*, which bin/hkex-ready.js loads.
+node scripts/bundle-cli.js
 # The tests are type-checked too (nothing emitted).
 npx --no -- tsc -p tsconfig.test.json
 # The direction of imports and no cycles (ARCHITECTURE.md), then no dead exports (knip.json lists the entries).

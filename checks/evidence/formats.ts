@@ -6,11 +6,13 @@
  * writeOutputs) writes whatever a run asked for. Adding a format adds one entry.
  */
 import type { Config } from "../config";
-import { reportJson, type Report } from "../report";
+import type { Report } from "../report";
 import type { EmlAttachment } from "./eml";
 
 // Each renderer is imported when its format is written, not when the command line is built:
-// --help, --version and the commands that write no report never load them.
+// --help, --version and the commands that write no report never load them. The report module
+// itself too: it carries the probe's phase table, and with it ssh2.
+const reportModule = () => import("../report.js");
 const text = () => import("./text.js");
 const tap = () => import("./tap.js");
 const html = () => import("./html/index.js");
@@ -18,6 +20,7 @@ const junit = () => import("./junit.js");
 const prometheus = () => import("./prometheus.js");
 const email = () => import("../email.js");
 const eml = () => import("./eml.js");
+const renderJson = async (report: Report) => (await reportModule()).reportJson(report);
 
 /** The commands that produce a Report, and so offer its formats. */
 export const REPORT_COMMANDS = ["check", "session", "demo"] as const;
@@ -142,14 +145,14 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze([
     commands: ALL,
     render: async (report) => (await text()).renderReport(report),
   },
-  { name: "json", destination: { kind: "stdout", chosenBy: JSON_FLAG }, commands: ALL, render: reportJson },
+  { name: "json", destination: { kind: "stdout", chosenBy: JSON_FLAG }, commands: ALL, render: renderJson },
   {
     name: "tap",
     destination: { kind: "stdout", chosenBy: "--format" },
     commands: ["check", "session"],
     render: async (report) => (await tap()).renderTap(report),
   },
-  { name: EVIDENCE_FILES.report, destination: { kind: "report-dir", file: EVIDENCE_FILES.report }, commands: ALL, render: reportJson },
+  { name: EVIDENCE_FILES.report, destination: { kind: "report-dir", file: EVIDENCE_FILES.report }, commands: ALL, render: renderJson },
   {
     name: EVIDENCE_FILES.html,
     destination: { kind: "report-dir", file: EVIDENCE_FILES.html },
@@ -205,7 +208,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = Object.freeze([
 async function composeEml(report: Report, run: FormatRun): Promise<Buffer> {
   const attachments: EmlAttachment[] = run.request.attach
     ? [
-        { filename: EVIDENCE_FILES.report, content: reportJson(report), contentType: "application/json" },
+        { filename: EVIDENCE_FILES.report, content: await renderJson(report), contentType: "application/json" },
         { filename: EVIDENCE_FILES.html, content: (await html()).renderHtml(report), contentType: "text/html; charset=utf-8" },
       ]
     : [];

@@ -1,4 +1,6 @@
 /** The command table: each command's output flags are exactly the registry's, and the choices come from the catalogue. */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { SESSION_PARTS, SITE_NAMES } from "../../catalogue";
@@ -83,5 +85,14 @@ describe("the command table", () => {
       opts: { config: "hkex.yaml", site: "all", format: "tap", junit: "j.xml", progress: false },
     });
     expect(ran[1]).toEqual({ name: "demo", opts: { reportDir: "./evidence/demo", attach: true, progress: true } });
+  });
+
+  it("is built with commander alone of the packages: --version and --help load no ssh2, zod, yaml or luxon", () => {
+    const script = `
+      const { buildProgram } = require(${JSON.stringify(join(__dirname, "..", "..", "dist", "cli", "program.js"))});
+      buildProgram(async () => {});
+      const packages = Object.keys(require.cache).map((f) => /node_modules\\/((@[^/]+\\/)?[^/]+)/.exec(f)?.[1]).filter(Boolean);
+      process.stdout.write(JSON.stringify([...new Set(packages)]));`;
+    expect(JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }))).toEqual(["commander"]);
   });
 });

@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import type { PhaseResult } from "../../checks/report";
 
 const BIN = join(__dirname, "..", "..", "bin", "hkex-ready.js");
+const MODULES = join(__dirname, "..", "..", "dist", "cli", "main.js");
 
 export interface CliResult {
   readonly code: number | null;
@@ -20,10 +21,25 @@ export interface CliResult {
 
 /** Runs the compiled command to completion (60 s at most; the tests' own timeouts are far shorter). */
 export function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+  return runNode([BIN, ...args], env, cwd);
+}
+
+/**
+ * The same command run from the compiled modules (dist/cli/main.js) instead of
+ * the launcher's bundle, for a test that instruments a package in node_modules
+ * with `node --require` (countKdf.cjs): the bundle carries its own copy of
+ * every package it bundles, which no preload can reach.
+ */
+export function cliFromModules(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const script = `require(${JSON.stringify(MODULES)}).main([process.argv[0], "hkex-ready", ...process.argv.slice(1)]).then((code) => process.exit(code));`;
+  return runNode(["-e", script, "--", ...args], env);
+}
+
+function runNode(nodeArgs: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      nodeArgs,
       { env: { ...process.env, CI: "true", NO_COLOR: "1", ...env }, timeout: 60_000, cwd, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
