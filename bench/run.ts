@@ -508,7 +508,7 @@ class Bench {
         on: unlimited,
       },
       { label: "8 channels × 16 READs, beside the first OPEN", options: { tuning: { channels: 8, concurrency: 16 } }, on: unlimited },
-      { label: "shipped: ≤ 8 channels of 4 MiB, 16 MiB in flight, beside the first OPEN", options: {}, on: () => true },
+      { label: "shipped: ≤ 8 channels of 4 MiB, 12 MiB in flight, beside the first OPEN", options: {}, on: () => true },
     ];
     const results: LeverResult[] = [];
     for (const profile of LINE_PROFILES) {

@@ -58,15 +58,19 @@ export const DOWNLOAD_TUNING = Object.freeze({
    * channel are sized from it: two windows' worth (16 READs of 255 KiB; 132 of
    * the 31 KiB ssh2 assumes for a server that announces no limit), so that the
    * server has answers queued the moment the window opens again, and never
-   * less than one window's worth when many channels share `maxBytesInFlight`.
+   * less than half a window's worth when many channels share `maxBytesInFlight`.
    */
   channelWindowBytes: 2 * MiB,
   /**
    * Bytes asked for and not yet written, over all channels: two windows on
-   * each of up to four channels, one window on each of eight. It bounds the
-   * chunk buffers, and so the peak RSS, whatever the number of channels.
+   * each of up to three channels, 1.5 MiB on each of eight. It bounds the
+   * chunk buffers, and so the peak RSS, whatever the number of channels: at
+   * 16 MiB (one window on each of eight) a 1 GiB download at 50 ms one way
+   * peaked at 130-135 MiB, over the kit's 128 MiB bound; at 12 MiB, with the
+   * young generation collected every 1 MiB, at 117-125 MiB, its transfer
+   * about 5 % slower (docs/performance.md).
    */
-  maxBytesInFlight: 16 * MiB,
+  maxBytesInFlight: 12 * MiB,
   /**
    * SFTP channels at most, the first one included, over the one SSH
    * connection. OpenSSH's sshd allows 10 sessions per connection by default
@@ -95,9 +99,10 @@ export const DOWNLOAD_TUNING = Object.freeze({
    * Collect V8's young generation every this many bytes received. ssh2 makes a
    * new buffer for every socket read, decrypted packet and SFTP reply; left to
    * itself V8 lets tens of MiB of them pile up before collecting, and that pile
-   * is most of a large download's peak RSS.
+   * is most of a large download's peak RSS. Every 2 MiB was enough on one
+   * channel; on eight, every 1 MiB keeps 1 GiB under 128 MiB.
    */
-  collectEveryBytes: 2 * MiB,
+  collectEveryBytes: 1 * MiB,
 });
 
 export interface DownloadTuning {
@@ -657,12 +662,12 @@ interface CopyPlan {
 /**
  * READs of `chunkSize` in flight per channel when `channels` share the work:
  * two windows' worth each, less once `maxBytesInFlight` is reached, never less
- * than one window's worth (see DOWNLOAD_TUNING.channelWindowBytes).
+ * than half a window's worth (see DOWNLOAD_TUNING.channelWindowBytes).
  */
 export function readsPerChannel(chunkSize: number, channels: number): number {
   const window = Math.max(1, Math.floor(DOWNLOAD_TUNING.channelWindowBytes / chunkSize));
   const shared = Math.floor(DOWNLOAD_TUNING.maxBytesInFlight / chunkSize / Math.max(1, channels));
-  return Math.max(window, Math.min(2 * window, shared));
+  return Math.max(Math.ceil(window / 2), Math.min(2 * window, shared));
 }
 
 /**
@@ -671,8 +676,8 @@ export function readsPerChannel(chunkSize: number, channels: number): number {
  * chunk in file order goes to the channel with the fewest READs outstanding,
  * so a slow channel gets less and the writer waits on it as little as
  * possible; chunks waiting for the disk count against the same budget, so
- * memory stays bounded by `maxBytesInFlight` (or a window per channel, if
- * more) whatever the file size. Once every data READ is sent, each channel that read data sends
+ * memory stays bounded by `maxBytesInFlight` (or half a window per channel,
+ * if more) whatever the file size. Once every data READ is sent, each channel that read data sends
  * one more READ at the file's size that must find the end of the file: a
  * server answers one channel's requests in order, so the last of those proves
  * the file did not grow while any chunk was read.
