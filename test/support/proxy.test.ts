@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { startProxy, TokenBucket, validateProxyOptions, type TcpProxy } from "./proxy";
 
 /** Things to close after each test, newest first. */
@@ -162,6 +162,25 @@ describe("forward mode", () => {
       else await new Promise((resolve) => setImmediate(resolve));
     }
     expect((await echoed).toString()).toBe(expected);
+  });
+
+  it("turns Nagle's algorithm off on both of its sockets, as a line and OpenSSH's sshd do", async () => {
+    const target = await startEchoServer();
+    const spy = vi.spyOn(net.Socket.prototype, "setNoDelay");
+    try {
+      const proxy = await proxyTo(target, { latencyMs: 5 });
+      const client = await connect(proxy.port);
+      const reply = readBytes(client, 4);
+      client.write("ping");
+      await reply;
+      const sockets = spy.mock.contexts as net.Socket[];
+      const withNoDelay = sockets.filter((_, i) => spy.mock.calls[i]![0] !== false);
+      // The accepted side listens on the proxy's port; the upstream side talks to the target's.
+      expect(withNoDelay.some((s) => s.localPort === proxy.port && s.remotePort === client.localPort)).toBe(true);
+      expect(withNoDelay.some((s) => s.remotePort === portOf(target))).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("carries a large transfer under latency without reordering", async () => {
