@@ -13,6 +13,7 @@ import type { DownloadTuning, PhaseError } from "../download";
 import type { UserKey } from "../keys";
 import type { KnownHostEntry } from "../knownHosts";
 import type { DownloadRecord, HostKeyRecord } from "../records";
+import type { Handshake } from "./handshake";
 import type { SshSession } from "./sshSession";
 
 export interface ProbeTarget {
@@ -61,6 +62,8 @@ export interface PhaseProducts {
   readonly socket: Socket;
   /** banner: the server's SSH identification line (printable). */
   readonly banner: string;
+  /** banner: ssh2's key exchange, started as soon as the socket connected (handshake.ts). */
+  readonly handshake: Handshake;
   /** hostkey: the ssh2 client, with the key exchange done and the host key verified. */
   readonly ssh: SshSession;
   /** sftp: the SFTP channel. */

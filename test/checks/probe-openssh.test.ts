@@ -1,10 +1,11 @@
 /** The checks against the real OpenSSH sshd (internal-sftp) on loopback aliases. */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSites } from "../../checks/run";
-import { startOpenSsh, type OpenSshServer } from "../support/sshd";
+import { knownHostsLineFor, startOpenSsh, type OpenSshServer } from "../support/sshd";
 import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -81,6 +82,63 @@ describe("checks against real OpenSSH", () => {
     // sshd logs each session it starts: the probe's own and the two the download opened, after one login.
     await expect.poll(sessions).toBe(sessionsBefore + 3);
     expect(logins()).toBe(loginsBefore + 1);
+  });
+
+  it("sends its identification line without waiting for the server's, as OpenSSH does", async () => {
+    // A gate in front of sshd that passes nothing from the server until the
+    // client's identification line has arrived: a client that waits for the
+    // server's banner first never gets one.
+    const firstFromClient: string[] = [];
+    const gate = net.createServer((client) => {
+      const upstream = net.connect({ host: primary.host, port: primary.port });
+      const held: Buffer[] = [];
+      let open = false;
+      let fromClient = Buffer.alloc(0);
+      upstream.on("data", (d: Buffer) => (open ? client.write(d) : held.push(d)));
+      client.on("data", (d: Buffer) => {
+        upstream.write(d);
+        if (open) return;
+        fromClient = Buffer.concat([fromClient, d]);
+        const eol = fromClient.indexOf("\r\n");
+        if (eol < 0) return;
+        firstFromClient.push(fromClient.subarray(0, eol).toString("latin1"));
+        open = true;
+        for (const b of held.splice(0)) client.write(b);
+      });
+      for (const s of [client, upstream]) {
+        s.on("error", () => undefined);
+        s.on("close", () => (s === client ? upstream : client).destroy());
+      }
+    });
+    await new Promise<void>((resolve) => gate.listen({ host: "127.0.151.142", port: 0 }, resolve));
+    try {
+      const port = (gate.address() as net.AddressInfo).port;
+      const cfg = makeConfig(dir, {
+        user: primary.user,
+        identityFile: key.privatePath,
+        remoteDir: primary.remoteDir,
+        sites: { primary: { hosts: [`127.0.151.142:${port}`] }, secondary: { hosts: [`${secondary.host}:${secondary.port}`] } },
+        downloadDir: "./dl-gate",
+        files: ["TP001"],
+      });
+      const pin = `${knownHostsLineFor("127.0.151.142", port, primary.hostKeyPublic)}\n`;
+      const run = await runSites(contextFor(cfg, pin), ["primary"], { download: true });
+      expect(run.endpoints[0]!.phases.map((p) => `${p.name}:${p.status}`)).toEqual([
+        "tcp:pass",
+        "banner:pass",
+        "hostkey:pass",
+        "auth:pass",
+        "sftp:pass",
+        "list:pass",
+        "download:pass",
+        "logout:pass",
+      ]);
+      expect(run.endpoints[0]!.banner).toMatch(/^SSH-2\.0-OpenSSH/);
+      expect(firstFromClient).toEqual([expect.stringMatching(/^SSH-2\.0-/)]);
+      expect(sha(readFileSync(run.downloads[0]!.path))).toBe(sha(files.TP001));
+    } finally {
+      await new Promise<void>((resolve) => gate.close(() => resolve()));
+    }
   });
 
   it("stops after list without --download", async () => {

@@ -104,10 +104,11 @@ describe("no config value turns the host-key check off", () => {
     const sources = ["checks", "cli", "core"].flatMap((d) => sourcesBelow(join(ROOT, d)));
     const users = sources.filter((f) => /trustOnly:\s*true/.test(readFileSync(f, "utf8")));
     expect(users.map((f) => f.slice(ROOT.length + 1))).toEqual(["cli/commands/trust.ts"]);
-    // The probe's one host-key verifier (the hostkey phase) accepts a key only on a match, or for trust (which records it and stops).
+    // The probe's one host-key verifier (the key exchange the banner phase starts, which the hostkey phase waits for)
+    // accepts a key only on a match, or for trust (which records it and stops).
     const probeSources = sourcesBelow(join(CHECKS, "probe"));
     const verifiers = probeSources.filter((f) => /hostVerifier/.test(readFileSync(f, "utf8")));
-    expect(verifiers.map((f) => f.slice(ROOT.length + 1))).toEqual(["checks/probe/phases/hostkey.ts"]);
+    expect(verifiers.map((f) => f.slice(ROOT.length + 1))).toEqual(["checks/probe/keyExchange.ts"]);
     const hostkey = readFileSync(verifiers[0]!, "utf8");
     expect(hostkey.match(/return true;/g)).toHaveLength(1);
     expect(hostkey).toMatch(

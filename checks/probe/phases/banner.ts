@@ -1,11 +1,15 @@
 /**
- * banner: reads the server's SSH identification line (RFC 4253 section 4.2),
- * then puts the bytes back for ssh2. Needs the socket; yields the banner.
+ * banner: starts ssh2 on the socket at once, as OpenSSH sends its own
+ * identification line without waiting for the server's (handshake.ts), and
+ * watches the bytes ssh2 reads for the server's SSH identification line (RFC
+ * 4253 section 4.2). Needs the socket; yields the banner and the key exchange
+ * under way.
  */
 import type { Socket } from "node:net";
 import { PhaseError } from "../../download";
 import { printable } from "../../../core/text";
 import { socketError } from "../errors";
+import { startHandshake } from "../keyExchange";
 import type { PhaseContext, ProbePhase } from "../phase";
 
 const causes = ["connection-closed", "no-banner", "not-ssh"] as const;
@@ -18,17 +22,22 @@ function noBanner(timeoutMs: number): PhaseError {
   return new PhaseError("no-banner", `no SSH banner within ${timeoutMs} ms: the port accepts connections but nothing speaks SSH`);
 }
 
-export const banner: ProbePhase<"banner", "socket", "banner", typeof causes> = {
+export const banner: ProbePhase<"banner", "socket", "banner" | "handshake", typeof causes> = {
   name: "banner",
   timeout: "handshakeMs",
   needs: ["socket"],
-  yields: ["banner"],
+  yields: ["banner", "handshake"],
   causes,
   inTrustRun: true,
   afterLogin: false,
   timeoutError: noBanner,
   async run({ socket }, ctx) {
-    return { banner: await readBanner(socket, ctx) };
+    // Paused, the socket keeps every byte until ssh2 has attached its reader
+    // (a tick later) and resumes it; the watcher then sees the same bytes.
+    socket.pause();
+    const line = watchBanner(socket, ctx);
+    const handshake = startHandshake(socket, ctx);
+    return { banner: await line, handshake };
   },
 };
 
@@ -53,7 +62,8 @@ function firstLine(received: Buffer[]): string {
   return printable(Buffer.concat(received).toString("latin1").split(/\r?\n/)[0]!.slice(0, 80));
 }
 
-function readBanner(sock: Socket, ctx: PhaseContext): Promise<string> {
+/** Watches the socket's bytes, without taking them from ssh2, until the identification line or a reason there is none. */
+function watchBanner(sock: Socket, ctx: PhaseContext): Promise<string> {
   const { signal, target: t } = ctx;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -65,8 +75,6 @@ function readBanner(sock: Socket, ctx: PhaseContext): Promise<string> {
       sock.removeListener("error", onError);
       signal.removeEventListener("abort", onAbort);
       if (err) return reject(err);
-      sock.pause();
-      sock.unshift(Buffer.concat(chunks));
       resolve(line!);
     };
     const onData = (d: Buffer) => {
