@@ -1,12 +1,13 @@
 /**
- * The ssh2 client's side of the connection, started the moment the TCP
- * connection is up. OpenSSH sends its own identification line and KEXINIT
- * without waiting for the server's (kex.c, kex_exchange_identification), and
- * sshd sends its KEXINIT only once it has read the client's line; waiting for
- * the server's banner before starting ssh2 cost one more one-way trip before
- * the key exchange could begin (~40 ms to the verified host key at 20 ms one
- * way, ~65 ms at 50 ms). The banner phase watches the same bytes ssh2 reads;
- * the hostkey phase waits for the verdict on the key the server presents.
+ * What the banner and hostkey phases share of the key exchange that
+ * keyExchange.ts starts the moment the TCP connection is up. OpenSSH sends
+ * its own identification line and KEXINIT without waiting for the server's
+ * (kex.c, kex_exchange_identification), and sshd sends its KEXINIT only once
+ * it has read the client's line; waiting for the server's banner before
+ * starting ssh2 cost one more one-way trip before the key exchange could
+ * begin (~40 ms to the verified host key at 20 ms one way, ~65 ms at 50 ms).
+ * The banner phase watches the same bytes ssh2 reads; the hostkey phase waits
+ * for the verdict on the key the server presents.
  */
 import type { SshSession } from "./sshSession";
 import { printable } from "../../core/text";
