@@ -29,9 +29,9 @@ export class HostKeyVerdict {
   private outcome: { refusal?: Error } | undefined;
   private listener: { passed(): void; refused(err: Error): void } | undefined;
 
-  /** The reason the key was refused, once it has been. */
-  get refusal(): Error | undefined {
-    return this.outcome?.refusal;
+  /** The verdict, once given: no refusal means the key passed. */
+  get given(): { readonly refusal?: Error } | undefined {
+    return this.outcome;
   }
 
   /** Calls one of the two once the verdict is given, at once if it already has been. */

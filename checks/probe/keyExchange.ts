@@ -16,15 +16,23 @@ import type { PhaseContext } from "./phase";
 /**
  * Starts ssh2 on the connected socket: its identification line and KEXINIT
  * leave at once. The socket must be paused and not yet read: ssh2 attaches
- * its reader a tick later and resumes it, so a listener the caller added
- * while it was paused sees the same bytes, and none is lost to either.
+ * its reader in a microtask and then resumes it, so a listener the caller
+ * adds while it is paused sees the same bytes, and none is lost to either.
+ * A configuration ssh2 refuses outright (an algorithm it does not know)
+ * becomes the verdict the hostkey phase reports, as when ssh2 was started
+ * there; the socket is resumed so the banner can still be read.
  */
 export function startHandshake(socket: Socket, ctx: PhaseContext): Handshake {
   const ssh = new SshSession();
   ctx.own(ssh);
   const offered = new OfferedAlgorithms();
   const hostKey = new HostKeyVerdict();
-  ssh.client.connect(connectConfig(socket, ctx, hostKey, offered));
+  try {
+    ssh.client.connect(connectConfig(socket, ctx, hostKey, offered));
+  } catch (err) {
+    hostKey.refuse(err as Error);
+    socket.resume();
+  }
   return { ssh, hostKey, offered };
 }
 

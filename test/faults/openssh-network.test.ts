@@ -221,6 +221,27 @@ describe("network and server faults against real OpenSSH", () => {
     expect(r.downloads).toEqual([]);
   });
 
+  it("an algorithm ssh2 does not know: hostkey fails naming it, after the banner was read, and nothing is left running", async () => {
+    const ctx = context([at(server)], pinFor(server.host, server.port));
+    const r = await probeEndpoint({
+      target: { site: "primary", host: server.host, port: server.port },
+      user: server.user,
+      key: ctx.key,
+      knownHosts: ctx.knownHosts,
+      timeouts: ctx.config.timeouts,
+      remoteDir: server.remoteDir,
+      files: ["TP001"],
+      download: true,
+      downloadDir: join(dir, "dl-badkex"),
+      algorithms: { kex: ["bogus-kex" as never] },
+    });
+    const phases = r.report.phases.map((p) => `${p.name}:${p.status}`);
+    expect(phases.slice(0, 3)).toEqual(["tcp:pass", "banner:pass", "hostkey:fail"]);
+    expect(r.report.banner).toMatch(/^SSH-2\.0-OpenSSH/);
+    expect(r.report.phases[2]!.cause).toMatch(/bogus-kex/);
+    expect(r.downloads).toEqual([]);
+  });
+
   it("a key that needs a passphrase: auth fails with passphrase-missing or passphrase-wrong, and passes with the right one", async () => {
     const pins = pinFor(server.host, server.port);
     const base = { identityFile: encrypted, passphraseEnv: "HKEX_TEST_PASSPHRASE" };

@@ -33,11 +33,11 @@ export const banner: ProbePhase<"banner", "socket", "banner" | "handshake", type
   timeoutError: noBanner,
   async run({ socket }, ctx) {
     // Paused, the socket keeps every byte until ssh2 has attached its reader
-    // (a tick later) and resumes it; the watcher then sees the same bytes.
+    // (in a microtask) and resumes it; the watcher, added before that, sees
+    // the same bytes first.
     socket.pause();
-    const line = watchBanner(socket, ctx);
     const handshake = startHandshake(socket, ctx);
-    return { banner: await line, handshake };
+    return { banner: await watchBanner(socket, ctx), handshake };
   },
 };
 

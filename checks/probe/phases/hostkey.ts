@@ -32,9 +32,11 @@ export const hostkey: ProbePhase<"hostkey", "handshake", "ssh", typeof causes> =
   async run({ handshake }) {
     const { ssh, hostKey, offered } = handshake;
     try {
-      // A refusal already given outranks the error ssh2 raised for it.
-      if (hostKey.refusal) throw hostKey.refusal;
-      await ssh.wait<void>((passed, refused) => hostKey.whenGiven(passed, refused));
+      // A verdict already given outranks an error ssh2 raised after it (for a
+      // refusal, or for the key `trust` records and then refuses).
+      const given = hostKey.given;
+      if (given?.refusal) throw given.refusal;
+      if (!given) await ssh.wait<void>((passed, refused) => hostKey.whenGiven(passed, refused));
     } catch (err) {
       const message = (err as Error).message ?? "";
       const lists = /no matching/i.test(message) ? offered.unmatched() : undefined;
