@@ -14,7 +14,7 @@ import { loadUserKey, type UserKey } from "../../checks/keys";
 import { parseKnownHosts } from "../../checks/knownHosts";
 import type { Report } from "../../checks/report";
 import { runSites } from "../../checks/run";
-import { cli, cliFromModules, writeConfig } from "../support/cli";
+import { cli, cliFromModules, phaseStatuses, writeConfig } from "../support/cli";
 import { makeConfig, tempDir } from "../support/facility";
 import { startOpenSsh, type OpenSshServer } from "../support/sshd";
 
@@ -179,7 +179,7 @@ describe("user keys in every ssh-keygen format log into real OpenSSH", () => {
       }
       await inBatches(loaded, 4, async ({ k, key }) => {
         const run = await runSites({ ...ctx, key }, ["primary"], { download: false });
-        const phases = run.endpoints[0]!.phases.map((p) => `${p.name}:${p.status}`);
+        const phases = phaseStatuses(run.endpoints[0]!.phases);
         expect(phases, k.name).toEqual([
           "tcp:pass",
           "banner:pass",

@@ -7,8 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSites } from "../../checks/run";
 import { knownHostsLineFor, startOpenSsh, type OpenSshServer } from "../support/sshd";
 import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
+import { phaseStatuses } from "../support/cli";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+/** Every phase passed, the download included. */
+const ALL_PASS = ["tcp:pass", "banner:pass", "hostkey:pass", "auth:pass", "sftp:pass", "list:pass", "download:pass", "logout:pass"];
 
 describe("checks against real OpenSSH", () => {
   const dir = tempDir("openssh");
@@ -46,16 +50,7 @@ describe("checks against real OpenSSH", () => {
     const cfg = config({ downloadDir: "./dl-all", files: ["TP001", "TP00[23]*"] });
     const run = await runSites(contextFor(cfg, pinned()), ["primary", "secondary"], { download: true });
     for (const e of run.endpoints) {
-      expect(e.phases.map((p) => `${p.name}:${p.status}`)).toEqual([
-        "tcp:pass",
-        "banner:pass",
-        "hostkey:pass",
-        "auth:pass",
-        "sftp:pass",
-        "list:pass",
-        "download:pass",
-        "logout:pass",
-      ]);
+      expect(phaseStatuses(e.phases)).toEqual(ALL_PASS);
       expect(e.banner).toMatch(/^SSH-2\.0-OpenSSH/);
       expect(e.hostKey?.status).toBe("match");
     }
@@ -123,16 +118,7 @@ describe("checks against real OpenSSH", () => {
       });
       const pin = `${knownHostsLineFor("127.0.151.142", port, primary.hostKeyPublic)}\n`;
       const run = await runSites(contextFor(cfg, pin), ["primary"], { download: true });
-      expect(run.endpoints[0]!.phases.map((p) => `${p.name}:${p.status}`)).toEqual([
-        "tcp:pass",
-        "banner:pass",
-        "hostkey:pass",
-        "auth:pass",
-        "sftp:pass",
-        "list:pass",
-        "download:pass",
-        "logout:pass",
-      ]);
+      expect(phaseStatuses(run.endpoints[0]!.phases)).toEqual(ALL_PASS);
       expect(run.endpoints[0]!.banner).toMatch(/^SSH-2\.0-OpenSSH/);
       expect(firstFromClient).toEqual([expect.stringMatching(/^SSH-2\.0-/)]);
       expect(sha(readFileSync(run.downloads[0]!.path))).toBe(sha(files.TP001));

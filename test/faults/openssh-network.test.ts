@@ -19,6 +19,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
+import type { KexAlgorithm } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../checks/config";
 import { loadUserKey } from "../../checks/keys";
@@ -29,7 +30,7 @@ import { buildReport, endpointDownloadDir, runSites, type RunContext, type SiteR
 import { startProxy, type TcpProxy } from "../support/proxy";
 import { fingerprintOfPublicKey, knownHostsLineFor, pickFreePort, readBanner, startOpenSsh, type OpenSshServer } from "../support/sshd";
 import { contextFor, makeConfig, newUserKey, payload, tempDir, type TestKey } from "../support/facility";
-import { firstFailure, temporaryFiles, waitUntil, withinTimeout } from "../support/cli";
+import { firstFailure, phaseStatuses, temporaryFiles, waitUntil, withinTimeout } from "../support/cli";
 
 const TIMEOUTS = { connectMs: 500, handshakeMs: 1500, operationMs: 1500, transferMs: 2500 };
 const PASSPHRASE = "correct horse battery staple";
@@ -197,9 +198,10 @@ describe("network and server faults against real OpenSSH", () => {
     expect(run.endpoints[0]!.banner).toBe(banner);
   });
 
-  it("no common algorithm: hostkey no-common-algorithm when the client offers only what OpenSSH 9 dropped", async () => {
+  /** One probe of the harness sshd, pinned, downloading TP001, that offers only these key exchange methods. */
+  async function probeOfferingKex(kex: KexAlgorithm[], downloadDir: string) {
     const ctx = context([at(server)], pinFor(server.host, server.port));
-    const r = await probeEndpoint({
+    return probeEndpoint({
       target: { site: "primary", host: server.host, port: server.port },
       user: server.user,
       key: ctx.key,
@@ -208,9 +210,13 @@ describe("network and server faults against real OpenSSH", () => {
       remoteDir: server.remoteDir,
       files: ["TP001"],
       download: true,
-      downloadDir: join(dir, "dl-nokex"),
-      algorithms: { kex: ["diffie-hellman-group1-sha1"] },
+      downloadDir: join(dir, downloadDir),
+      algorithms: { kex },
     });
+  }
+
+  it("no common algorithm: hostkey no-common-algorithm when the client offers only what OpenSSH 9 dropped", async () => {
+    const r = await probeOfferingKex(["diffie-hellman-group1-sha1"], "dl-nokex");
     const f = expectFailure({ endpoints: [r.report], downloads: [...r.downloads], results: [r] }, "hostkey", "no-common-algorithm");
     expect(f.cause).toMatch(/no matching key exchange algorithm/i);
     // What each side offered: the client's one method, and the server's list as OpenSSH sent it.
@@ -222,20 +228,8 @@ describe("network and server faults against real OpenSSH", () => {
   });
 
   it("an algorithm ssh2 does not know: hostkey fails naming it, after the banner was read, and nothing is left running", async () => {
-    const ctx = context([at(server)], pinFor(server.host, server.port));
-    const r = await probeEndpoint({
-      target: { site: "primary", host: server.host, port: server.port },
-      user: server.user,
-      key: ctx.key,
-      knownHosts: ctx.knownHosts,
-      timeouts: ctx.config.timeouts,
-      remoteDir: server.remoteDir,
-      files: ["TP001"],
-      download: true,
-      downloadDir: join(dir, "dl-badkex"),
-      algorithms: { kex: ["bogus-kex" as never] },
-    });
-    const phases = r.report.phases.map((p) => `${p.name}:${p.status}`);
+    const r = await probeOfferingKex(["bogus-kex" as KexAlgorithm], "dl-badkex");
+    const phases = phaseStatuses(r.report.phases);
     expect(phases.slice(0, 3)).toEqual(["tcp:pass", "banner:pass", "hostkey:fail"]);
     expect(r.report.banner).toMatch(/^SSH-2\.0-OpenSSH/);
     expect(r.report.phases[2]!.cause).toMatch(/bogus-kex/);

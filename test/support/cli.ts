@@ -109,6 +109,11 @@ export async function waitUntil(pred: () => boolean, intervalMs = 10): Promise<v
   while (!pred()) await new Promise((r) => setTimeout(r, intervalMs));
 }
 
+/** Each phase as "name:status", in order: what a test compares against the phase table. */
+export function phaseStatuses(phases: readonly PhaseResult[]): string[] {
+  return phases.map((p) => `${p.name}:${p.status}`);
+}
+
 /** The first failed phase of an endpoint's phases. */
 export function firstFailure(phases: readonly PhaseResult[]): PhaseResult | undefined {
   return phases.find((p) => p.status === "fail");
